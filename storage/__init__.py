@@ -1,0 +1,24 @@
+"""Retake's persistence: projects, voices (with consent), takes and their audio.
+
+Callers use `Store` and get frozen records back; nothing here imports pipelines, Gradio or model
+code, and audio is kept as the encoded bytes it is handed."""
+from .blobs import BlobStore
+from .errors import ConflictError, NotFoundError, StorageError
+from .records import Clip, Consent, NewClip, NewTake, Project, Take, Voice
+from .store import DEFAULT_PROJECT_NAME, Store
+
+__all__ = [
+    "DEFAULT_PROJECT_NAME",
+    "BlobStore",
+    "Clip",
+    "ConflictError",
+    "Consent",
+    "NewClip",
+    "NewTake",
+    "NotFoundError",
+    "Project",
+    "StorageError",
+    "Store",
+    "Take",
+    "Voice",
+]

@@ -1,0 +1,95 @@
+"""Plain frozen records handed to callers. ORM rows never leave storage/, so nothing outside it can
+lazy-load, mutate a session-bound object or keep a connection alive by accident."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Who confirmed that the speaker agreed to be cloned, when, and with what words."""
+
+    statement: str
+    confirmed_by: str
+    confirmed_at: datetime  # timezone-aware
+
+
+@dataclass(frozen=True)
+class Clip:
+    id: int
+    audio_sha: str
+    sample_rate: int
+    duration: float
+    transcript: str | None
+    source_name: str | None
+    position: int
+
+
+@dataclass(frozen=True)
+class Voice:
+    id: int
+    project_id: int
+    name: str
+    language: str
+    consent: Consent
+    clips: tuple[Clip, ...]
+    embedding_encoders: tuple[str, ...]  # sorted names of encoders with a stored embedding
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Take:
+    id: int
+    project_id: int
+    kind: str
+    text: str | None
+    voice_id: int | None
+    engine_id: str | None
+    engine_revision: str | None
+    parameters: dict[str, Any]
+    seed: int | None
+    parent_id: int | None
+    scores: dict[str, Any]
+    audio_sha: str
+    duration: float
+    sample_rate: int
+    created_at: datetime
+    starred: bool
+
+
+@dataclass(frozen=True)
+class NewClip:
+    """A reference clip to store with a new voice; `audio` is the encoded file (FLAC) as bytes."""
+
+    audio: bytes
+    sample_rate: int
+    duration: float
+    transcript: str | None = None
+    source_name: str | None = None
+
+
+@dataclass(frozen=True)
+class NewTake:
+    """A generated or edited piece of audio to keep; `audio` is the encoded file as bytes."""
+
+    kind: str
+    audio: bytes
+    sample_rate: int
+    duration: float
+    text: str | None = None
+    voice_id: int | None = None
+    engine_id: str | None = None
+    engine_revision: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None
+    parent_id: int | None = None
+    scores: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,122 @@
+"""Input checks shared by the Store and the archive importer, so a bad value is refused with a
+readable ValueError before anything is written (instead of a database error mid-transaction)."""
+from __future__ import annotations
+
+import json
+import math
+import operator
+from datetime import UTC, datetime
+from typing import Any
+
+from .models import NAME_MAX
+
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # BIGINT range on every backend
+
+
+def clean_name(value: object, what: str = "name", max_len: int = NAME_MAX) -> str:
+    """Strip and require a non-blank string of sane length."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be text")
+    name = value.strip()
+    if not name:
+        raise ValueError(f"{what} must not be blank")
+    if len(name) > max_len:
+        raise ValueError(f"{what} is longer than {max_len} characters")
+    return name
+
+
+def optional_text(value: object, what: str, max_len: int | None = None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be text or None")
+    if max_len is not None and len(value) > max_len:
+        raise ValueError(f"{what} is longer than {max_len} characters")
+    return value
+
+
+def aware(value: object, what: str) -> datetime:
+    """Timestamps must carry a zone: a naive local time would silently shift when read as UTC."""
+    if not isinstance(value, datetime):
+        raise ValueError(f"{what} must be a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return value.astimezone(UTC)  # records always carry UTC, as reads return it
+
+
+def _integer(value: object, what: str) -> int:
+    """Python or numpy integers (not bools, not floats that happen to be whole)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{what} must be an integer")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(f"{what} must be an integer") from None
+
+
+def positive_int(value: object, what: str) -> int:
+    number = _integer(value, what)
+    if number <= 0:
+        raise ValueError(f"{what} must be a positive integer")
+    return number
+
+
+def duration(value: object) -> float:
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError("duration must be a number of seconds") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError("duration must be a finite, non-negative number of seconds")
+    return seconds
+
+
+def seed(value: object) -> int | None:
+    if value is None:
+        return None
+    number = _integer(value, "seed")
+    if not SEED_MIN <= number <= SEED_MAX:
+        raise ValueError("seed must fit in 64 bits")
+    return number
+
+
+def audio_bytes(value: object) -> bytes:
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise ValueError("audio must be the encoded file as bytes")
+    data = bytes(value)
+    if not data:
+        raise ValueError("audio is empty")
+    return data
+
+
+def _plain(value: Any) -> Any:
+    """JSON fallback for numpy scalars/arrays that pipelines tend to put in parameters/scores."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_dict(value: object, what: str) -> dict[str, Any]:
+    """A JSON-safe copy of `value`: numpy values become plain numbers, keys become strings and
+    NaN/inf become None (PostgreSQL's JSON rejects them). What the caller gets back in the record
+    is exactly what a later read returns."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} must be a dict")
+    try:
+        text = json.dumps(value, default=_plain)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} must be JSON-serializable: {exc}") from None
+    result: dict[str, Any] = _finite(json.loads(text))
+    return result

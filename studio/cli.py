@@ -1,0 +1,121 @@
+"""Command line over the same use cases as the UI: `python -m studio --help`."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+
+from storage import StorageError
+
+from .config import Settings
+from .service import DOWNLOAD_FORMATS, ClipInput, Studio
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m studio", description="Retake voice studio, from the shell.")
+    parser.add_argument("--project", type=int, help="project id (default: the first project)")
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    voices = groups.add_parser("voices", help="the voice library").add_subparsers(dest="action", required=True)
+    voices.add_parser("list")
+    create = voices.add_parser("create", help="create a voice from reference recordings")
+    create.add_argument("name")
+    create.add_argument("clips", nargs="+", type=Path)
+    create.add_argument("--language", default="en")
+    create.add_argument("--transcript", action="append", default=[], help="one per clip, in order")
+    create.add_argument("--consent", action="store_true", help="you have the speaker's consent")
+    create.add_argument("--by", default="cli", help="who confirmed consent")
+    rename = voices.add_parser("rename")
+    rename.add_argument("voice_id", type=int)
+    rename.add_argument("name")
+    voices.add_parser("delete").add_argument("voice_id", type=int)
+
+    takes = groups.add_parser("takes", help="takes of a project").add_subparsers(dest="action", required=True)
+    listing = takes.add_parser("list")
+    listing.add_argument("--voice", type=int)
+    listing.add_argument("--starred", action="store_true")
+    listing.add_argument("--page", type=int, default=1)
+    imported = takes.add_parser("import", help="add a recording as a take")
+    imported.add_argument("path", type=Path)
+    imported.add_argument("--text")
+    export = takes.add_parser("export", help="write a take's audio to a file")
+    export.add_argument("take_id", type=int)
+    export.add_argument("output", type=Path)
+    export.add_argument("--format", choices=DOWNLOAD_FORMATS, default="wav")
+
+    projects = groups.add_parser("projects", help="projects").add_subparsers(dest="action", required=True)
+    projects.add_parser("list")
+    projects.add_parser("create").add_argument("name")
+    archive = projects.add_parser("export", help="export the project to one .zip archive")
+    archive.add_argument("output", type=Path)
+    projects.add_parser("import").add_argument("archive", type=Path)
+
+    groups.add_parser("gc", help="delete audio files no row refers to")
+    return parser
+
+
+def run(studio: Studio, args: argparse.Namespace):
+    """Dispatch one command; returns what to print as JSON."""
+    project_id = args.project or studio.projects()[0].id
+    match args.group, getattr(args, "action", None):
+        case "voices", "list":
+            return studio.voices(project_id)
+        case "voices", "create":
+            clips = [ClipInput(source=path, name=path.name,
+                               transcript=args.transcript[i] if i < len(args.transcript) else None)
+                     for i, path in enumerate(args.clips)]
+            return studio.create_voice(project_id, args.name, clips, language=args.language,
+                                       consent=args.consent, consented_by=args.by)
+        case "voices", "rename":
+            return studio.rename_voice(args.voice_id, args.name)
+        case "voices", "delete":
+            studio.delete_voice(args.voice_id)
+            return {"deleted": args.voice_id}
+        case "takes", "list":
+            return studio.takes(project_id, voice_id=args.voice, starred_only=args.starred, page=args.page)
+        case "takes", "import":
+            return studio.import_recording(project_id, args.path, args.text, name=args.path.name)
+        case "takes", "export":
+            shutil.copyfile(studio.take_file(args.take_id, args.format), args.output)
+            return {"written": str(args.output)}
+        case "projects", "list":
+            return studio.projects()
+        case "projects", "create":
+            return studio.create_project(args.name)
+        case "projects", "export":
+            shutil.copyfile(studio.export_project(project_id), args.output)
+            return {"written": str(args.output)}
+        case "projects", "import":
+            return studio.import_project(args.archive)
+        case "gc", _:
+            return {"removed_files": studio.collect_garbage()}
+    raise AssertionError(f"unhandled command {args.group} {args.action}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    studio = Studio.open(Settings.from_env())
+    try:
+        result = run(studio, args)
+    except (ValueError, StorageError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        studio.close()
+    print(json.dumps(_plain(result), indent=2, default=str))
+    return 0
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

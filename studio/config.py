@@ -1,0 +1,62 @@
+"""Settings come from environment variables, so the same code runs locally, in CI and in the Space."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "retake"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the studio needs to start; see the README's configuration table."""
+
+    data_dir: Path
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 7860
+    max_audio_seconds: float = 600.0
+    max_upload_mb: int = 200
+    auth: tuple[str, str] | None = None
+
+    @property
+    def cache_dir(self) -> Path:
+        """Files handed to the browser (downloads, exports); safe to delete at any time."""
+        return self.data_dir / "cache"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        auth = None
+        if env.get("RETAKE_AUTH"):
+            user, sep, password = env["RETAKE_AUTH"].partition(":")
+            if not sep or not user or not password:
+                raise ValueError("RETAKE_AUTH must look like 'user:password'")
+            auth = (user, password)
+        return cls(
+            data_dir=Path(env.get("RETAKE_DATA_DIR") or _default_data_dir()).expanduser(),
+            database_url=env.get("RETAKE_DATABASE_URL") or None,
+            host=env.get("RETAKE_HOST", cls.host),
+            port=_number(env, "RETAKE_PORT", cls.port, int),
+            max_audio_seconds=_number(env, "RETAKE_MAX_AUDIO_SECONDS", cls.max_audio_seconds, float),
+            max_upload_mb=_number(env, "RETAKE_MAX_UPLOAD_MB", cls.max_upload_mb, int),
+            auth=auth,
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default, kind):
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return value

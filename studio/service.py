@@ -1,0 +1,224 @@
+"""Use cases: what a person can do in the studio, shared by the UI, the API and the CLI.
+
+Each method takes and returns plain values (paths, bytes, records) and joins `pipelines` (audio) with
+`storage` (rows and blobs). Errors are raised as the domain's own exceptions; the edges (UI, CLI) turn them
+into readable messages.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from pipelines import audio as au
+from storage import Consent, NewClip, NewTake, Project, Store, Take, Voice
+
+from .config import Settings
+
+CONSENT_STATEMENT = (
+    "I am the person speaking in these recordings, or I have their permission to create and use a "
+    "synthetic copy of their voice."
+)
+MIN_REFERENCE_SECONDS = 1.0
+MAX_CLIPS_PER_VOICE = 10
+REFERENCE_LOUDNESS_LUFS = -20.0
+DOWNLOAD_FORMATS = ("wav", "flac", "mp3", "ogg")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+class ConsentRequired(ValueError):
+    """A voice may only be made from someone who agreed to it."""
+
+
+@dataclass(frozen=True)
+class ClipInput:
+    """One reference recording as the caller has it: a path, encoded bytes or a (rate, samples) tuple."""
+
+    source: au.AudioSource
+    transcript: str | None = None
+    name: str | None = None
+
+
+class Studio:
+    """The studio's use cases over one store."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    @classmethod
+    def open(cls, settings: Settings) -> "Studio":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(Store.open(settings.data_dir, settings.database_url), settings)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # Projects -------------------------------------------------------------------------------------
+    def projects(self) -> list[Project]:
+        projects = self.store.list_projects()
+        return projects or [self.store.default_project()]
+
+    def create_project(self, name: str) -> Project:
+        return self.store.create_project(name.strip())
+
+    def export_project(self, project_id: int) -> Path:
+        project = self.store.get_project(project_id)
+        target = self._cache_file(f"{_slug(project.name)}.retake.zip")
+        return self.store.export_project(project_id, target)
+
+    def import_project(self, archive: str | os.PathLike) -> Project:
+        return self.store.import_project(Path(archive))
+
+    # Voices ---------------------------------------------------------------------------------------
+    def create_voice(
+        self,
+        project_id: int,
+        name: str,
+        clips: Sequence[ClipInput],
+        *,
+        language: str = "en",
+        consent: bool = False,
+        consented_by: str = "anonymous",
+    ) -> Voice:
+        """Check consent, clean each reference clip (trim, level) and store the voice in one transaction."""
+        if not consent:
+            raise ConsentRequired("Confirm that you have the speaker's consent before creating a voice.")
+        name = name.strip()
+        if not name:
+            raise ValueError("Give the voice a name.")
+        language = language.strip() or "en"
+        if not LANGUAGE_RE.match(language):
+            raise ValueError(f"Language must be a code such as 'en' or 'pt-BR', got {language!r}.")
+        if not clips:
+            raise ValueError("Add at least one reference recording (upload a file or record one).")
+        if len(clips) > MAX_CLIPS_PER_VOICE:
+            raise ValueError(f"A voice takes at most {MAX_CLIPS_PER_VOICE} reference clips, got {len(clips)}.")
+        prepared = [self._prepare_reference(clip, position) for position, clip in enumerate(clips, start=1)]
+        record = Consent(
+            statement=CONSENT_STATEMENT, confirmed_by=consented_by, confirmed_at=datetime.now(timezone.utc)
+        )
+        return self.store.create_voice(project_id, name, language, prepared, record)
+
+    def _prepare_reference(self, clip: ClipInput, position: int) -> NewClip:
+        label = clip.name or f"clip {position}"
+        try:
+            audio = au.load(clip.source, max_seconds=self.settings.max_audio_seconds)
+        except au.AudioError as error:
+            raise au.AudioError(f"{label}: {error}") from None
+        audio = au.trim_silence(audio)
+        if audio.duration < MIN_REFERENCE_SECONDS:
+            raise au.AudioError(
+                f"{label}: only {audio.duration:.1f} s of sound after trimming silence; "
+                f"a reference needs at least {MIN_REFERENCE_SECONDS:.0f} s."
+            )
+        audio = au.normalize_loudness(audio, REFERENCE_LOUDNESS_LUFS)
+        transcript = (clip.transcript or "").strip() or None
+        return NewClip(
+            audio=au.encode(audio, "flac"),
+            sample_rate=audio.sample_rate,
+            duration=audio.duration,
+            transcript=transcript,
+            source_name=clip.name,
+        )
+
+    def voices(self, project_id: int) -> list[Voice]:
+        return self.store.list_voices(project_id)
+
+    def voice(self, voice_id: int) -> Voice:
+        return self.store.get_voice(voice_id)
+
+    def rename_voice(self, voice_id: int, name: str) -> Voice:
+        if not name.strip():
+            raise ValueError("Give the voice a name.")
+        return self.store.rename_voice(voice_id, name.strip())
+
+    def delete_voice(self, voice_id: int) -> None:
+        self.store.delete_voice(voice_id)
+
+    def clip_audio(self, voice_id: int, index: int = 0) -> au.Audio:
+        """The voice's reference clip number `index` (0 = first), ready to play."""
+        voice = self.store.get_voice(voice_id)
+        if not 0 <= index < len(voice.clips):
+            raise ValueError(f"Voice '{voice.name}' has {len(voice.clips)} clip(s); there is no clip {index + 1}.")
+        return self._blob_audio(voice.clips[index].audio_sha)
+
+    # Takes ----------------------------------------------------------------------------------------
+    def import_recording(self, project_id: int, source: au.AudioSource, text: str | None = None,
+                         name: str | None = None) -> Take:
+        """Bring an existing recording into the project as a take, so it can be edited or enhanced."""
+        audio = au.load(source, max_seconds=self.settings.max_audio_seconds)
+        return self.store.add_take(
+            project_id,
+            NewTake(
+                kind="recording",
+                audio=au.encode(audio, "flac"),
+                sample_rate=audio.sample_rate,
+                duration=audio.duration,
+                text=(text or "").strip() or None,
+                parameters={"source_name": name} if name else {},
+            ),
+        )
+
+    def takes(self, project_id: int, *, voice_id: int | None = None, starred_only: bool = False,
+              page: int = 1, page_size: int = 50) -> list[Take]:
+        if page < 1:
+            raise ValueError(f"Pages start at 1, got {page}.")
+        return self.store.list_takes(
+            project_id, voice_id=voice_id, starred=True if starred_only else None,
+            limit=page_size, offset=(page - 1) * page_size,
+        )
+
+    def count_takes(self, project_id: int, *, voice_id: int | None = None, starred_only: bool = False) -> int:
+        return self.store.count_takes(project_id, voice_id=voice_id, starred=True if starred_only else None)
+
+    def take(self, take_id: int) -> Take:
+        return self.store.get_take(take_id)
+
+    def take_audio(self, take_id: int) -> au.Audio:
+        return self._blob_audio(self.store.get_take(take_id).audio_sha)
+
+    def set_starred(self, take_id: int, starred: bool) -> Take:
+        return self.store.set_starred(take_id, starred)
+
+    def delete_take(self, take_id: int) -> None:
+        self.store.delete_take(take_id)
+
+    def take_file(self, take_id: int, fmt: str = "wav") -> Path:
+        """Encode a take for download; the file lives in the cache directory."""
+        if fmt not in DOWNLOAD_FORMATS:
+            raise ValueError(f"Download format must be one of {', '.join(DOWNLOAD_FORMATS)}, got {fmt!r}.")
+        take = self.store.get_take(take_id)
+        target = self._cache_file(f"retake-take-{take.id}.{fmt}")
+        data = au.encode(self._blob_audio(take.audio_sha), fmt)
+        _write_atomic(target, data)
+        return target
+
+    def collect_garbage(self) -> int:
+        return self.store.collect_garbage()
+
+    # Helpers --------------------------------------------------------------------------------------
+    def _blob_audio(self, sha: str) -> au.Audio:
+        return au.load(self.store.read_audio(sha), max_seconds=None, allow_silent=True)
+
+    def _cache_file(self, name: str) -> Path:
+        self.settings.cache_dir.mkdir(parents=True, exist_ok=True)
+        return self.settings.cache_dir / name
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "project"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Readers never see half a file, and a full disk leaves no partial file behind."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

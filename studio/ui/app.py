@@ -1,0 +1,48 @@
+"""Assembles the tabs into one Gradio app and launches it; each tab lives in its own module."""
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.config import Settings
+from studio.service import Studio
+
+from . import projects, takes, voices
+
+TITLE = "Retake"
+INTRO = "Clone a voice from a few seconds of speech, narrate, fix recordings by editing words, keep it all in a project."
+
+
+def build_app(studio: Studio) -> gr.Blocks:
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        with gr.Row():
+            gr.Markdown(f"# {TITLE}\n{INTRO}")
+            project = projects.render_picker(studio)
+        with gr.Tabs():
+            with gr.Tab("Voices", id="voices"):
+                voice_tab = voices.render(studio, project)
+            with gr.Tab("Takes", id="takes"):
+                take_tab = takes.render(studio, project)
+            with gr.Tab("Projects", id="projects"):
+                refresh_projects = projects.render_tab(studio, project)
+        # A reload shows projects made by others since the page was built, then fills the tabs.
+        demo.load(refresh_projects, project, project, api_name=False).then(
+            voice_tab["refresh"], project, [voice_tab["table"], voice_tab["selected"]], api_name=False
+        ).then(take_tab["refresh"], take_tab["filters"], take_tab["outputs"], api_name=False)
+    demo.queue(default_concurrency_limit=2)
+    return demo
+
+
+def launch(studio: Studio, settings: Settings, **kwargs) -> tuple:
+    """Start serving; the cache directory must be allowed so downloads and exports reach the browser."""
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    demo = build_app(studio)
+    options = dict(
+        server_name=settings.host,
+        server_port=settings.port,
+        auth=settings.auth,
+        allowed_paths=[str(settings.cache_dir)],
+        max_file_size=f"{settings.max_upload_mb}mb",
+        show_error=True,
+    )
+    options.update(kwargs)
+    return demo, demo.launch(**options)

@@ -1,0 +1,86 @@
+"""Run the real app (`python app.py`) in a subprocess on a free port, as a user would start it."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningApp:
+    """One `python app.py` process over a data directory; can be stopped and started again."""
+
+    def __init__(self, data_dir: Path, log_path: Path) -> None:
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 90.0) -> "RunningApp":
+        env = {**os.environ, "RETAKE_DATA_DIR": str(self.data_dir), "RETAKE_PORT": str(self.port),
+               "RETAKE_HOST": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"app exited with {self.process.returncode}:\n{self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"app did not answer within {timeout} s:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture
+def app_factory(tmp_path_factory):
+    apps: list[RunningApp] = []
+
+    def make(data_dir: Path | None = None) -> RunningApp:
+        base = tmp_path_factory.mktemp("app")
+        app = RunningApp(data_dir or base / "data", base / "app.log")
+        apps.append(app)
+        return app.start()
+
+    yield make
+    for app in apps:
+        app.stop()
+
+
+@pytest.fixture(scope="module")
+def running_app(tmp_path_factory):
+    base = tmp_path_factory.mktemp("shared-app")
+    app = RunningApp(base / "data", base / "app.log").start()
+    yield app
+    app.stop()

@@ -1,0 +1,75 @@
+"""A person in Chromium: upload a real clip, create a voice, see it listed, and find it after a restart."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, speech_clip
+
+pytestmark = pytest.mark.e2e
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = ROOT / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def save_screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_create_voice_in_browser_survives_restart(page, app_factory, tmp_path):
+    app = app_factory()
+    page.goto(app.url)
+    expect = playwright.expect
+
+    page.locator("#voice-files input[type=file]").set_input_files(str(speech_clip("coqui_lj_LJ001-0016")))
+    page.locator("#voice-name textarea, #voice-name input").first.fill("Browser Voice")
+    page.locator("#voice-consent input[type=checkbox]").check()
+    page.locator("#voice-create").click()
+    expect(page.locator("#voice-status")).to_contain_text("Created", timeout=60_000)
+    expect(page.locator("#voice-table")).to_contain_text("Browser Voice")
+    shot = save_screenshot(page, "voices-created.png")
+    assert shot.stat().st_size > 10_000
+
+    app.stop()
+    app.start()
+    page.goto(app.url)
+    expect(page.locator("#voice-table")).to_contain_text("Browser Voice", timeout=60_000)
+    save_screenshot(page, "voices-after-restart.png")
+
+
+def test_missing_consent_shows_a_readable_error(page, app_factory):
+    app = app_factory()
+    page.goto(app.url)
+    page.locator("#voice-files input[type=file]").set_input_files(str(speech_clip("coqui_lj_LJ001-0008")))
+    page.locator("#voice-name textarea, #voice-name input").first.fill("No Consent")
+    page.locator("#voice-create").click()
+    playwright.expect(page.get_by_text("Confirm that you have the speaker's consent")).to_be_visible(timeout=30_000)
+    assert "Traceback" not in page.content()
+    save_screenshot(page, "voices-consent-error.png")
