@@ -8,6 +8,7 @@ from studio.ui.app import launch
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings.from_env()
     studio = Studio.open(settings)
     logging.getLogger("retake").info("data in %s", settings.data_dir)

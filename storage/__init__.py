@@ -3,7 +3,7 @@
 Callers use `Store` and get frozen records back; nothing here imports pipelines, Gradio or model
 code, and audio is kept as the encoded bytes it is handed."""
 from .blobs import BlobStore
-from .errors import ConflictError, NotFoundError, StorageError
+from .errors import ConflictError, NotFoundError, StorageError, StorageFullError
 from .records import Clip, Consent, NewClip, NewTake, Project, Take, Voice
 from .store import DEFAULT_PROJECT_NAME, Store
 
@@ -18,6 +18,7 @@ __all__ = [
     "NotFoundError",
     "Project",
     "StorageError",
+    "StorageFullError",
     "Store",
     "Take",
     "Voice",

@@ -5,6 +5,7 @@ costs nothing, and any corruption is detectable. Files live in two-character sha
 (`blobs/ab/abcdef...`) so no directory grows to hundreds of thousands of entries."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -13,7 +14,7 @@ import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
-from .errors import NotFoundError
+from .errors import NotFoundError, StorageFullError
 
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 TEMP_SUFFIX = ".tmp"
@@ -88,8 +89,10 @@ class BlobStore:
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)
-        except BaseException:
+        except BaseException as exc:
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise StorageFullError() from exc
             raise
         _fsync_dir(shard)
         return sha

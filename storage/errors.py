@@ -13,3 +13,10 @@ class NotFoundError(StorageError, LookupError):
 
 class ConflictError(StorageError):
     """The write would break a uniqueness rule, e.g. two voices with one name in a project."""
+
+
+class StorageFullError(StorageError, OSError):
+    """The disk (or the database's quota) is full; nothing of the write was kept."""
+
+    def __init__(self) -> None:
+        super().__init__("The disk is full: nothing was saved. Free some space and try again.")

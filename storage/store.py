@@ -13,14 +13,14 @@ from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import URL, CursorResult, Delete, Select, delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from . import archive
 from . import validate as check
 from .blobs import BlobStore, is_sha
 from .database import create_engine_for, migrate, writer
-from .errors import ConflictError, NotFoundError, StorageError
+from .errors import ConflictError, NotFoundError, StorageError, StorageFullError
 from .models import ClipRow, EmbeddingRow, ProjectRow, TakeRow, VoiceRow, utcnow
 from .records import Clip, Consent, NewClip, NewTake, Project, Take, Voice
 
@@ -69,8 +69,13 @@ class Store:
     def _session(self) -> Iterator[Session]:
         """A session for writing: on SQLite its transaction takes the write lock at BEGIN.
         Use as `with self._session() as s, s.begin():`."""
-        with self._writers() as session:
-            yield session
+        try:
+            with self._writers() as session:
+                yield session
+        except OperationalError as exc:
+            if "full" in str(exc.orig).lower():  # SQLite: "database or disk is full"
+                raise StorageFullError() from exc
+            raise
 
     @contextmanager
     def _read(self) -> Iterator[Session]:

@@ -20,6 +20,8 @@ NOISE_DIR = Path(os.environ.get("RETAKE_NOISE_DIR", ROOT.parent / "shared" / "da
 
 def speech_manifest() -> dict[str, dict[str, str]]:
     """The shared speech clips by id (manifest.csv), so tests can pick clips by what they contain."""
+    if not (SPEECH_DIR / "manifest.csv").exists():
+        pytest.skip(f"shared speech data not found at {SPEECH_DIR} (set RETAKE_SPEECH_DIR)")
     with open(SPEECH_DIR / "manifest.csv", newline="") as f:
         return {row["id"]: row for row in csv.DictReader(f)}
 
