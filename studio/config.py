@@ -23,6 +23,10 @@ class Settings:
     max_audio_seconds: float = 600.0
     max_upload_mb: int = 200
     auth: tuple[str, str] | None = None
+    memory_budget_mb: float | None = None  # None: half the machine's memory
+    device: str | None = None  # None/"auto": cuda, then mps, then cpu
+    dtype: str | None = None  # None/"auto": float32 on CPU, bfloat16/float16 on GPUs
+    engine_paths: tuple[tuple[str, Path], ...] = ()  # engine id -> local folder with its weights
 
     @property
     def cache_dir(self) -> Path:
@@ -46,6 +50,10 @@ class Settings:
             max_audio_seconds=_number(env, "RETAKE_MAX_AUDIO_SECONDS", cls.max_audio_seconds, float),
             max_upload_mb=_number(env, "RETAKE_MAX_UPLOAD_MB", cls.max_upload_mb, int),
             auth=auth,
+            memory_budget_mb=_number(env, "RETAKE_MEMORY_BUDGET_MB", None, float),
+            device=env.get("RETAKE_DEVICE") or None,
+            dtype=env.get("RETAKE_DTYPE") or None,
+            engine_paths=_engine_paths(env.get("RETAKE_ENGINE_PATHS", "")),
         )
 
 
@@ -60,3 +68,14 @@ def _number(env: Mapping[str, str], name: str, default, kind):
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+def _engine_paths(raw: str) -> tuple[tuple[str, Path], ...]:
+    """'pocket-tts=/models/pocket,whisper-small=/models/ws' -> pairs; lets users point at weights they have."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        engine_id, sep, path = item.partition("=")
+        if not sep or not engine_id.strip() or not path.strip():
+            raise ValueError(f"RETAKE_ENGINE_PATHS entries look like 'engine-id=/path', got {item!r}")
+        pairs.append((engine_id.strip(), Path(path.strip()).expanduser()))
+    return tuple(pairs)

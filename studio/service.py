@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Sequence
 
 from pipelines import audio as au
+from pipelines.catalog import Catalog
+from pipelines.manager import EngineStatus, ModelManager, Progress
 from storage import Consent, NewClip, NewTake, Project, Store, Take, Voice
 
 from .config import Settings
@@ -45,9 +47,13 @@ class ClipInput:
 class Studio:
     """The studio's use cases over one store."""
 
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, models: ModelManager | None = None) -> None:
         self.store = store
         self.settings = settings
+        self.models = models or ModelManager(
+            Catalog.load(), memory_budget_mb=settings.memory_budget_mb, device=settings.device,
+            dtype=settings.dtype, local_paths=dict(settings.engine_paths),
+        )
 
     @classmethod
     def open(cls, settings: Settings) -> "Studio":
@@ -199,6 +205,26 @@ class Studio:
 
     def collect_garbage(self) -> int:
         return self.store.collect_garbage()
+
+    # Engines --------------------------------------------------------------------------------------
+    def engines(self) -> list[EngineStatus]:
+        return self.models.status()
+
+    def download_engine(self, engine_id: str, progress: Progress | None = None) -> EngineStatus:
+        self.models.download(engine_id, progress)
+        return self._engine_status(engine_id)
+
+    def load_engine(self, engine_id: str, progress: Progress | None = None) -> EngineStatus:
+        self.models.get(engine_id, progress)
+        return self._engine_status(engine_id)
+
+    def unload_engine(self, engine_id: str) -> EngineStatus:
+        self.models.catalog.get(engine_id)
+        self.models.unload(engine_id)
+        return self._engine_status(engine_id)
+
+    def _engine_status(self, engine_id: str) -> EngineStatus:
+        return next(s for s in self.models.status() if s.engine.id == engine_id)
 
     # Helpers --------------------------------------------------------------------------------------
     def _blob_audio(self, sha: str) -> au.Audio:

@@ -6,7 +6,7 @@ import gradio as gr
 from studio.config import Settings
 from studio.service import Studio
 
-from . import projects, takes, voices
+from . import models, projects, takes, voices
 
 TITLE = "Retake"
 INTRO = "Clone a voice from a few seconds of speech, narrate, fix recordings by editing words, keep it all in a project."
@@ -24,10 +24,13 @@ def build_app(studio: Studio) -> gr.Blocks:
                 take_tab = takes.render(studio, project)
             with gr.Tab("Projects", id="projects"):
                 refresh_projects = projects.render_tab(studio, project)
+            with gr.Tab("Models", id="models"):
+                model_tab = models.render(studio)
         # A reload shows projects made by others since the page was built, then fills the tabs.
         demo.load(refresh_projects, project, project, api_name=False).then(
             voice_tab["refresh"], project, [voice_tab["table"], voice_tab["selected"]], api_name=False
-        ).then(take_tab["refresh"], take_tab["filters"], take_tab["outputs"], api_name=False)
+        ).then(take_tab["refresh"], take_tab["filters"], take_tab["outputs"], api_name=False
+        ).then(model_tab["refresh"], None, model_tab["table"], api_name="list_engines")
     demo.queue(default_concurrency_limit=2)
     return demo
 

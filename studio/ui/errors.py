@@ -8,13 +8,15 @@ from typing import Callable, TypeVar
 
 import gradio as gr
 
+from pipelines.base import EngineError
 from storage import StorageError
 
 log = logging.getLogger("retake.ui")
 F = TypeVar("F", bound=Callable)
 
-# ValueError covers bad input everywhere (AudioError and ConsentRequired derive from it).
-USER_ERRORS = (ValueError, StorageError)
+# ValueError covers bad input everywhere (AudioError and ConsentRequired derive from it); EngineError
+# explains why a model cannot be used (offline, gated, not installed).
+USER_ERRORS = (ValueError, StorageError, EngineError)
 
 
 def user_errors(fn: F) -> F:
@@ -48,3 +50,9 @@ def require_id(value, message: str) -> int:
     if value in (None, ""):
         raise ValueError(message)
     return int(value)
+
+
+def require_engine(value) -> str:
+    if not value:
+        raise ValueError("Choose an engine first.")
+    return str(value)

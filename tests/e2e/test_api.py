@@ -60,3 +60,20 @@ def test_import_star_download_delete_take(client, tmp_path):
     assert rate == 16000 and abs(len(data) / rate - sf.info(str(clip)).duration) < 0.01
     summary, table, *_ = client.predict(take_id, 1, 0, False, 1, api_name="/delete_take")
     assert take_id not in [row[0] for row in table["data"]]
+
+
+def test_engines_listed_offline_and_a_hub_engine_explains_itself(client):
+    table = client.predict(api_name="/list_engines")
+    states = {row[0]: row[2] for row in table["data"]}
+    assert states["deepfilternet3"] == "offline (embedded)"
+    assert states["whisper-small"] == "needs download"
+    with pytest.raises(Exception, match="not downloaded and HF_HUB_OFFLINE is set"):
+        client.predict("whisper-small", api_name="/load_engine")
+
+
+def test_load_and_unload_an_embedded_engine(client):
+    table, status = client.predict("rnnoise", api_name="/load_engine")
+    assert "loaded in" in status
+    assert {row[0]: row[2] for row in table["data"]}["rnnoise"] == "● loaded"
+    table, status = client.predict("rnnoise", api_name="/unload_engine")
+    assert {row[0]: row[2] for row in table["data"]}["rnnoise"] == "offline (embedded)"

@@ -1,7 +1,6 @@
 """A person in Chromium: upload a real clip, create a voice, see it listed, and find it after a restart."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -73,3 +72,18 @@ def test_missing_consent_shows_a_readable_error(page, app_factory):
     playwright.expect(page.get_by_text("Confirm that you have the speaker's consent")).to_be_visible(timeout=30_000)
     assert "Traceback" not in page.content()
     save_screenshot(page, "voices-consent-error.png")
+
+
+def test_models_tab_shows_offline_engines_and_loads_one(page, app_factory):
+    app = app_factory()
+    page.goto(app.url)
+    page.get_by_role("tab", name="Models").click()
+    table = page.locator("#models-table")
+    playwright.expect(table).to_contain_text("offline (embedded)", timeout=30_000)
+    playwright.expect(table).to_contain_text("needs download")
+    page.locator("#models-engine input").fill("silero-vad")
+    page.get_by_role("option", name="silero-vad").click()
+    page.locator("#models-load").click()
+    playwright.expect(page.locator("#models-status")).to_contain_text("loaded in", timeout=60_000)
+    playwright.expect(table).to_contain_text("● loaded")
+    save_screenshot(page, "models-tab.png")

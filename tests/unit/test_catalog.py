@@ -1,0 +1,90 @@
+"""The catalog file is consistent, and malformed entries are refused with the entry and field named."""
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from pipelines.base import TASKS, Pipeline
+from pipelines.catalog import Catalog, _engine
+from pipelines.convert import ConvertPipeline
+from pipelines.enhance import EnhancePipeline
+from pipelines.sound import SoundPipeline
+from pipelines.speak import SpeakPipeline
+from pipelines.speaker import SpeakerEncoder
+from pipelines.transcribe import TranscribePipeline
+from pipelines.vad import VoiceActivityDetector
+from tests.tiny import all_builders
+
+CATALOG = Catalog.load()
+TASK_BASES = {"speak": SpeakPipeline, "convert": ConvertPipeline, "enhance": EnhancePipeline,
+              "sound": SoundPipeline, "transcribe": TranscribePipeline, "speaker": SpeakerEncoder,
+              "vad": VoiceActivityDetector}
+
+
+def test_every_task_with_a_base_class_has_an_offline_or_hub_engine():
+    for task in TASK_BASES:
+        assert CATALOG.for_task(task), f"no engine for {task}"
+
+
+@pytest.mark.parametrize("engine", list(CATALOG), ids=lambda e: e.id)
+def test_engine_has_a_pipeline_class_and_a_tiny_fixture_or_a_package(engine):
+    cls = engine.load_class()
+    assert issubclass(cls, TASK_BASES[engine.task]) and not inspect.isabstract(cls)
+    builders, components = all_builders()
+    if engine.embedded:
+        assert engine.package_installed(), f"{engine.package} is not installed"
+    else:
+        assert engine.id in builders, f"no tiny-model builder for {engine.id} in tests/tiny"
+        assert {c.name for c in engine.components} == set(components.get(engine.id, {}))
+
+
+@pytest.mark.parametrize("engine", list(CATALOG), ids=lambda e: e.id)
+def test_pipeline_call_signature_matches_its_task(engine):
+    """Callers (use cases, UI) can swap engines of one task without knowing which one they got."""
+    cls = engine.load_class()
+    expected = inspect.signature(TASK_BASES[engine.task].__call__).parameters
+    actual = inspect.signature(cls.__call__).parameters
+    for name, parameter in expected.items():
+        assert name in actual, f"{cls.__name__}.__call__ lacks {name!r}"
+        assert actual[name].kind == parameter.kind, f"{cls.__name__}.__call__ {name!r} kind differs"
+    required_extra = [n for n, p in actual.items() if n not in expected and p.default is p.empty
+                      and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    assert not required_extra, f"{cls.__name__}.__call__ requires extra arguments {required_extra}"
+    assert "model_path" in inspect.signature(cls.from_pretrained).parameters
+
+
+def test_hub_engines_name_repo_and_revision_and_embedded_ones_a_package():
+    for engine in CATALOG:
+        assert engine.task in TASKS
+        if engine.embedded:
+            assert engine.hub_repo is None
+        else:
+            assert engine.hub_repo.count("/") == 1 and engine.revision
+
+
+@pytest.mark.parametrize(("patch", "message"), [
+    ({"task": "dance"}, "unknown task 'dance'"),
+    ({"package": "x"}, "exactly one of hub_repo or package"),
+    ({"revision": None}, "no revision"),
+    ({"pipeline": "no_colon"}, "module:Class"),
+])
+def test_malformed_entries_are_refused_by_name(patch, message):
+    entry = {"id": "e1", "task": "enhance", "name": "E", "pipeline": "m:C", "licence": "MIT", "languages": ["*"],
+             "sample_rate": 16000, "download_mb": 1, "memory_mb": 1, "hub_repo": "o/r", "revision": "main"}
+    entry.update(patch)
+    entry = {k: v for k, v in entry.items() if v is not None}
+    with pytest.raises(ValueError, match=message):
+        _engine(entry)
+
+
+def test_missing_field_and_duplicate_ids_are_refused():
+    with pytest.raises(ValueError, match="lacks 'licence'"):
+        _engine({"id": "x", "task": "enhance", "name": "X", "pipeline": "m:C"})
+    engine = next(iter(CATALOG))
+    with pytest.raises(ValueError, match="duplicate"):
+        Catalog([engine, engine])
+
+
+def test_pipelines_are_pipeline_subclasses():
+    assert all(issubclass(base, Pipeline) for base in TASK_BASES.values())
