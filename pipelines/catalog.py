@@ -59,6 +59,15 @@ class Engine:
             return False
         return True
 
+    def weights_revision(self) -> str:
+        """What a take records as the engine's revision: the pinned Hub revision, or the package version."""
+        if self.package is None:
+            return self.revision or "unknown"
+        try:
+            return f"{self.package}=={importlib.metadata.version(self.package)}"
+        except importlib.metadata.PackageNotFoundError:
+            return f"{self.package} (not installed)"
+
     def speaks(self, language: str) -> bool:
         return "*" in self.languages or language.split("-")[0] in self.languages
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pipelines import audio as au
+from pipelines import mastering
 from pipelines.catalog import Catalog
 from pipelines.manager import EngineStatus, ModelManager, Progress
 from storage import Consent, NewClip, NewTake, Project, Store, Take, Voice
@@ -29,6 +30,20 @@ MAX_CLIPS_PER_VOICE = 10
 REFERENCE_LOUDNESS_LUFS = -20.0
 DOWNLOAD_FORMATS = ("wav", "flac", "mp3", "ogg")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+NO_ENGINE = "none"  # enhancement without a denoiser: clean-up and loudness only
+
+
+@dataclass(frozen=True)
+class EnhanceResult:
+    """The new take and the levels measured before and after, for the loudness report."""
+
+    take: Take
+    original: au.Audio
+    enhanced: au.Audio
+    before: mastering.LevelReport
+    after: mastering.LevelReport
 
 
 class ConsentRequired(ValueError):
@@ -89,8 +104,11 @@ class Studio:
         language: str = "en",
         consent: bool = False,
         consented_by: str = "anonymous",
+        denoise_with: str | None = None,
+        progress: Progress | None = None,
     ) -> Voice:
-        """Check consent, clean each reference clip (trim, level) and store the voice in one transaction."""
+        """Check consent, clean each reference clip (optionally denoise, then trim and level) and store the
+        voice in one transaction. Noisy references make noisy clones: `denoise_with` names an enhancer."""
         if not consent:
             raise ConsentRequired("Confirm that you have the speaker's consent before creating a voice.")
         name = name.strip()
@@ -103,18 +121,22 @@ class Studio:
             raise ValueError("Add at least one reference recording (upload a file or record one).")
         if len(clips) > MAX_CLIPS_PER_VOICE:
             raise ValueError(f"A voice takes at most {MAX_CLIPS_PER_VOICE} reference clips, got {len(clips)}.")
-        prepared = [self._prepare_reference(clip, position) for position, clip in enumerate(clips, start=1)]
+        denoiser = self.models.get(denoise_with, progress) if denoise_with else None
+        prepared = [self._prepare_reference(clip, position, denoiser)
+                    for position, clip in enumerate(clips, start=1)]
         record = Consent(
             statement=CONSENT_STATEMENT, confirmed_by=consented_by, confirmed_at=datetime.now(timezone.utc)
         )
         return self.store.create_voice(project_id, name, language, prepared, record)
 
-    def _prepare_reference(self, clip: ClipInput, position: int) -> NewClip:
+    def _prepare_reference(self, clip: ClipInput, position: int, denoiser=None) -> NewClip:
         label = clip.name or f"clip {position}"
         try:
             audio = au.load(clip.source, max_seconds=self.settings.max_audio_seconds)
         except au.AudioError as error:
             raise au.AudioError(f"{label}: {error}") from None
+        if denoiser is not None:
+            audio = denoiser(audio)
         audio = au.trim_silence(audio)
         if audio.duration < MIN_REFERENCE_SECONDS:
             raise au.AudioError(
@@ -205,6 +227,64 @@ class Studio:
 
     def collect_garbage(self) -> int:
         return self.store.collect_garbage()
+
+    # Enhancement ----------------------------------------------------------------------------------
+    def enhancers(self) -> list[str]:
+        return [e.id for e in self.models.catalog.for_task("enhance")]
+
+    def enhance(self, project_id: int, *, take_id: int | None = None, source: au.AudioSource | None = None,
+                engine_id: str = "deepfilternet3", target: str | None = "podcast",
+                progress: Progress | None = None) -> EnhanceResult:
+        """Denoise and master a take (or an upload, imported first so it has lineage) into a new take."""
+        if (take_id is None) == (source is None):
+            raise ValueError("Choose either a take or an uploaded recording to enhance.")
+        if target is not None and target not in mastering.TARGETS:
+            raise ValueError(f"Unknown delivery target {target!r}; choose one of {', '.join(mastering.TARGETS)}.")
+        parent = self.store.get_take(take_id) if take_id is not None else None
+        if parent is not None and parent.project_id != project_id:
+            raise ValueError(f"Take {parent.id} belongs to another project.")
+        original = self._blob_audio(parent.audio_sha) if parent else \
+            au.load(source, max_seconds=self.settings.max_audio_seconds)
+        engine = None if engine_id == NO_ENGINE else self.models.catalog.get(engine_id)
+        if engine is not None and engine.task != "enhance":
+            raise ValueError(f"{engine.name} is not an enhancement engine.")
+        cleaned = self.models.get(engine.id, progress)(original) if engine else original
+        if target:
+            result = mastering.master(cleaned, target)
+            enhanced, after = result.audio, result.after
+        else:
+            enhanced, after = cleaned, mastering.measure(cleaned)
+        before = mastering.measure(original)
+        if parent is None:  # only now that the work succeeded: keep the upload as the original take
+            parent = self.import_recording(project_id, original)
+        take = self.store.add_take(project_id, NewTake(
+            kind="enhanced", audio=au.encode(enhanced, "flac"), sample_rate=enhanced.sample_rate,
+            duration=enhanced.duration, text=parent.text, voice_id=parent.voice_id,
+            engine_id=engine.id if engine else None, engine_revision=engine.weights_revision() if engine else None,
+            parameters={"target": target}, parent_id=parent.id,
+            scores={"lufs_before": before.integrated_lufs, "lufs_after": after.integrated_lufs,
+                    "true_peak_after_dbfs": after.true_peak_dbfs, "noise_floor_before_db": before.noise_floor_db,
+                    "noise_floor_after_db": after.noise_floor_db},
+        ))
+        return EnhanceResult(take, original, enhanced, before, after)
+
+    def enhance_all(self, project_id: int, *, engine_id: str = "deepfilternet3", target: str | None = "podcast",
+                    progress: Progress | None = None) -> list[Take]:
+        """Enhance every take of the project that is not itself an enhancement result."""
+        originals = [t for t in self._all_takes(project_id) if t.kind != "enhanced"]
+        done = []
+        for index, take in enumerate(originals):
+            if progress:
+                progress(index / max(1, len(originals)), f"take {index + 1} of {len(originals)}")
+            done.append(self.enhance(project_id, take_id=take.id, engine_id=engine_id, target=target).take)
+        return done
+
+    def _all_takes(self, project_id: int) -> list[Take]:
+        takes, page = [], 1
+        while batch := self.takes(project_id, page=page, page_size=500):
+            takes.extend(batch)
+            page += 1
+        return takes
 
     # Engines --------------------------------------------------------------------------------------
     def engines(self) -> list[EngineStatus]:

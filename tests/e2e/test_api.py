@@ -23,7 +23,7 @@ def client(running_app):
 def test_create_voice_from_real_clip_then_list_it(client):
     status, table, *_ = client.predict(
         1, [handle_file(str(speech_clip("coqui_lj_LJ001-0008")))], None, "Linda", "en",
-        "has never been surpassed.", True, api_name="/create_voice",
+        "has never been surpassed.", False, True, api_name="/create_voice",
     )
     assert "Linda" in status and "1 clip" in status
     table, _ = client.predict(1, api_name="/list_voices")
@@ -35,7 +35,7 @@ def test_create_voice_from_real_clip_then_list_it(client):
 def test_create_voice_without_consent_is_refused_readably(client):
     with pytest.raises(Exception, match=re.compile("consent", re.I)):
         client.predict(1, [handle_file(str(speech_clip("coqui_lj_LJ001-0008")))], None, "NoConsent", "en", "",
-                       False, api_name="/create_voice")
+                       False, False, api_name="/create_voice")
     table, _ = client.predict(1, api_name="/list_voices")
     assert "NoConsent" not in [row[1] for row in table["data"]]
 
@@ -44,7 +44,7 @@ def test_create_voice_from_non_audio_file_is_refused(client, tmp_path):
     fake = tmp_path / "notes.wav"
     fake.write_text("this is not audio")
     with pytest.raises(Exception, match=re.compile("audio|decode|read", re.I)):
-        client.predict(1, [handle_file(str(fake))], None, "Broken", "en", "", True, api_name="/create_voice")
+        client.predict(1, [handle_file(str(fake))], None, "Broken", "en", "", False, True, api_name="/create_voice")
 
 
 def test_import_star_download_delete_take(client, tmp_path):
@@ -77,3 +77,13 @@ def test_load_and_unload_an_embedded_engine(client):
     assert {row[0]: row[2] for row in table["data"]}["rnnoise"] == "● loaded"
     table, status = client.predict("rnnoise", api_name="/unload_engine")
     assert {row[0]: row[2] for row in table["data"]}["rnnoise"] == "offline (embedded)"
+
+
+def test_enhance_an_upload_through_the_api(client):
+    outputs = client.predict(1, None, handle_file(str(speech_clip("denoiser_noisy_p287_002"))), "deepfilternet3",
+                             "podcast", api_name="/enhance")
+    report = outputs[4]
+    assert "Saved as take" in report and "Noise floor" in report
+    summary, table, *_ = client.predict(1, 0, False, 1, api_name="/list_takes")
+    kinds = [row[2] for row in table["data"]]
+    assert kinds[:2] == ["enhanced", "recording"]

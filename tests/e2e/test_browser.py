@@ -87,3 +87,17 @@ def test_models_tab_shows_offline_engines_and_loads_one(page, app_factory):
     playwright.expect(page.locator("#models-status")).to_contain_text("loaded in", timeout=60_000)
     playwright.expect(table).to_contain_text("● loaded")
     save_screenshot(page, "models-tab.png")
+
+
+def test_enhance_a_noisy_upload_shows_report_and_spectrograms(page, app_factory):
+    app = app_factory()
+    page.goto(app.url)
+    page.get_by_role("tab", name="Enhance").click()
+    page.locator("#enhance-upload input[type=file]").set_input_files(str(speech_clip("denoiser_noisy_p287_006")))
+    page.locator("#enhance-run").click()
+    report = page.locator("#enhance-report")
+    playwright.expect(report).to_contain_text("Saved as take", timeout=90_000)
+    playwright.expect(report).to_contain_text("Integrated loudness")
+    playwright.expect(page.locator("#enhance-after-plot img, #enhance-after-plot canvas, #enhance-after-plot svg")
+                      .first).to_be_visible(timeout=30_000)
+    save_screenshot(page, "enhance-tab.png")

@@ -216,7 +216,7 @@ def test_unknown_speaker_lists_the_valid_ones(engine) -> None:
 
 
 @pytest.mark.parametrize("options, word", [
-    ({"speed": 0.0}, "speed"), ({"speed": 5}, "speed"), ({"speed": "fast"}, "speed"),
+    ({"speed": 0.0}, "speed"), ({"speed": 5}, "speed"), ({"speed": 2.5}, "speed"), ({"speed": "fast"}, "speed"),
     ({"speed": float("nan")}, "speed"), ({"pitch": 2}, "pitch"), ({"seed": "abc"}, "seed"),
 ])
 def test_bad_options_are_refused(engine, options, word) -> None:
@@ -266,11 +266,12 @@ def test_piper_seed_picks_the_take(piper) -> None:
 
 @pytest.mark.slow
 def test_speed_is_honest(engine) -> None:
-    """speed=2 must take about half as long as speed=1 (Kokoro trims pauses, so allow some slack)."""
+    """speed=s must take about 1/s as long: at the fastest setting and at the slowest."""
     text = "Our new studio records clear voices for radio and games."
-    normal, fast = engine(text, seed=3), engine(text, speed=2.0, seed=3)
-    ratio = fast.duration / normal.duration
-    assert 0.4 <= ratio <= 0.65, f"speed 2.0 gave {ratio:.2f} of the normal duration"
+    normal = engine(text, seed=3).duration
+    for speed in engine.speed_range:
+        ratio = engine(text, speed=speed, seed=3).duration / normal * speed  # 1.0 = exactly as asked
+        assert 0.85 <= ratio <= 1.15, f"speed {speed} gave {ratio / speed:.2f} of the normal duration"
 
 
 @pytest.mark.slow
