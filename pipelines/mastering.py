@@ -596,6 +596,8 @@ def master(audio: Audio, target: str | DeliveryTarget, *, high_pass_hz: float | 
         depth = float(np.clip(floor_db + gain_db - (spec.noise_floor_max_db - _FLOOR_MARGIN_DB), 0.0,
                               _GATE_MAX_DEPTH_DB))
     tried: list[tuple[float, float]] = []  # (gain, level reached) of each pass
+    deepened: tuple[float, float] | None = None  # (depth, floor under the gain) before the last deepening
+    floor_stuck = False
     out = None
     for _ in range(_PASSES):
         out = None  # let the last pass's output go before the next is rendered
@@ -606,17 +608,25 @@ def master(audio: Audio, target: str | DeliveryTarget, *, high_pass_hz: float | 
         error = spec.level_db - level
         floor_over = (after.noise_floor_db - (spec.noise_floor_max_db - _FLOOR_MARGIN_DB / 2)
                       if spec.noise_floor_max_db is not None and gate is not None else -1.0)
+        relative_floor = after.noise_floor_db - gain_db
+        if (deepened is not None and not floor_stuck
+                and deepened[1] - relative_floor < max(1.0, 0.25 * (depth - deepened[0]))):
+            # Deeper expansion hardly lowered the floor: the quietest frames are quiet speech, not pauses
+            # (a clip without room tone). Go back rather than squash them; `problems` will say so.
+            floor_stuck, depth = True, deepened[0]
         level_ok = abs(error) <= _LEVEL_TOLERANCE_DB or (error > 0 and gain_db >= _MAX_GAIN_DB)
-        floor_ok = floor_over <= 0 or depth >= _GATE_MAX_DEPTH_DB
-        if level_ok and floor_ok:
+        floor_ok = floor_over <= 0 or depth >= _GATE_MAX_DEPTH_DB or floor_stuck
+        if level_ok and floor_ok and depth == used_depth:
             break
         # Limiting eats part of any added gain: step by the slope the last two passes showed (secant).
         tried.append((gain_db, level))
         slope = 1.0
         if len(tried) >= 2 and tried[-1][0] != tried[-2][0]:
             slope = float(np.clip((tried[-1][1] - tried[-2][1]) / (tried[-1][0] - tried[-2][0]), 0.2, 1.0))
-        gain_db = min(_MAX_GAIN_DB, gain_db + error / slope)
+        if not level_ok:
+            gain_db = min(_MAX_GAIN_DB, gain_db + error / slope)
         if not floor_ok:
+            deepened = (depth, relative_floor)
             depth = min(_GATE_MAX_DEPTH_DB, depth + 2.0 * floor_over + _FLOOR_MARGIN_DB)
     return MasteringResult(audio=Audio(out, rate), before=before, after=after, target=spec, gain_db=used_gain,
                            gate_depth_db=used_depth, problems=spec.check(after))

@@ -28,12 +28,15 @@ from .speak import SpeakPipeline
 from .textnorm import normalize
 
 __all__ = ["Segment", "split", "parse_pause", "NarrationSettings", "PlannedChunk", "NarrationChunk", "Narrator",
-           "Attempt", "chunk_seed", "DEFAULT_MAX_CHARS", "MAX_PAUSE_S"]
+           "Attempt", "chunk_seed", "match_loudness", "DEFAULT_MAX_CHARS", "MAX_PAUSE_S"]
 
 DEFAULT_MAX_CHARS = 250
 MAX_PAUSE_S = 60.0
 _SEED_BITS = 31  # every engine accepts a 31-bit seed (numpy, torch, onnxruntime)
 _TRIM_THRESHOLD_DB = -45.0
+PEAK_CEILING_DBFS = -1.0
+MAX_LIMITING_DB = 6.0  # gain reduction the peak limiter may apply; beyond it the whole chunk is turned down
+_LIMITER_WINDOW_S = 0.005
 
 Kind = Literal["speech", "pause"]
 Boundary = Literal["word", "clause", "sentence", "paragraph", "mark", "end"]
@@ -45,8 +48,8 @@ _PAUSE_VALUE = re.compile(r"\s*[:=]?\s*(?:(\d+(?:\.\d*)?|\.\d+)\s*(ms|msecs?|mil
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 # A sentence ends at . ! ? or … (any run of them), with closing quotes or brackets, before whitespace;
 # CJK full stops need no space after them.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]»]*(?=\s)|[。！？]+[\"'”’)\]»」』]*")
-_CLAUSE_END = re.compile(r"(?:[,;:—–]|\s-{1,2})[\"'”’)\]»]*(?=\s)|[—–](?=\s)")
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]»]*(?=\s)|[。！？][^\w\s]*")
+_CLAUSE_END = re.compile(r"(?:[,;:—–]|\s-{1,2})[\"'”’)\]»]*(?=\s)")  # cut after the mark, at a space
 # Abbreviations after which a full stop does not end the sentence (a name or more of the clause follows).
 _NON_TERMINAL = {
     "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "mt.", "ft.", "capt.", "gen.", "lt.", "col.", "sgt.", "rev.",
@@ -294,6 +297,36 @@ class NarrationChunk:
         return not self.failures
 
 
+def match_loudness(audio: Audio, target_lufs: float) -> Audio:
+    """Bring a chunk to `target_lufs` with its sample peak at most -1 dBFS.
+
+    TTS output often has a few isolated peaks 20+ dB above its loudness (plosives), so a plain gain with a
+    peak ceiling (`normalize_loudness`) leaves such chunks several LU quiet and the narration uneven. Here
+    the gain may push peaks up to `MAX_LIMITING_DB` over the ceiling, and a 5 ms look-ahead limiter takes
+    those few peaks back down; a chunk that would need more limiting than that is turned down instead.
+    """
+    ceiling = 10.0 ** (PEAK_CEILING_DBFS / 20.0)
+    loud = normalize_loudness(audio, target_lufs, peak_dbfs=PEAK_CEILING_DBFS + MAX_LIMITING_DB)
+    return Audio(_limit(loud.samples, ceiling, loud.sample_rate), loud.sample_rate)
+
+
+def _limit(samples: np.ndarray, ceiling: float, rate: int) -> np.ndarray:
+    """Smooth gain reduction so no sample exceeds `ceiling`: the needed gain is min-filtered over a window
+    and then averaged over the same window, which keeps the gain under what every sample needs while
+    ramping over 5 ms instead of clicking."""
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak <= ceiling:
+        return samples
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    size = 2 * max(1, int(_LIMITER_WINDOW_S * rate)) + 1
+    with np.errstate(divide="ignore"):
+        needed = np.minimum(1.0, ceiling / np.abs(samples.astype(np.float64)))
+    gain = uniform_filter1d(minimum_filter1d(needed, size, mode="nearest"), size, mode="nearest")
+    out = samples * gain
+    return np.clip(out, -ceiling, ceiling).astype(np.float32)  # rounding at the window edges only
+
+
 def chunk_seed(base_seed: int, index: int, attempt: int = 0) -> int:
     """The seed of chunk `index` (attempt `attempt`) of a narration seeded with `base_seed`: a hash, so
     neighbouring chunks get unrelated seeds, the same inputs always the same one."""
@@ -395,7 +428,7 @@ class Narrator:
                 started = time.perf_counter()
                 scores, problems = gate.check(speech, planned.spoken, reference_embedding)
                 failures, score_s = tuple(problems), time.perf_counter() - started
-            level = normalize_loudness(speech, self.settings.target_lufs)
+            level = match_loudness(speech, self.settings.target_lufs)
             attempts.append(Attempt(attempt_seed, level, scores, failures, synth_s, score_s))
             if not failures:
                 break

@@ -80,11 +80,14 @@ def cardinal(value: int | str) -> str:
     digits = digits.lstrip("-")
     if not digits.isdigit():
         raise ValueError(f"cardinal() needs a whole number, got {value!r}.")
-    if len(digits) > _MAX_DIGITS:
-        words = _digits(digits)
-    else:
-        words = _inflect().number_to_words(int(digits), andword="", comma="", zero="zero")
+    words = _digits(digits) if len(digits) > _MAX_DIGITS else _words(int(digits))
     return f"minus {words}" if negative else words
+
+
+@functools.lru_cache(maxsize=4096)
+def _words(value: int) -> str:
+    """inflect's words, cached: inflect checks types at run time and costs ~0.1 ms a call."""
+    return _inflect().number_to_words(value, andword="", comma="", zero="zero")
 
 
 def ordinal(value: int | str) -> str:
@@ -220,7 +223,7 @@ def _bare_year(match: re.Match[str]) -> str:
     value = int(match.group("year"))
     if match.group("s"):
         return _plural_year(value)
-    before = match.string[:match.start()].split()
+    before = match.string[max(0, match.start() - 40):match.start()].split()  # a window: linear on long texts
     previous = before[-1].lower().strip("(\"'“‘,") if before else ""
     after = match.string[match.end():match.end() + 4]
     in_context = previous in _YEAR_CONTEXT or re.match(r"\s*(?:AD|BC|CE|BCE)\b", after) is not None
@@ -238,7 +241,7 @@ def _saint_or_street(match: re.Match[str]) -> str:
     """"St. Louis" is Saint, "Main St." Street: Saint only before a name and not after one (a capitalised
     word that merely starts the sentence does not count as a name)."""
     text, start = match.string, match.start()
-    before = text[:start].rstrip()
+    before = text[max(0, start - 80):start].rstrip()
     words_before = before.split()
     after_name = bool(words_before) and words_before[-1][:1].isupper() and not (
         len(words_before) == 1 or re.search(r"[.!?]\s*\S+$", before))
@@ -280,6 +283,8 @@ _MONTH_DAY = re.compile(rf"\b(?P<month>{_MONTH})\s+(?P<day>\d{{1,2}})(?:st|nd|rd
 _DAY_MONTH = re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<month>{_MONTH})(?![a-z])"
                         r"(?:,?\s+(?P<year>\d{4})\b)?")
 _DECADE_OR_YEAR = re.compile(r"(?<![\d,.$£€¥#-])(?P<year>1[1-9]\d\d|20\d\d)(?P<s>'?s)?(?![\d%]|[.,]\d)")
+_SHORT_DECADE = re.compile(r"(?:(?<![\w'’])['’]|(?<=[Tt]he )|(?<=early )|(?<=late )|(?<=mid-)|(?<=mid ))"
+                           r"(?P<d>[2-9])0['’]?s\b")  # the '90s, the 80s (but "30s left" is seconds)
 _PERCENT = re.compile(rf"(?P<num>-?(?:{_NUM})(?:\.\d+)?)\s?%")
 _DEGREES = re.compile(rf"(?P<num>-?(?:{_NUM})(?:\.\d+)?)\s?°\s?(?P<unit>[CF](?![a-z]))?")
 _ORDINAL = re.compile(r"\b(?P<num>\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
@@ -319,6 +324,7 @@ def _normalize_english(text: str, day_first: bool) -> str:
     text = _ORDINAL.sub(lambda m: _spaced(m, ordinal(m.group("num"))), text)
     text = _RANGE.sub(_range, text)
     text = _DECADE_OR_YEAR.sub(lambda m: _spaced(m, _bare_year(m)), text)
+    text = _SHORT_DECADE.sub(lambda m: cardinal(int(m.group("d")) * 10)[:-1] + "ies", text)
     text = _NEGATIVE.sub("minus ", text)
     text = _VERSION.sub(lambda m: _spaced(m, " point ".join(_number(p) for p in m.group(0).split("."))), text)
     return _PLAIN.sub(lambda m: _spaced(m, _number(m.group(0))), text)

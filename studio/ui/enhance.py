@@ -38,7 +38,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
         with gr.Column(scale=2):
             with gr.Row():
                 before = gr.Audio(label="Before", interactive=False, type="numpy")
-                after = gr.Audio(label="After", interactive=False, type="numpy")
+                after = gr.Audio(label="After", interactive=False, type="numpy", elem_id="enhance-after")
             before_plot = gr.Plot(label="Before", elem_id="enhance-before-plot")
             after_plot = gr.Plot(label="After", elem_id="enhance-after-plot")
 

@@ -1,6 +1,7 @@
 """A person in Chromium: upload a real clip, create a voice, see it listed, and find it after a restart."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,8 @@ def test_enhance_a_noisy_upload_shows_report_and_spectrograms(page, app_factory)
     report = page.locator("#enhance-report")
     playwright.expect(report).to_contain_text("Saved as take", timeout=90_000)
     playwright.expect(report).to_contain_text("Integrated loudness")
+    # The "after" player has the enhanced clip: its duration shows (0:04 for this 5 s clip once trimmed).
+    playwright.expect(page.locator("#enhance-after")).to_contain_text(re.compile(r"0:0[1-9]"), timeout=30_000)
     playwright.expect(page.locator("#enhance-after-plot img, #enhance-after-plot canvas, #enhance-after-plot svg")
                       .first).to_be_visible(timeout=30_000)
     save_screenshot(page, "enhance-tab.png")
