@@ -239,6 +239,12 @@ def encoder():
 
 
 @pytest.fixture(scope="module")
+def reference(piper, encoder) -> np.ndarray:
+    """The target voice for similarity: Piper's own voice on a different text."""
+    return encoder(piper("A reference recording of the same voice, read calmly and clearly.", seed=99))
+
+
+@pytest.fixture(scope="module")
 def narration(piper) -> tuple[list, float, float, float]:
     """SCRIPT streamed once with seed 11: the chunks, seconds to the first chunk and to the last, and how
     many engine calls had been made when the first chunk arrived."""
@@ -337,8 +343,7 @@ def test_pauses_are_what_the_script_and_settings_say(narration) -> None:
 
 
 @pytest.mark.slow
-def test_quality_gate_on_piper_speech(piper, encoder, whisper) -> None:
-    reference = encoder(piper("A reference recording of the same voice, read calmly and clearly.", seed=99))
+def test_quality_gate_on_piper_speech(piper, encoder, whisper, reference) -> None:
     gate = QualityGate(Scorer(encoder, whisper, reference))
     started = time.perf_counter()
     chunks = list(Narrator(piper, gate=gate).stream(SCRIPT, seed=11))
@@ -362,8 +367,7 @@ def test_quality_gate_on_piper_speech(piper, encoder, whisper) -> None:
 
 
 @pytest.mark.slow
-def test_failing_gate_makes_every_attempt_and_keeps_the_best(piper, encoder, whisper) -> None:
-    reference = encoder(piper("A reference recording of the same voice, read calmly and clearly.", seed=99))
+def test_failing_gate_makes_every_attempt_and_keeps_the_best(piper, encoder, whisper, reference) -> None:
     gate = QualityGate(Scorer(encoder, whisper, reference), QualityThresholds(max_wer=-1.0), max_attempts=3)
     chunk = next(Narrator(piper, gate=gate).stream("The quick brown fox jumps over the lazy dog.", seed=4))
     assert len(chunk.attempts) == 3
