@@ -61,6 +61,8 @@ _MAX_GAIN_DB = 30.0  # more than this would mostly amplify residual noise (e.g. 
 _LEVEL_TOLERANCE_DB = 0.1  # how close the level correction loop aims
 _PASSES = 5  # render/measure passes: the first almost always lands; later ones correct for limiting
 _PEAK_MARGIN_DB = 0.05  # the limiter aims this far under its ceiling (float32 rounding, interpolation)
+_ATTACK_S = 0.005  # limiter: the gain starts turning down this long before a crest...
+_RELEASE_S = 0.08  # ...and recovers with this time constant after it
 
 # Downward expander for pauses (audiobook noise floor). Levels are judged on 10 ms frames of the
 # high-passed clip; the gate opens 30 ms before speech and holds 200 ms after it, so onsets and word
@@ -465,8 +467,8 @@ def _limit(samples: np.ndarray, rate: int, ceiling_dbfs: float, attack_s: float,
     return _true_peak_of(samples)
 
 
-def limit_true_peak(audio: Audio, ceiling_dbfs: float = -1.0, *, attack_s: float = 0.005,
-                    release_s: float = 0.08) -> Audio:
+def limit_true_peak(audio: Audio, ceiling_dbfs: float = -1.0, *, attack_s: float = _ATTACK_S,
+                    release_s: float = _RELEASE_S) -> Audio:
     """Bring the true (4x-oversampled) peak to at most `ceiling_dbfs` with a smooth look-ahead gain.
 
     Only the moments that would go over are turned down: the gain starts falling `attack_s` before a
@@ -548,7 +550,7 @@ def _render(samples: np.ndarray, rate: int, sos: np.ndarray | None, gain_db: flo
         if gate is not None and gate_depth_db > 0:
             block *= gate.gains(start, stop, gate_depth_db)
         out[start:stop] = block
-    return out, _limit(out, rate, ceiling_dbfs, 0.005, 0.08)
+    return out, _limit(out, rate, ceiling_dbfs, _ATTACK_S, _RELEASE_S)
 
 
 def _trim_bounds(samples: np.ndarray, rate: int, pad_seconds: float) -> tuple[int, int]:
@@ -598,7 +600,6 @@ def master(audio: Audio, target: str | DeliveryTarget, *, high_pass_hz: float | 
     tried: list[tuple[float, float]] = []  # (gain, level reached) of each pass
     deepened: tuple[float, float] | None = None  # (depth, floor under the gain) before the last deepening
     floor_stuck = False
-    out = None
     for _ in range(_PASSES):
         out = None  # let the last pass's output go before the next is rendered
         out, peak = _render(samples, rate, sos, gain_db, gate, depth, spec.true_peak_max_dbfs)
@@ -606,16 +607,19 @@ def master(audio: Audio, target: str | DeliveryTarget, *, high_pass_hz: float | 
         after = _measure(out, rate, true_peak=peak)
         level = spec.level(after)
         error = spec.level_db - level
-        floor_over = (after.noise_floor_db - (spec.noise_floor_max_db - _FLOOR_MARGIN_DB / 2)
-                      if spec.noise_floor_max_db is not None and gate is not None else -1.0)
+        floor_over, floor_met = -1.0, True
+        if spec.noise_floor_max_db is not None and gate is not None:
+            floor_over = after.noise_floor_db - (spec.noise_floor_max_db - _FLOOR_MARGIN_DB / 2)
+            floor_met = after.noise_floor_db <= spec.noise_floor_max_db
         relative_floor = after.noise_floor_db - gain_db
-        if (deepened is not None and not floor_stuck
+        if (deepened is not None and not floor_stuck and not floor_met
                 and deepened[1] - relative_floor < max(1.0, 0.25 * (depth - deepened[0]))):
             # Deeper expansion hardly lowered the floor: the quietest frames are quiet speech, not pauses
             # (a clip without room tone). Go back rather than squash them; `problems` will say so.
             floor_stuck, depth = True, deepened[0]
         level_ok = abs(error) <= _LEVEL_TOLERANCE_DB or (error > 0 and gain_db >= _MAX_GAIN_DB)
-        floor_ok = floor_over <= 0 or depth >= _GATE_MAX_DEPTH_DB or floor_stuck
+        floor_ok = (floor_over <= 0 or (floor_met and deepened is not None) or depth >= _GATE_MAX_DEPTH_DB
+                    or floor_stuck)
         if level_ok and floor_ok and depth == used_depth:
             break
         # Limiting eats part of any added gain: step by the slope the last two passes showed (secant).

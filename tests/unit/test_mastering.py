@@ -160,7 +160,7 @@ def test_limiter_leaves_material_under_the_ceiling_alone() -> None:
     quiet = Audio(speech.samples * np.float32(10 ** ((-2.0 - measure(speech).true_peak_dbfs) / 20)), speech.sample_rate)
     out = limit_true_peak(quiet, -1.0)
     np.testing.assert_array_equal(out.samples, quiet.samples)
-    # A few crests 3 dB over: caught, at a loudness cost well under 1 LU (measured 0.3).
+    # Crests up to 4 dB over the ceiling: caught, at a loudness cost under 1 LU (measured 0.63).
     hot = Audio(quiet.samples * np.float32(10 ** (5.0 / 20)), quiet.sample_rate)
     limited = limit_true_peak(hot, -1.0)
     assert true_peak_dbfs(limited) <= -1.0
@@ -239,8 +239,9 @@ def test_master_meets_acx_on_speech_in_a_quiet_room(clip_id: str) -> None:
     assert after.noise_floor_db <= -60.0
     assert result.met and result.gate_depth_db > 0, result.problems
     # Not chopped: in the frames carrying speech (within 25 dB of the loudest) the level moves with the
-    # overall gain, give or take the limiter on the loudest crests.
-    reference = frame_db(audio.samples, audio.sample_rate)
+    # overall gain, give or take the limiter on the loudest crests. (Against the high-passed input, so
+    # what the 80 Hz filter rightly takes out of a plosive or a breath doesn't count as chopping.)
+    reference = frame_db(high_pass(audio).samples, audio.sample_rate)
     change = frame_db(result.audio.samples, audio.sample_rate) - reference
     speech = reference > reference.max() - 25.0
     deviation = change[speech] - np.median(change[speech])
