@@ -20,6 +20,7 @@ from pipelines.manager import EngineStatus, ModelManager, Progress
 from storage import Consent, NewClip, NewTake, Project, Store, Take, Voice
 
 from .config import Settings
+from .speaking import Speaking
 
 CONSENT_STATEMENT = (
     "I am the person speaking in these recordings, or I have their permission to create and use a "
@@ -69,6 +70,7 @@ class Studio:
             Catalog.load(), memory_budget_mb=settings.memory_budget_mb, device=settings.device,
             dtype=settings.dtype, local_paths=dict(settings.engine_paths),
         )
+        self.speaking = Speaking(self)  # speak use cases: studio/speaking.py
 
     @classmethod
     def open(cls, settings: Settings) -> "Studio":

@@ -6,7 +6,7 @@ import gradio as gr
 from studio.config import Settings
 from studio.service import Studio
 
-from . import enhance, models, projects, takes, voices
+from . import enhance, models, projects, speak, takes, voices
 
 TITLE = "Retake"
 INTRO = "Clone a voice from a few seconds of speech, narrate, fix recordings by editing words, keep it all in a project."
@@ -18,6 +18,8 @@ def build_app(studio: Studio) -> gr.Blocks:
             gr.Markdown(f"# {TITLE}\n{INTRO}")
             project = projects.render_picker(studio)
         with gr.Tabs():
+            with gr.Tab("Speak", id="speak"):
+                speak_tab = speak.render(studio, project)
             with gr.Tab("Voices", id="voices"):
                 voice_tab = voices.render(studio, project)
             with gr.Tab("Enhance", id="enhance"):
@@ -33,6 +35,8 @@ def build_app(studio: Studio) -> gr.Blocks:
             voice_tab["refresh"], project, [voice_tab["table"], voice_tab["selected"]], api_name=False
         ).then(take_tab["refresh"], take_tab["filters"], take_tab["outputs"], api_name=False
         ).then(enhance_tab["refresh"], project, enhance_tab["take"], api_name=False
+        ).then(speak_tab["refresh"], project, speak_tab["voice"], api_name=False
+        ).then(speak_tab["engines"], None, speak_tab["engine"], api_name=False
         ).then(model_tab["refresh"], None, model_tab["table"], api_name="list_engines")
     demo.queue(default_concurrency_limit=2)
     return demo

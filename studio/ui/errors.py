@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import inspect
 import logging
 from typing import Callable, TypeVar
 
@@ -20,29 +21,44 @@ USER_ERRORS = (ValueError, StorageError, EngineError)
 
 
 def user_errors(fn: F) -> F:
-    """Run a handler; expected failures become `gr.Error` with their own message, others a short notice."""
+    """Run a handler; expected failures become `gr.Error` with their own message, others a short notice.
+    Generator handlers (streaming outputs) are wrapped as generators, so errors raised while they stream
+    are translated too."""
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as error:
+                raise _readable(error, fn) from None
+
+        return stream  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except USER_ERRORS as error:
-            raise gr.Error(str(error), print_exception=False) from None
-        except OSError as error:
-            if error.errno == errno.ENOSPC:
-                raise gr.Error("The disk is full: nothing was saved. Free some space and try again.",
-                               print_exception=False) from None
-            log.exception("I/O failure in %s", fn.__name__)
-            raise gr.Error(f"Could not read or write a file ({error.strerror or error}).",
-                           print_exception=False) from None
-        except Exception:
-            log.exception("Unexpected failure in %s", fn.__name__)
-            raise gr.Error("Something went wrong on the server; nothing was saved. The server log has details.",
-                           print_exception=False) from None
+        except Exception as error:
+            raise _readable(error, fn) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _readable(error: Exception, fn: Callable) -> gr.Error:
+    if isinstance(error, gr.Error):
+        return error
+    if isinstance(error, USER_ERRORS):
+        return gr.Error(str(error), print_exception=False)
+    if isinstance(error, OSError):
+        if error.errno == errno.ENOSPC:
+            return gr.Error("The disk is full: nothing was saved. Free some space and try again.",
+                            print_exception=False)
+        log.error("I/O failure in %s", fn.__name__, exc_info=error)
+        return gr.Error(f"Could not read or write a file ({error.strerror or error}).", print_exception=False)
+    log.error("Unexpected failure in %s", fn.__name__, exc_info=error)
+    return gr.Error("Something went wrong on the server; nothing was saved. The server log has details.",
+                    print_exception=False)
 
 
 def require_id(value, message: str) -> int:

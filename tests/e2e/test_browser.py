@@ -47,6 +47,7 @@ def test_create_voice_in_browser_survives_restart(page, app_factory, tmp_path):
     app = app_factory()
     page.goto(app.url)
     expect = playwright.expect
+    page.get_by_role("tab", name="Voices").click()  # Speak is the first tab
 
     page.locator("#voice-files input[type=file]").set_input_files(str(speech_clip("coqui_lj_LJ001-0016")))
     page.locator("#voice-name textarea, #voice-name input").first.fill("Browser Voice")
@@ -60,6 +61,7 @@ def test_create_voice_in_browser_survives_restart(page, app_factory, tmp_path):
     app.stop()
     app.start()
     page.goto(app.url)
+    page.get_by_role("tab", name="Voices").click()
     expect(page.locator("#voice-table")).to_contain_text("Browser Voice", timeout=60_000)
     save_screenshot(page, "voices-after-restart.png")
 
@@ -67,6 +69,7 @@ def test_create_voice_in_browser_survives_restart(page, app_factory, tmp_path):
 def test_missing_consent_shows_a_readable_error(page, app_factory):
     app = app_factory()
     page.goto(app.url)
+    page.get_by_role("tab", name="Voices").click()
     page.locator("#voice-files input[type=file]").set_input_files(str(speech_clip("coqui_lj_LJ001-0008")))
     page.locator("#voice-name textarea, #voice-name input").first.fill("No Consent")
     page.locator("#voice-create").click()

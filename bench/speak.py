@@ -1,0 +1,131 @@
+"""Speak benchmark: a ~5,000-character text through Retake's Speak use case vs the bare Piper engine.
+
+    .venv/bin/python bench/speak.py [--chars 5000] [--repeats 2] [--gate-seconds 60]
+
+Piper is loaded (and warmed up) before any clock starts, and the quality gate is off for the timed runs.
+`rtf`: Retake's wall time / seconds of audio, for `Studio.speaking.speak` end to end (planning and text
+normalisation, synthesis, trimming and loudness matching, joining, FLAC encoding and storing the speech
+take and its attempt takes). `ttfa_s`: time from the call to the first chunk event (what a streaming
+player waits). `ratio_vs_bare`: that wall time / calling `PiperSpeak` directly on the same planned
+sentences with the same per-chunk seeds, in the same run: interleaved chunk by chunk (the bare call's
+time is taken out of Retake's clock), fastest of `--repeats` for each side. `gate_s_per_audio_min`: seconds the gate (Resemblyzer + Whisper base) spends
+scoring per minute of audio, measured on the first `--gate-seconds` of the narration's chunks.
+`peak_rss_mb`: the process's peak resident memory. Prints one JSON object."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from pipelines.narration import NarrationSettings, Narrator, chunk_seed  # noqa: E402
+from pipelines.scoring import Scorer  # noqa: E402
+from studio.config import Settings  # noqa: E402
+from studio.service import Studio  # noqa: E402
+from studio.speaking import ENCODER, TRANSCRIBER  # noqa: E402
+
+ENGINE = "piper-joe-embedded"
+SEED = 1234
+SENTENCES = [
+    "The lighthouse keeper climbed the spiral stairs every evening at dusk.",
+    "On clear nights, the beam reached ships more than twenty miles away.",
+    "He kept a logbook of every vessel that passed, with its name, its flag and the hour.",
+    "In winter, storms rolled in from the west and the windows rattled for days.",
+    "Still, he said the quiet mornings made up for it: fog on the water, gulls, and a pot of strong coffee.",
+    "Nobody remembers exactly when the light was automated, but the logbooks are in the town museum now.",
+    "Visitors read them slowly, turning the yellowed pages with gloves on.",
+    "Some entries are only a line long; others fill two pages with weather, worries and the price of coal.",
+]
+
+
+def script(chars: int) -> str:
+    paragraphs, text, i = [], "", 0
+    while len(text) < chars:
+        paragraph = " ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(4))
+        paragraphs.append(paragraph)
+        text = "\n\n".join(paragraphs)
+        i += 3
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chars", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--gate-seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    text = script(args.chars)
+    with tempfile.TemporaryDirectory() as tmp:
+        studio = Studio.open(Settings(data_dir=Path(tmp) / "data"))
+        project = studio.projects()[0].id
+        piper = studio.models.get(ENGINE)
+        piper("Warm up the engine.", seed=1, speaker="joe")
+        plan = Narrator(piper, NarrationSettings()).plan(text)
+
+        retake_s, bare_s, ttfa, audio_s, chunks = [], [], [], 0.0, []
+        for _ in range(args.repeats):
+            # Interleaved: after each chunk Retake yields, the bare engine speaks the same chunk with the same
+            # seed; its time is taken out of Retake's wall clock, so both see the same machine load.
+            events, bare, first = [], 0.0, None
+            started = time.perf_counter()
+            for event in studio.speaking.speak(project, text, engine_id=ENGINE, seed=SEED, gate=False):
+                if first is None:
+                    first = time.perf_counter() - started
+                events.append(event)
+                if event.kind == "chunk":
+                    planned = plan[event.index]
+                    bare_started = time.perf_counter()
+                    piper(planned.spoken, seed=chunk_seed(SEED, planned.index, 0), speaker="joe", speed=1.0)
+                    bare += time.perf_counter() - bare_started
+            retake_s.append(time.perf_counter() - started - bare)
+            bare_s.append(bare)
+            ttfa.append(first)
+            audio_s = events[-1].take.duration
+            chunks = [e.chunk for e in events if e.kind == "chunk"]
+
+        encoder, transcriber = studio.models.get(ENCODER), studio.models.get(TRANSCRIBER)
+        reference = encoder(chunks[0].attempts[0].audio)
+        scorer = Scorer(encoder, transcriber, reference)
+        scored_audio = gate_s = 0.0
+        for chunk in chunks:
+            if scored_audio >= args.gate_seconds:
+                break
+            speech = chunk.attempts[chunk.chosen].audio
+            started = time.perf_counter()
+            scorer.score(speech, chunk.spoken)
+            gate_s += time.perf_counter() - started
+            scored_audio += speech.duration
+        studio.close()
+
+    best, bare = min(retake_s), min(bare_s)
+    print(json.dumps({
+        "engine": ENGINE,
+        "text_chars": len(text),
+        "chunks": len(plan),
+        "audio_s": round(audio_s, 2),
+        "retake_s": round(best, 3),
+        "bare_s": round(bare, 3),
+        "rtf": round(best / audio_s, 4),
+        "ttfa_s": round(min(ttfa), 3),
+        "ratio_vs_bare": round(best / bare, 3),
+        "gate_s_per_audio_min": round(gate_s / (scored_audio / 60.0), 2),
+        "gate_scored_audio_s": round(scored_audio, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "cpus": len(os.sched_getaffinity(0)),
+        "load_avg": round(os.getloadavg()[0], 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
