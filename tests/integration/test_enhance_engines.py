@@ -34,18 +34,17 @@ import os
 import tracemalloc
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 import numpy as np
 import pytest
 
-from pipelines.audio import Audio, load, resample
+from pipelines.audio import Audio, resample
 from pipelines.base import EngineError
 from pipelines.enhance import EnhancePipeline
 from pipelines.enhance.deepfilternet import DeepFilterNet3
 from pipelines.enhance.framing import collect, stream_frames
 from pipelines.enhance.rnnoise import RNNoise
-from tests.conftest import NOISE_DIR, speech_clip
+from tests.noisy import clip, frame_energy, mix, noise, noise_names, si_sdr
 
 VCTK = ("p287_002", "p287_004", "p287_006")
 SNRS = (0, 5, 10)
@@ -57,35 +56,6 @@ MIN_MEAN_GAIN_DB = {"deepfilternet3": 5.0, "rnnoise": 2.5}
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def si_sdr(estimate: np.ndarray, reference: np.ndarray) -> float:
-    """Scale-invariant SDR in dB: the part of `estimate` explained by a scaled `reference` over the rest."""
-    est = estimate.astype(np.float64) - estimate.mean()
-    ref = reference.astype(np.float64) - reference.mean()
-    target = (est @ ref) / (ref @ ref) * ref
-    residual = est - target
-    return float(10 * np.log10((target @ target) / (residual @ residual)))
-
-
-def frame_energy(samples: np.ndarray, rate: int, seconds: float = 0.02) -> np.ndarray:
-    size = int(rate * seconds)
-    count = samples.size // size
-    return (samples[: count * size].astype(np.float64).reshape(count, size) ** 2).mean(axis=1)
-
-
-def speech_power(clean: Audio) -> float:
-    """Mean power over active speech only (frames within 40 dB of the loudest), so pauses don't
-    make the SNR look better than it sounds."""
-    energy = frame_energy(clean.samples, clean.sample_rate)
-    return float(energy[energy > energy.max() * 1e-4].mean())
-
-
-def mix(clean: Audio, noise: Audio, snr_db: float) -> Audio:
-    """Clean speech plus `noise` (resampled, looped or cropped to fit) at `snr_db` over the speech."""
-    n = np.resize(resample(noise, clean.sample_rate).samples, clean.num_samples).astype(np.float64)
-    gain = np.sqrt(speech_power(clean) / np.mean(n ** 2) / 10 ** (snr_db / 10))
-    return Audio((clean.samples + gain * n).astype(np.float32), clean.sample_rate)
-
-
 def lag_samples(output: Audio, reference: Audio, max_lag: int) -> int:
     """Where the cross-correlation of output with reference peaks, within +-max_lag samples."""
     x, y = output.samples.astype(np.float64), reference.samples.astype(np.float64)
@@ -94,25 +64,6 @@ def lag_samples(output: Audio, reference: Audio, max_lag: int) -> int:
     lags = np.r_[np.arange(0, max_lag + 1), np.arange(-max_lag, 0)]
     values = np.r_[corr[: max_lag + 1], corr[-max_lag:]]
     return int(lags[np.argmax(values)])
-
-
-def clip(clip_id: str) -> Audio:
-    return load(speech_clip(clip_id))
-
-
-@lru_cache(maxsize=None)
-def noise(name: str) -> Audio:
-    path = NOISE_DIR / "wav" / f"{name}.wav"
-    if not path.exists():
-        pytest.skip(f"shared noise clip missing: {path}")
-    return load(path)
-
-
-def noise_names() -> list[str]:
-    names = sorted(p.stem for p in (NOISE_DIR / "wav").glob("*.wav"))
-    if not names:
-        pytest.skip(f"shared noise data not found at {NOISE_DIR} (set RETAKE_NOISE_DIR)")
-    return names
 
 
 # ----------------------------------------------------------------------------------------- fixtures
