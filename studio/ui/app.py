@@ -30,6 +30,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                 refresh_projects = projects.render_tab(studio, project)
             with gr.Tab("Models", id="models"):
                 model_tab = models.render(studio)
+        # Voices made, renamed or deleted on the Voices tab show up in the Speak tab's picker at once.
+        voice_tab["table"].change(speak_tab["refresh"], project, speak_tab["voice"], api_name=False)
         # A reload shows projects made by others since the page was built, then fills the tabs.
         demo.load(refresh_projects, project, project, api_name=False).then(
             voice_tab["refresh"], project, [voice_tab["table"], voice_tab["selected"]], api_name=False

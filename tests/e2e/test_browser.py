@@ -25,6 +25,10 @@ def test_create_voice_in_browser_survives_restart(page, app_factory, tmp_path):
     expect(page.locator("#voice-status")).to_contain_text("Created", timeout=60_000)
     expect(page.locator("#voice-table")).to_contain_text("Browser Voice")
     shot = save_screenshot(page, "voices-created.png")
+    page.get_by_role("tab", name="Speak").click()  # the new voice is offered there without a reload
+    page.locator("#speak-voice input").click()
+    expect(page.get_by_role("option", name=re.compile("Browser Voice"))).to_be_visible()
+    page.keyboard.press("Escape")
     assert shot.stat().st_size > 10_000
 
     app.stop()
