@@ -1,10 +1,21 @@
-"""Retake's persistence: projects, voices (with consent), takes and their audio.
+"""Retake's persistence: projects, voices (with consent), takes with their transcripts, and audio.
 
 Callers use `Store` and get frozen records back; nothing here imports pipelines, Gradio or model
 code, and audio is kept as the encoded bytes it is handed."""
 from .blobs import BlobStore
 from .errors import ConflictError, NotFoundError, StorageError, StorageFullError
-from .records import Clip, Consent, NewClip, NewTake, Project, Take, Voice
+from .records import (
+    Clip,
+    Consent,
+    NewClip,
+    NewTake,
+    NewTranscript,
+    Project,
+    Take,
+    TakeTranscript,
+    TranscriptWord,
+    Voice,
+)
 from .store import DEFAULT_PROJECT_NAME, Store
 
 __all__ = [
@@ -15,11 +26,14 @@ __all__ = [
     "Consent",
     "NewClip",
     "NewTake",
+    "NewTranscript",
     "NotFoundError",
     "Project",
     "StorageError",
     "StorageFullError",
     "Store",
     "Take",
+    "TakeTranscript",
+    "TranscriptWord",
     "Voice",
 ]

@@ -3,7 +3,11 @@
 The manifest refers to voices and takes by archive-local numbers (`ref`), never by database ids,
 so an archive can be imported into any store, any number of times. Import checks the whole archive
 (structure, references, every blob's sha256) before it writes anything: a damaged or tampered file
-is refused without leaving rows or blobs behind."""
+is refused without leaving rows or blobs behind.
+
+Additions that an older reader may safely ignore keep FORMAT_VERSION: a take's optional
+"transcript" (added with storage revision 0002) is one. Archives without it import unchanged, and
+an older Retake importing a newer archive only loses transcripts, which it can hear again."""
 from __future__ import annotations
 
 import base64
@@ -24,7 +28,16 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from . import validate as check
 from .blobs import BlobStore, is_sha
 from .errors import NotFoundError, StorageError
-from .models import NAME_MAX, ClipRow, EmbeddingRow, ProjectRow, TakeRow, VoiceRow, utcnow
+from .models import (
+    NAME_MAX,
+    ClipRow,
+    EmbeddingRow,
+    ProjectRow,
+    TakeRow,
+    TakeTranscriptRow,
+    VoiceRow,
+    utcnow,
+)
 
 FORMAT = "retake-project"
 FORMAT_VERSION = 1
@@ -54,7 +67,15 @@ def export_project(
         takes = s.scalars(
             select(TakeRow).where(TakeRow.project_id == project_id).order_by(TakeRow.id)
         ).all()
-        manifest = _manifest(project, voices, takes)
+        transcripts = {
+            t.take_id: t
+            for t in s.scalars(
+                select(TakeTranscriptRow)
+                .join(TakeRow, TakeRow.id == TakeTranscriptRow.take_id)
+                .where(TakeRow.project_id == project_id)
+            )
+        }
+        manifest = _manifest(project, voices, takes, transcripts)
 
     shas = sorted(
         {c["audio_sha"] for v in manifest["voices"] for c in v["clips"]}
@@ -93,7 +114,21 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def _manifest(project: ProjectRow, voices: Any, takes: Any) -> dict[str, Any]:
+def _transcript_out(row: TakeTranscriptRow | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "engine_id": row.engine_id,
+        "language": row.language,
+        "text": row.text,
+        "words": [list(w) for w in row.words],  # [text, start, end, confidence]
+        "created_at": _iso(row.created_at),
+    }
+
+
+def _manifest(
+    project: ProjectRow, voices: Any, takes: Any, transcripts: dict[int, TakeTranscriptRow]
+) -> dict[str, Any]:
     voice_refs = {v.id: i for i, v in enumerate(voices, start=1)}
     take_refs = {t.id: i for i, t in enumerate(takes, start=1)}
     return {
@@ -154,6 +189,7 @@ def _manifest(project: ProjectRow, voices: Any, takes: Any) -> dict[str, Any]:
                 "sample_rate": t.sample_rate,
                 "created_at": _iso(t.created_at),
                 "starred": t.starred,
+                "transcript": _transcript_out(transcripts.get(t.id)),
             }
             for t in takes
         ],
@@ -195,6 +231,15 @@ class _VoiceIn:
 
 
 @dataclass(frozen=True)
+class _TranscriptIn:
+    engine_id: str | None
+    language: str | None
+    text: str
+    words: tuple[tuple[str, float, float, float], ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class _TakeIn:
     ref: int
     kind: str
@@ -211,6 +256,7 @@ class _TakeIn:
     sample_rate: int
     created_at: datetime
     starred: bool
+    transcript: _TranscriptIn | None
 
 
 @dataclass(frozen=True)
@@ -403,12 +449,33 @@ def _embedding(e: dict[str, Any]) -> _EmbeddingIn:
     )
 
 
+def _transcript(value: Any, ref: int) -> _TranscriptIn | None:
+    """A take's transcript, checked exactly as Store.set_transcript checks one; None when the
+    archive has none for the take (archives made before transcripts existed have none at all)."""
+    if value is None:
+        return None
+    try:
+        fields = _obj(value, "transcript")
+        return _TranscriptIn(
+            engine_id=check.optional_text(fields.get("engine_id"), "engine_id", 100),
+            language=check.optional_text(fields.get("language"), "language", 32),
+            text=check.transcript_text(fields["text"]),
+            words=check.transcript_words(fields["words"]),
+            created_at=_time(fields["created_at"]),
+        )
+    except KeyError as exc:
+        raise ValueError(f"take {ref} transcript: missing field {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"take {ref} transcript: {exc}") from None
+
+
 def _take(t: dict[str, Any]) -> _TakeIn:
     starred = t["starred"]
     if not isinstance(starred, bool):
         raise ValueError("take starred must be true or false")
+    ref = _ref(t["ref"])
     return _TakeIn(
-        ref=_ref(t["ref"]),
+        ref=ref,
         kind=check.clean_name(t["kind"], "take kind", max_len=32),
         text=check.optional_text(t.get("text"), "text"),
         voice_ref=_optional_ref(t.get("voice_ref")),
@@ -423,6 +490,7 @@ def _take(t: dict[str, Any]) -> _TakeIn:
         sample_rate=check.positive_int(t["sample_rate"], "sample_rate"),
         created_at=_time(t["created_at"]),
         starred=starred,
+        transcript=_transcript(t.get("transcript"), ref),
     )
 
 
@@ -508,5 +576,17 @@ def _insert(sessions: sessionmaker[Session], plan: _Plan) -> int:
         for t in plan.takes:
             if t.parent_ref is not None:
                 rows[t.ref].parent_id = rows[t.parent_ref].id
+        s.add_all(
+            TakeTranscriptRow(
+                take_id=rows[t.ref].id,
+                engine_id=t.transcript.engine_id,
+                language=t.transcript.language,
+                text=t.transcript.text,
+                words=[list(w) for w in t.transcript.words],
+                created_at=t.transcript.created_at,
+            )
+            for t in plan.takes
+            if t.transcript is not None
+        )
         s.flush()
         return project.id

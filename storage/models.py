@@ -2,7 +2,8 @@
 describe exactly these tables; tests/integration/test_migrations.py compares the two.
 
 New concepts (e.g. narration scripts and their lines pointing at takes) arrive as new tables in a
-new revision; takes.kind is free text so new kinds of take need no migration."""
+new revision (as take_transcripts did in 0002); takes.kind is free text so new kinds of take need no
+migration."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -153,3 +154,19 @@ class TakeRow(Base):
     sample_rate: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     starred: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TakeTranscriptRow(Base):
+    """What was said in a take, with word timings, so it can be edited by text. One per take
+    (the newest wins): a take's audio never changes, so an older transcript is only a worse one."""
+
+    __tablename__ = "take_transcripts"
+
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), primary_key=True)
+    engine_id: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    # [[text, start, end, confidence], ...]: one JSON value instead of a row per word, because a
+    # transcript is always read and replaced whole and an hour of speech is ~10k words.
+    words: Mapped[list[list[Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -2,9 +2,13 @@
 lazy-load, mutate a session-bound object or keep a connection alive by accident."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+# (text, start, end, confidence): start/end in seconds from the start of the take's audio.
+TranscriptWord = tuple[str, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,18 @@ class Take:
 
 
 @dataclass(frozen=True)
+class TakeTranscript:
+    """What was said in a take, word by word with times, so the take can be edited by its text."""
+
+    take_id: int
+    engine_id: str | None  # the ASR engine that heard it, or None (e.g. estimated by an edit)
+    language: str | None
+    text: str
+    words: tuple[TranscriptWord, ...]  # in order of start
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class NewClip:
     """A reference clip to store with a new voice; `audio` is the encoded file (FLAC) as bytes."""
 
@@ -93,3 +109,16 @@ class NewTake:
     seed: int | None = None
     parent_id: int | None = None
     scores: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewTranscript:
+    """A transcript to keep with a new take (Store.add_take), in the same transaction.
+
+    `words` items are (text, start, end, confidence) tuples, or any objects with those four
+    attributes (such as pipelines.base.Word; storage does not import pipelines)."""
+
+    text: str
+    words: Sequence[Any]
+    engine_id: str | None = None
+    language: str | None = None

@@ -21,8 +21,19 @@ from . import validate as check
 from .blobs import BlobStore, is_sha
 from .database import create_engine_for, migrate, writer
 from .errors import ConflictError, NotFoundError, StorageError, StorageFullError
-from .models import ClipRow, EmbeddingRow, ProjectRow, TakeRow, VoiceRow, utcnow
-from .records import Clip, Consent, NewClip, NewTake, Project, Take, Voice
+from .models import ClipRow, EmbeddingRow, ProjectRow, TakeRow, TakeTranscriptRow, VoiceRow, utcnow
+from .records import (
+    Clip,
+    Consent,
+    NewClip,
+    NewTake,
+    NewTranscript,
+    Project,
+    Take,
+    TakeTranscript,
+    TranscriptWord,
+    Voice,
+)
 
 DEFAULT_PROJECT_NAME = "My project"
 MAX_PAGE = 1000
@@ -256,8 +267,11 @@ class Store:
 
     # ------------------------------------------------------------------ takes
 
-    def add_take(self, project_id: int, take: NewTake) -> Take:
-        """Keep a take. Its voice and parent, if given, must belong to the same project."""
+    def add_take(self, project_id: int, take: NewTake, transcript: NewTranscript | None = None) -> Take:
+        """Keep a take. Its voice and parent, if given, must belong to the same project.
+
+        With `transcript`, the take and its transcript are stored in one transaction: an edited
+        take is never visible without the words it was edited to."""
         kind = check.clean_name(take.kind, "take kind", max_len=32)
         audio = check.audio_bytes(take.audio)
         sample_rate = check.positive_int(take.sample_rate, "sample_rate")
@@ -268,6 +282,9 @@ class Store:
         text = check.optional_text(take.text, "text")
         engine_id = check.optional_text(take.engine_id, "engine_id", 100)
         engine_revision = check.optional_text(take.engine_revision, "engine_revision", 100)
+        if transcript is not None and not isinstance(transcript, NewTranscript):
+            raise ValueError("transcript must be a storage.NewTranscript")
+        checked = None if transcript is None else _checked_transcript(transcript)
         sha = self.blobs.put(audio)
         with self._session() as s, s.begin():
             _require_project(s, project_id)
@@ -302,6 +319,9 @@ class Store:
             )
             s.add(row)
             s.flush()
+            if checked is not None:
+                s.add(_transcript_row(row.id, checked))
+                s.flush()
             return _take_record(row)
 
     def get_take(self, take_id: int) -> Take:
@@ -349,12 +369,61 @@ class Store:
             s.flush()
             return _take_record(row)
 
+    def take_children(self, take_id: int) -> list[Take]:
+        """The takes made directly from this one (parent_id == take_id), oldest first, as a
+        history of edits reads."""
+        with self._read() as s:
+            _require_take(s, take_id)
+            rows = s.scalars(
+                select(TakeRow)
+                .where(TakeRow.parent_id == take_id)
+                .order_by(TakeRow.created_at, TakeRow.id)
+            )
+            return [_take_record(r) for r in rows]
+
     def delete_take(self, take_id: int) -> None:
-        """Children keep existing with parent_id None (ON DELETE SET NULL); the audio goes at the
-        next collect_garbage unless something else uses the same bytes."""
+        """Children keep existing with parent_id None (ON DELETE SET NULL); the transcript goes
+        with the take (ON DELETE CASCADE); the audio goes at the next collect_garbage unless
+        something else uses the same bytes."""
         with self._session() as s, s.begin():
             if _delete(s, delete(TakeRow).where(TakeRow.id == take_id)) == 0:
                 raise NotFoundError(f"take {take_id} not found")
+
+    # ------------------------------------------------------------------ transcripts
+
+    def set_transcript(
+        self,
+        take_id: int,
+        *,
+        text: str,
+        words: Sequence[TranscriptWord],
+        engine_id: str | None,
+        language: str | None,
+    ) -> TakeTranscript:
+        """Store what was said in the take, replacing any earlier transcript of it.
+
+        `words` are (text, start, end, confidence) with 0 <= start <= end seconds, confidence in
+        [0, 1], finite and in order of start (objects with those attributes work too)."""
+        checked = _checked_transcript(
+            NewTranscript(text=text, words=words, engine_id=engine_id, language=language)
+        )
+        with self._session() as s, s.begin():
+            _require_take(s, take_id)
+            old = s.get(TakeTranscriptRow, take_id)
+            if old is not None:
+                s.delete(old)
+                s.flush()  # the DELETE must precede the INSERT of the same primary key
+            row = _transcript_row(take_id, checked)
+            s.add(row)
+            s.flush()
+            return _transcript_record(row)
+
+    def get_transcript(self, take_id: int) -> TakeTranscript | None:
+        """The take's transcript, or None if it has none; NotFoundError if the take is unknown."""
+        with self._read() as s:
+            _require_take(s, take_id)
+            row = s.get(TakeTranscriptRow, take_id)
+            return None if row is None else _transcript_record(row)
 
     # ------------------------------------------------------------------ audio
 
@@ -434,6 +503,27 @@ def _checked_clip(clip: NewClip) -> NewClip:
         duration=check.duration(clip.duration),
         transcript=check.optional_text(clip.transcript, "transcript"),
         source_name=check.optional_text(clip.source_name, "source_name", 255),
+    )
+
+
+def _checked_transcript(transcript: NewTranscript) -> NewTranscript:
+    """Every field checked (ValueError otherwise), words as plain (str, float, float, float)."""
+    return NewTranscript(
+        text=check.transcript_text(transcript.text),
+        words=check.transcript_words(transcript.words),
+        engine_id=check.optional_text(transcript.engine_id, "engine_id", 100),
+        language=check.optional_text(transcript.language, "language", 32),
+    )
+
+
+def _transcript_row(take_id: int, checked: NewTranscript) -> TakeTranscriptRow:
+    return TakeTranscriptRow(
+        take_id=take_id,
+        engine_id=checked.engine_id,
+        language=checked.language,
+        text=checked.text,
+        words=[list(w) for w in checked.words],
+        created_at=utcnow(),
     )
 
 
@@ -546,4 +636,15 @@ def _take_record(row: TakeRow) -> Take:
         sample_rate=row.sample_rate,
         created_at=row.created_at,
         starred=bool(row.starred),
+    )
+
+
+def _transcript_record(row: TakeTranscriptRow) -> TakeTranscript:
+    return TakeTranscript(
+        take_id=row.take_id,
+        engine_id=row.engine_id,
+        language=row.language,
+        text=row.text,
+        words=tuple((str(t), float(a), float(b), float(c)) for t, a, b, c in row.words),
+        created_at=row.created_at,
     )

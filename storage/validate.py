@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import operator
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,3 +122,60 @@ def json_dict(value: object, what: str) -> dict[str, Any]:
         raise ValueError(f"{what} must be JSON-serializable: {exc}") from None
     result: dict[str, Any] = _finite(json.loads(text))
     return result
+
+
+def _real(value: object, what: str) -> float:
+    """A finite Python or numpy number (not a bool, not numeric text)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what} must be a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{what} must be finite")
+    return number
+
+
+def _word_fields(item: object, index: int) -> tuple[object, object, object, object]:
+    if isinstance(item, Sequence) and not isinstance(item, (str, bytes)):
+        if len(item) != 4:
+            raise ValueError(f"word {index} must be (text, start, end, confidence)")
+        return item[0], item[1], item[2], item[3]
+    try:  # a Word-like object; storage must not import pipelines to check its type
+        return item.text, item.start, item.end, item.confidence  # type: ignore[attr-defined]
+    except AttributeError:
+        raise ValueError(f"word {index} must be (text, start, end, confidence)") from None
+
+
+def transcript_words(value: object) -> tuple[tuple[str, float, float, float], ...]:
+    """Word timings an editor can cut at: text, then 0 <= start <= end (seconds), confidence in
+    [0, 1], all finite, in order of start. Bad timings would make a later edit cut in the wrong
+    place, so they are refused here rather than discovered there."""
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
+        raise ValueError("transcript words must be a list of (text, start, end, confidence)")
+    words: list[tuple[str, float, float, float]] = []
+    previous_start = 0.0
+    for index, item in enumerate(value):
+        raw_text, raw_start, raw_end, raw_confidence = _word_fields(item, index)
+        if not isinstance(raw_text, str) or not raw_text.strip():
+            raise ValueError(f"word {index} text must be non-blank text")
+        what = f"word {index} ({raw_text!r})"
+        start = _real(raw_start, f"{what} start")
+        end = _real(raw_end, f"{what} end")
+        confidence = _real(raw_confidence, f"{what} confidence")
+        if start < 0:
+            raise ValueError(f"{what} starts before 0 s")
+        if end < start:
+            raise ValueError(f"{what} ends ({end:g} s) before it starts ({start:g} s)")
+        if not 0.0 <= confidence <= 1.0:
+            raise ValueError(f"{what} confidence must be from 0 to 1")
+        if start < previous_start:
+            raise ValueError(f"{what} starts before the word ahead of it; words must be in order of start")
+        words.append((raw_text, start, end, confidence))
+        previous_start = start
+    return tuple(words)
+
+
+def transcript_text(value: object) -> str:
+    """May be empty (nothing was said), but must be text."""
+    if not isinstance(value, str):
+        raise ValueError("transcript text must be text")
+    return value

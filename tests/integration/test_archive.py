@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from storage import Consent, NewClip, NewTake, Project, StorageError, Store, Take, Voice
+from storage import Consent, NewClip, NewTake, NewTranscript, Project, StorageError, Store, Take, Voice
 
 CONSENT = Consent("I agree to have my voice cloned.", "Ann Example",
                   datetime(2025, 2, 3, 4, 5, 6, 789000, tzinfo=UTC))
@@ -41,7 +41,7 @@ def take(kind: str, audio: bytes | None = None, **fields: object) -> NewTake:
 
 def build_project(store: Store) -> Project:
     """Voices with clips and embeddings, and takes with a lineage tree, a shared blob, a take
-    whose voice was deleted and one whose parent was deleted."""
+    whose voice was deleted and one whose parent was deleted; three takes have transcripts."""
     project = store.create_project("Audiobook")
     ann = store.create_voice(project.id, "Ann", "en", [clip("one"), clip("two")], CONSENT)
     bea = store.create_voice(project.id, "Bea", "de", [clip("drei")], CONSENT)
@@ -55,21 +55,31 @@ def build_project(store: Store) -> Project:
                                           engine_id="kokoro", engine_revision="r1",
                                           parameters={"speed": 1.0, "style": [0.1, 0.2]}, seed=7,
                                           scores={"wer": 0.0, "sim": 0.91}))
+    store.set_transcript(root.id, text="Chapter won.", words=[("Chapter", 0.1, 0.5, 0.9),
+                                                               ("won.", 0.55, 0.7, 0.4)],
+                         engine_id="whisper-base-embedded", language="en")
+    store.set_transcript(root.id, text="Chapter one.", words=[("Chapter", 0.1, 0.5, 0.95),
+                                                               ("one.", 0.55, 0.7, 0.875)],
+                         engine_id="whisper-base-embedded", language="en")  # replaces the first
     edit = store.add_take(project.id, take("edit", parent_id=root.id, voice_id=ann.id,
-                                          parameters={"cut": [0.5, 0.9]}))
+                                          parameters={"cut": [0.5, 0.9]}),
+                          transcript=NewTranscript("Chapter.", [("Chapter", 0.1, 0.5, 0.95)]))
     store.add_take(project.id, take("cleanup", parent_id=edit.id, voice_id=ann.id))
     store.add_take(project.id, take("tts", shared, text="Chapter one, again.", voice_id=bea.id,
                                     parent_id=root.id, seed=2**62))
     orphan_parent = store.add_take(project.id, take("tts", voice_id=gone.id))
     orphan = store.add_take(project.id, take("edit", parent_id=orphan_parent.id))
     store.delete_take(orphan_parent.id)
-    store.add_take(project.id, take("tts", voice_id=gone.id, text="voice deleted later"))
+    late = store.add_take(project.id, take("tts", voice_id=gone.id, text="voice deleted later"))
+    store.set_transcript(late.id, text="", words=[], engine_id="whisper-base-embedded", language=None)
     store.delete_voice(gone.id)
     store.set_starred(edit.id, True)
     assert store.get_take(orphan.id).parent_id is None
     # Unrelated data in another project must stay out of the archive.
     other = store.create_project("Other")
-    store.add_take(other.id, take("tts"))
+    stranger = store.add_take(other.id, take("tts"))
+    store.set_transcript(stranger.id, text="Not ours.", words=[("Not", 0.0, 0.2, 1.0)], engine_id=None,
+                         language="en")
     return project
 
 
@@ -117,6 +127,16 @@ def test_round_trip_into_a_fresh_store(source: Store, target: Store, tmp_path: P
     assert sum(t.parent_id is not None for t in new_takes) == 3
     assert sum(t.voice_id is None for t in new_takes) == 2
 
+    carried = 0
+    for old, new in zip(old_takes, new_takes, strict=True):
+        before, after = source.get_transcript(old.id), target.get_transcript(new.id)
+        if before is None:
+            assert after is None
+            continue
+        assert after == dataclasses.replace(before, take_id=new.id)  # words, engine, created_at exact
+        carried += 1
+    assert carried == 3
+
     shas = {c.audio_sha for v in old_voices for c in v.clips} | {t.audio_sha for t in old_takes}
     assert set(target.blobs.iter_shas()) == shas  # exactly this project's audio, nothing else
     for sha in shas:
@@ -134,6 +154,9 @@ def test_archive_layout(source: Store, tmp_path: Path) -> None:
     assert manifest["format"] == "retake-project" and manifest["version"] == 1
     assert [v["name"] for v in manifest["voices"]] == ["Ann", "Bea"]
     assert manifest["voices"][0]["consent"]["confirmed_by"] == "Ann Example"
+    transcripts = [t["transcript"] for t in manifest["takes"] if t["transcript"] is not None]
+    assert sorted(t["text"] for t in transcripts) == ["", "Chapter one.", "Chapter."]  # only the newest
+    assert ["Chapter", 0.1, 0.5, 0.95] in [w for t in transcripts for w in t["words"]]
     refs = {t["ref"] for t in manifest["takes"]}
     assert all(t["parent_ref"] in refs for t in manifest["takes"] if t["parent_ref"] is not None)
     # The shared blob is archived once.
@@ -220,4 +243,47 @@ def test_not_a_zip_is_refused(target: Store, tmp_path: Path) -> None:
     junk.write_bytes(os.urandom(500))
     with pytest.raises(StorageError):
         target.import_project(junk)
+    assert_nothing_written(target)
+
+
+def test_archive_made_before_transcripts_still_imports(source: Store, target: Store, tmp_path: Path) -> None:
+    """Archives written before storage revision 0002 have no "transcript" key on their takes."""
+    project = build_project(source)
+    archive = source.export_project(project.id, tmp_path / "a.zip")
+    with zipfile.ZipFile(archive) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    for t in manifest["takes"]:
+        del t["transcript"]
+    old = rewrite(archive, tmp_path / "old.zip", {"manifest.json": json.dumps(manifest).encode()})
+    imported = target.import_project(old)
+    new_takes = all_takes(target, imported.id)
+    assert [t.text for t in new_takes] == [t.text for t in all_takes(source, project.id)]
+    assert all(target.get_transcript(t.id) is None for t in new_takes)
+    assert len(target.list_voices(imported.id)) == 2
+
+
+@pytest.mark.parametrize("damage", ["out_of_order", "end_before_start", "nan_time", "no_text", "words_not_list",
+                                    "naive_time"])
+def test_bad_transcript_in_archive_is_refused(source: Store, target: Store, tmp_path: Path, damage: str) -> None:
+    project = build_project(source)
+    archive = source.export_project(project.id, tmp_path / "a.zip")
+    with zipfile.ZipFile(archive) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    victim = next(t for t in manifest["takes"] if t["transcript"] and len(t["transcript"]["words"]) == 2)
+    transcript = victim["transcript"]
+    if damage == "out_of_order":
+        transcript["words"].reverse()
+    elif damage == "end_before_start":
+        transcript["words"][0][2] = 0.0
+    elif damage == "nan_time":
+        transcript["words"][1][1] = float("nan")  # json.dumps writes NaN, json.loads reads it back
+    elif damage == "no_text":
+        del transcript["text"]
+    elif damage == "words_not_list":
+        transcript["words"] = "Chapter one."
+    elif damage == "naive_time":
+        transcript["created_at"] = "2025-01-01T10:00:00"
+    bad = rewrite(archive, tmp_path / "bad.zip", {"manifest.json": json.dumps(manifest).encode()})
+    with pytest.raises(StorageError, match=rf"invalid project archive: take {victim['ref']} transcript: "):
+        target.import_project(bad)
     assert_nothing_written(target)

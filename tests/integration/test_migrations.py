@@ -1,18 +1,20 @@
 """Alembic migrations against real SQLite files: the migrated schema is exactly the ORM's, the
-connection PRAGMAs are in effect, and re-opening a database changes nothing."""
+connection PRAGMAs are in effect, re-opening a database changes nothing, and a database written by
+an older Retake upgrades with its data intact."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, event, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from storage import Store
-from storage.database import create_engine_for, current_revision, head_revision, migrate
+from storage import NotFoundError, Store
+from storage.database import alembic_config, create_engine_for, current_revision, head_revision, migrate
 from storage.models import Base
 
 
@@ -37,7 +39,8 @@ def test_empty_file_migrates_to_exactly_the_models(engine: Engine) -> None:
     migrate(engine)
     assert schema_diff(engine, Base.metadata) == []
     tables = set(inspect(engine).get_table_names())
-    assert {"projects", "voices", "voice_clips", "speaker_embeddings", "takes", "alembic_version"} <= tables
+    assert {"projects", "voices", "voice_clips", "speaker_embeddings", "takes", "take_transcripts",
+            "alembic_version"} <= tables
 
 
 def test_schema_comparison_does_notice_differences(engine: Engine) -> None:
@@ -56,8 +59,8 @@ def test_version_is_head(engine: Engine) -> None:
         assert current_revision(conn) is None
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0001"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0001"]
+        assert current_revision(conn) == head_revision() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
 
 
 def test_pragmas_on_every_new_connection(engine: Engine) -> None:
@@ -120,14 +123,93 @@ def test_migrate_accepts_a_url(tmp_path: Path) -> None:
 
 
 def test_downgrade_then_upgrade_round_trips(engine: Engine) -> None:
-    """The initial revision's downgrade works, so later revisions can be tested the same way."""
-    from alembic import command
-
-    from storage.database import alembic_config
-
+    """Every revision's downgrade works, all the way back to an empty database."""
     migrate(engine)
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "base")
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
     migrate(engine)
     assert schema_diff(engine, Base.metadata) == []
+
+
+# ---------------------------------------------------------------- upgrading older databases
+
+OLD_TABLES = ("projects", "voices", "voice_clips", "speaker_embeddings", "takes")
+
+
+def at_revision(engine: Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+
+
+def fill_0001(engine: Engine) -> None:
+    """Rows as Retake wrote them at revision 0001, in raw SQL so the test keeps describing that
+    schema however the models change later."""
+    stamp = "2025-01-02 03:04:05.678901"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO projects (id, name, created_at) VALUES (1, 'Audiobook', :t)"), {"t": stamp})
+        conn.execute(text(
+            "INSERT INTO voices (id, project_id, name, language, consent_statement, consent_by, consent_at, "
+            "created_at) VALUES (1, 1, 'Ann', 'en', 'I agree.', 'Ann', :t, :t)"), {"t": stamp})
+        conn.execute(text(
+            "INSERT INTO voice_clips (id, voice_id, position, audio_sha, sample_rate, duration, transcript, "
+            "source_name) VALUES (1, 1, 0, :sha, 24000, 1.5, 'hello', 'ann.flac')"), {"sha": "a" * 64})
+        conn.execute(text(
+            "INSERT INTO speaker_embeddings (id, voice_id, encoder, dim, vector, updated_at) "
+            "VALUES (1, 1, 'ecapa', 2, :v, :t)"), {"v": b"\x00" * 8, "t": stamp})
+        for take_id, parent in [(1, None), (2, 1), (3, 1)]:
+            conn.execute(text(
+                "INSERT INTO takes (id, project_id, kind, text, voice_id, engine_id, engine_revision, parameters, "
+                "seed, parent_id, scores, audio_sha, duration, sample_rate, created_at, starred) VALUES "
+                "(:id, 1, 'tts', 'Chapter one.', 1, 'kokoro', 'r1', '{\"speed\": 1.0}', 7, :parent, "
+                "'{\"wer\": 0.0}', :sha, 0.75, 24000, :t, 0)"),
+                {"id": take_id, "parent": parent, "sha": "b" * 64, "t": f"2025-01-02 03:04:0{take_id}.000000"})
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple]]:
+    with engine.connect() as conn:
+        return {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY id"))] for t in OLD_TABLES}
+
+
+def test_upgrade_from_0001_keeps_data_and_adds_transcripts(engine: Engine, tmp_path: Path) -> None:
+    at_revision(engine, "0001")
+    fill_0001(engine)
+    before = snapshot(engine)
+    assert "take_transcripts" not in inspect(engine).get_table_names()
+    assert sum(map(len, before.values())) == 7
+
+    migrate(engine)
+    with engine.connect() as conn:
+        assert current_revision(conn) == "0002"
+    assert snapshot(engine) == before  # every old row, byte for byte
+    assert schema_diff(engine, Base.metadata) == []
+    engine.dispose()
+
+    with Store(sqlite_url(tmp_path / "retake.db"), tmp_path / "blobs") as store:  # the old data works
+        assert store.get_take(1).parameters == {"speed": 1.0}
+        assert [t.id for t in store.take_children(1)] == [2, 3]
+        assert store.get_transcript(1) is None
+        words = [("Chapter", 0.0, 0.4, 0.9), ("one.", 0.45, 0.7, 0.8)]
+        saved = store.set_transcript(2, text="Chapter one.", words=words, engine_id="whisper-base-embedded",
+                                     language="en")
+        assert store.get_transcript(2) == saved
+        store.delete_take(2)  # the new table's ON DELETE CASCADE is in force on upgraded files too
+        with pytest.raises(NotFoundError):
+            store.get_transcript(2)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM take_transcripts")).scalar() == 0
+
+
+def test_downgrade_to_0001_drops_only_transcripts(engine: Engine, tmp_path: Path) -> None:
+    at_revision(engine, "0001")
+    fill_0001(engine)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO take_transcripts (take_id, text, words, created_at) "
+                          "VALUES (1, 'x', '[]', '2025-01-02 03:04:05.000000')"))
+    before = snapshot(engine)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0001")
+        assert current_revision(conn) == "0001"
+    assert "take_transcripts" not in inspect(engine).get_table_names()
+    assert snapshot(engine) == before

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -11,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from storage import (
     Clip,
@@ -18,10 +21,12 @@ from storage import (
     Consent,
     NewClip,
     NewTake,
+    NewTranscript,
     NotFoundError,
     Project,
     Store,
     Take,
+    TakeTranscript,
     Voice,
 )
 from storage.records import Consent as ConsentRecord
@@ -31,6 +36,10 @@ CONSENT = Consent(
     confirmed_by="Ann Example",
     confirmed_at=datetime(2025, 3, 1, 12, 30, tzinfo=timezone(timedelta(hours=2))),
 )
+
+
+def database_file(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "retake.db"
 
 
 @pytest.fixture
@@ -327,12 +336,189 @@ def test_delete_take_keeps_children_without_parent(store: Store, project: Projec
         store.delete_take(parent.id)
 
 
+def test_take_children_are_direct_children_oldest_first(store: Store, project: Project) -> None:
+    parent = make_take(store, project.id)
+    other_parent = make_take(store, project.id)
+    children = []
+    for i in range(3):
+        children.append(make_take(store, project.id, kind="edit", parent_id=parent.id, text=f"edit {i}"))
+        make_take(store, project.id, kind="edit", parent_id=other_parent.id)
+    grandchild = make_take(store, project.id, kind="edit", parent_id=children[0].id)
+    assert store.take_children(parent.id) == children  # not the grandchild, not the other family
+    assert store.take_children(children[0].id) == [grandchild]
+    assert store.take_children(grandchild.id) == []
+    store.delete_take(children[1].id)
+    assert store.take_children(parent.id) == [children[0], children[2]]
+
+
+# ---------------------------------------------------------------- transcripts
+
+WORDS = [("Hello", 0.12, 0.48, 0.98), ("there,", 0.52, 0.9, 0.91), ("world.", 0.9, 1.4, 0.75)]
+
+
+class WordLike:
+    """Stands in for pipelines.base.Word, which storage must accept without importing it."""
+
+    def __init__(self, text: str, start: float, end: float, confidence: float) -> None:
+        self.text, self.start, self.end, self.confidence = text, start, end, confidence
+
+
+def transcript_rows(tmp_path: Path) -> list[tuple[Any, ...]]:
+    """The table itself, read past the Store, so a cascade is seen to delete the row."""
+    with sqlite3.connect(database_file(tmp_path)) as conn:
+        return conn.execute("SELECT take_id, text FROM take_transcripts ORDER BY take_id").fetchall()
+
+
+def test_transcript_round_trip(store: Store, project: Project) -> None:
+    take = make_take(store, project.id)
+    assert store.get_transcript(take.id) is None
+    saved = store.set_transcript(take.id, text="Hello there, world.", words=WORDS,
+                                 engine_id="whisper-base-embedded", language="en")
+    assert isinstance(saved, TakeTranscript)
+    assert saved.take_id == take.id and saved.text == "Hello there, world."
+    assert saved.words == tuple(WORDS)
+    assert saved.engine_id == "whisper-base-embedded" and saved.language == "en"
+    assert saved.created_at.utcoffset() == timedelta(0)
+    assert store.get_transcript(take.id) == saved
+
+
+def test_transcript_accepts_lists_numpy_and_word_objects(store: Store, project: Project) -> None:
+    take = make_take(store, project.id)
+    as_lists = [["Hello", np.float32(0.5), np.float64(1.0), np.int64(1)], ["you", 1, 2, 0]]
+    got = store.set_transcript(take.id, text="Hello you", words=as_lists, engine_id=None, language=None)
+    assert got.words == (("Hello", 0.5, 1.0, 1.0), ("you", 1.0, 2.0, 0.0))
+    assert all(type(v) is float for w in got.words for v in w[1:])  # plain floats, not numpy
+    objects = [WordLike(*w) for w in WORDS]
+    got = store.set_transcript(take.id, text="Hello there, world.", words=objects, engine_id=None,
+                               language=None)
+    assert store.get_transcript(take.id) == got and got.words == tuple(WORDS)
+    empty = store.set_transcript(take.id, text="", words=[], engine_id=None, language=None)
+    assert store.get_transcript(take.id) == empty and empty.words == ()  # silence heard as nothing
+
+
+def test_set_transcript_replaces_the_previous_one(store: Store, project: Project, tmp_path: Path) -> None:
+    take = make_take(store, project.id)
+    other = make_take(store, project.id)
+    first = store.set_transcript(take.id, text="Hello there, world.", words=WORDS, engine_id="a", language="en")
+    kept = store.set_transcript(other.id, text="Other.", words=[("Other.", 0.0, 0.5, 1.0)], engine_id="a",
+                                language="en")
+    time.sleep(0.002)
+    second = store.set_transcript(take.id, text="Hello world.", words=[WORDS[0], WORDS[2]], engine_id="b",
+                                  language=None)
+    assert store.get_transcript(take.id) == second != first
+    assert second.words == (WORDS[0], WORDS[2]) and second.engine_id == "b" and second.language is None
+    assert second.created_at > first.created_at
+    assert store.get_transcript(other.id) == kept
+    assert transcript_rows(tmp_path) == [(take.id, "Hello world."), (other.id, "Other.")]
+
+
+def test_deleting_a_take_deletes_its_transcript(store: Store, project: Project, tmp_path: Path) -> None:
+    take = make_take(store, project.id)
+    child = make_take(store, project.id, kind="edit", parent_id=take.id)
+    store.set_transcript(take.id, text="Hello there, world.", words=WORDS, engine_id=None, language="en")
+    store.set_transcript(child.id, text="Hello world.", words=[WORDS[0], WORDS[2]], engine_id=None,
+                         language="en")
+    store.delete_take(take.id)
+    assert transcript_rows(tmp_path) == [(child.id, "Hello world.")]
+    with pytest.raises(NotFoundError):
+        store.get_transcript(take.id)
+    assert store.get_transcript(child.id) is not None  # the child's own transcript stays
+    store.delete_project(project.id)
+    assert transcript_rows(tmp_path) == []
+
+
+BAD_WORDS: list[tuple[str, Any, str]] = [
+    ("end before start", [("Hello", 0.5, 0.4, 1.0)], "ends .* before it starts"),
+    ("negative start", [("Hello", -0.1, 0.4, 1.0)], "before 0"),
+    ("nan", [("Hello", math.nan, 0.4, 1.0)], "finite"),
+    ("inf end", [("Hello", 0.0, math.inf, 1.0)], "finite"),
+    ("out of order", [WORDS[1], WORDS[0]], "order of start"),
+    ("three fields", [("Hello", 0.0, 0.4)], r"\(text, start, end, confidence\)"),
+    ("not a tuple", ["Hello"], r"\(text, start, end, confidence\)"),
+    ("text not str", [(5, 0.0, 0.4, 1.0)], "text"),
+    ("blank text", [("  ", 0.0, 0.4, 1.0)], "non-blank"),
+    ("time as text", [("Hello", "0.0", 0.4, 1.0)], "start must be a number"),
+    ("bool time", [("Hello", 0.0, True, 1.0)], "end must be a number"),
+    ("confidence above 1", [("Hello", 0.0, 0.4, 1.5)], "confidence"),
+    ("words is a string", "Hello", "list"),
+]
+
+
+@pytest.mark.parametrize(("words", "message"), [(w, m) for _, w, m in BAD_WORDS],
+                         ids=[name for name, _, _ in BAD_WORDS])
+def test_bad_transcript_words_are_refused(store: Store, project: Project, words: Any, message: str) -> None:
+    take = make_take(store, project.id)
+    before = store.set_transcript(take.id, text="Hello there, world.", words=WORDS, engine_id=None,
+                                  language=None)
+    with pytest.raises(ValueError, match=message):
+        store.set_transcript(take.id, text="Hello", words=words, engine_id=None, language=None)
+    assert store.get_transcript(take.id) == before  # the old transcript is untouched
+
+
+def test_bad_transcript_fields_are_refused(store: Store, project: Project) -> None:
+    take = make_take(store, project.id)
+    bad: list[dict[str, Any]] = [{"text": None}, {"text": b"bytes"}, {"engine_id": "x" * 101},
+                                 {"language": "x" * 33}, {"language": 5}]
+    for fields in bad:
+        spec: dict[str, Any] = {"text": "Hello", "words": [WORDS[0]], "engine_id": None, "language": None}
+        spec.update(fields)
+        with pytest.raises(ValueError):
+            store.set_transcript(take.id, **spec)
+    assert store.get_transcript(take.id) is None
+
+
+def test_add_take_with_transcript(store: Store, project: Project) -> None:
+    take = store.add_take(
+        project.id,
+        NewTake(kind="edit", audio=os.urandom(1024), sample_rate=24000, duration=1.5),
+        transcript=NewTranscript("Hello there, world.", WORDS, engine_id=None, language="en"),
+    )
+    got = store.get_transcript(take.id)
+    assert got is not None and got.take_id == take.id
+    assert (got.text, got.words, got.engine_id, got.language) == ("Hello there, world.", tuple(WORDS), None,
+                                                                  "en")
+    plain = make_take(store, project.id)  # without one, as before
+    assert store.get_transcript(plain.id) is None
+
+
+def test_add_take_with_bad_transcript_writes_nothing(store: Store, project: Project) -> None:
+    bad = NewTranscript("Hello", [("Hello", 1.0, 0.5, 1.0)])
+    with pytest.raises(ValueError, match="before it starts"):
+        store.add_take(project.id, NewTake(kind="edit", audio=os.urandom(1024), sample_rate=24000,
+                                           duration=1.5), transcript=bad)
+    with pytest.raises(ValueError, match="NewTranscript"):
+        store.add_take(project.id, NewTake(kind="edit", audio=os.urandom(1024), sample_rate=24000,
+                                           duration=1.5), transcript=WORDS)  # type: ignore[arg-type]
+    assert store.count_takes(project.id) == 0
+    assert list(store.blobs.iter_shas()) == []  # refused before the audio was written
+
+
+def test_add_take_and_transcript_are_one_transaction(store: Store, project: Project, tmp_path: Path) -> None:
+    """A failure while the transcript row is written (here a trigger refusing it, as a full disk or
+    a constraint would) must take the already-inserted take row down with it."""
+    conn = sqlite3.connect(database_file(tmp_path))
+    try:
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON take_transcripts "
+                     "BEGIN SELECT RAISE(ABORT, 'transcript refused'); END")
+        conn.commit()
+    finally:
+        conn.close()
+    new_take = NewTake(kind="edit", audio=os.urandom(1024), sample_rate=24000, duration=1.5)
+    with pytest.raises(IntegrityError, match="transcript refused"):
+        store.add_take(project.id, new_take, transcript=NewTranscript("Hello", [WORDS[0]]))
+    assert store.count_takes(project.id) == 0
+    assert store.add_take(project.id, new_take).id  # without a transcript the trigger is not involved
+    assert store.count_takes(project.id) == 1
+
+
 def test_not_found_cases(store: Store) -> None:
     calls = [
         lambda: store.get_project(7), lambda: store.get_voice(7), lambda: store.get_take(7),
         lambda: store.list_voices(7), lambda: store.delete_voice(7), lambda: store.delete_take(7),
         lambda: store.set_starred(7, True), lambda: store.get_embedding(7, "ecapa"),
-        lambda: store.delete_project(7),
+        lambda: store.delete_project(7), lambda: store.get_transcript(7), lambda: store.take_children(7),
+        lambda: store.set_transcript(7, text="hi", words=[("hi", 0.0, 0.2, 1.0)], engine_id=None,
+                                     language=None),
     ]
     for call in calls:
         with pytest.raises(NotFoundError, match="7 not found"):
@@ -344,8 +530,12 @@ def test_records_are_frozen_dataclasses_not_orm_rows(store: Store, project: Proj
     take = make_take(store, project.id, voice_id=voice.id)
     listed = store.list_takes(project.id)
     voices = store.list_voices(project.id)
+    transcript = store.set_transcript(take.id, text="Hi.", words=[("Hi.", 0.1, 0.4, 0.9)],
+                                      engine_id="whisper-base-embedded", language="en")
     store.close()  # records stay fully usable with no session or connection behind them
-    for record in [project, voice, voice.clips[0], voice.consent, take, *listed, *voices, voices[0].clips[1]]:
+    assert transcript.words == (("Hi.", 0.1, 0.4, 0.9),)
+    for record in [project, voice, voice.clips[0], voice.consent, take, *listed, *voices, voices[0].clips[1],
+                   transcript]:
         assert dataclasses.is_dataclass(record)
         assert type(record).__module__ == "storage.records"
         with pytest.raises(dataclasses.FrozenInstanceError):
