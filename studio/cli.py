@@ -48,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("output", type=Path)
     export.add_argument("--format", choices=DOWNLOAD_FORMATS, default="wav")
 
+    edit = groups.add_parser("edit", help="edit a take by its transcript").add_subparsers(dest="action",
+                                                                                         required=True)
+    edit.add_parser("transcribe", help="print (and store) a take's transcript").add_argument("take_id", type=int)
+    applied = edit.add_parser("apply", help="apply an edited transcript; the result is a new take")
+    applied.add_argument("take_id", type=int)
+    applied.add_argument("text", help="the whole edited transcript")
+    applied.add_argument("--engine", default="piper-joe-embedded", help="speech engine for new words")
+    applied.add_argument("--seed", type=int)
+
     projects = groups.add_parser("projects", help="projects").add_subparsers(dest="action", required=True)
     projects.add_parser("list")
     projects.add_parser("create").add_argument("name")
@@ -83,6 +92,12 @@ def run(studio: Studio, args: argparse.Namespace):
         case "takes", "export":
             shutil.copyfile(studio.take_file(args.take_id, args.format), args.output)
             return {"written": str(args.output)}
+        case "edit", "transcribe":
+            heard = studio.editing.transcript(args.take_id)
+            return {"text": heard.text, "words": [dataclasses.asdict(w) for w in heard.words]}
+        case "edit", "apply":
+            outcome = studio.editing.apply(args.take_id, args.text, engine_id=args.engine, seed=args.seed)
+            return {"take": outcome.take, "notices": list(outcome.notices)}
         case "projects", "list":
             return studio.projects()
         case "projects", "create":
@@ -114,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _plain(value):
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, datetime):

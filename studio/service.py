@@ -20,6 +20,7 @@ from pipelines.manager import EngineStatus, ModelManager, Progress
 from storage import Consent, NewClip, NewTake, Project, Store, Take, Voice
 
 from .config import Settings
+from .editing import Editing
 from .speaking import Speaking
 
 CONSENT_STATEMENT = (
@@ -71,6 +72,7 @@ class Studio:
             dtype=settings.dtype, local_paths=dict(settings.engine_paths),
         )
         self.speaking = Speaking(self)  # speak use cases: studio/speaking.py
+        self.editing = Editing(self)  # edit by transcript and waveform edits: studio/editing.py
 
     @classmethod
     def open(cls, settings: Settings) -> "Studio":

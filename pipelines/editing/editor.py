@@ -1,0 +1,400 @@
+"""Planning and applying a whole transcript edit in one pass.
+
+The creator's edited text becomes word edits (diff.py); each edit becomes one splice placed at word
+boundaries, where a cut is least audible:
+
+- a deletion cuts in the pauses around the deleted words, at their quietest points, keeping about the
+  longer of the two pauses (within [min_pause_s, max_pause_s]) so the speech around it neither runs
+  together nor stalls;
+- an insertion or replacement is synthesized by the `synthesize` callback the studio passes in (an
+  offline fixed voice or a cloner, given the surrounding text and a voice prompt cut from the recording),
+  trimmed, brought to the loudness and background of the speech around the edit (roomtone.py) and put
+  just outside the neighbouring words.
+
+All splices then go through one `apply_splices` call, so every time in the plan refers to the original
+recording and nothing is cut twice.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..audio import Audio, is_silent, resample, trim_silence
+from ..base import Transcript, Word
+from ..transcribe.timing import tidy_words
+from .diff import EditError, WordEdit, align_words, diff_words, join_words, normalize_token, tokens, word_units
+from .roomtone import match_to_context, room_tone
+from .seams import low_energy_point
+from .splice import MAX_CROSSFADE_S, Splice, SpliceResult, apply_splices, fade, trim
+
+__all__ = ["SynthesisRequest", "Synthesize", "AppliedEdit", "EditResult", "TranscriptEditor"]
+
+CONTEXT_S = 2.0  # speech either side of an edit that inserted speech is matched to
+CONTEXT_WORDS = 10  # words of text either side given to the engine
+PROMPT_MIN_S, PROMPT_MAX_S = 3.0, 10.0  # voice prompt length cloners work well with
+TRIM_PAD_S = 0.02  # synthesized speech is trimmed to its sound plus this (faded), dropping the engine's silence...
+PAUSE_S = 0.05  # ...and gets this much room tone either side: the short pause between words in running speech
+_EDGE_FADE_S = 0.01
+_NEAR_WORD_S = 0.04  # cuts next to a word are searched for this far into the pause
+_CUT_REACH_S = 0.015  # a deletion's cut aims within this of the point that leaves the planned pause
+# How far outside the ASR's pause between two words a cut may move to find a quieter point. A stop
+# consonant's closure inside a word is as quiet as a pause: searching to the middles of the neighbouring
+# words let both cuts of "brought" (in "Ages brought calligraphy") land on its "t" closure (22 ms removed
+# instead of the word), and cut the "t" off a kept "brought" when "calligraphy" was deleted.
+_CUT_SLACK_S = 0.04
+_DEFAULT_RATE = 2.5  # words per second of conversational English, when the recording can't tell
+
+
+@dataclass(frozen=True)
+class SynthesisRequest:
+    """What the engine is asked to say, with what it needs to say it like the recording."""
+
+    text: str  # the words to say
+    before: str  # up to ~10 original words before the span (context for prompt-taking engines)
+    after: str  # up to ~10 words after
+    prompt: Audio  # 3-10 s of the recording near the edit (a voice prompt cut from the recording)
+    prompt_text: str  # its words
+    words_per_second: float  # the speaker's local rate
+
+
+Synthesize = Callable[[SynthesisRequest], tuple[Audio, dict]]  # audio + provenance {"engine_id", "seed", ...}
+
+
+@dataclass(frozen=True)
+class AppliedEdit:
+    """One edit as made: what changed, where it was in the original and where its result lies now."""
+
+    kind: str
+    old_text: str
+    new_text: str
+    start: float  # span in the original (s)
+    end: float
+    out_start: float  # where the result of this edit lies in the new audio (s)
+    out_end: float
+    provenance: dict = field(default_factory=dict)  # engine_id, seed, ... ({} for deletions)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "old_text": self.old_text, "new_text": self.new_text, "start": self.start,
+                "end": self.end, "out_start": self.out_start, "out_end": self.out_end,
+                "provenance": dict(self.provenance)}
+
+
+@dataclass(frozen=True, eq=False)
+class EditResult:
+    """The edited audio, the edits made, every seam, and the result's transcript with estimated times
+    (kept words shifted, inserted words spread over their span)."""
+
+    audio: Audio
+    edits: tuple[AppliedEdit, ...]
+    seams: tuple[float, ...]
+    words: tuple[Word, ...]
+    text: str
+    splice: SpliceResult | None = None  # the splice record (offsets, spans) the result came from
+
+    @property
+    def offsets(self) -> tuple[tuple[float, float], ...]:
+        """(original_time, shift) pieces, as `SpliceResult.offsets`."""
+        return self.splice.offsets if self.splice is not None else ((0.0, 0.0),)
+
+    def map_time(self, t: float) -> float | None:
+        """Where original time `t` is in the result; None if an edit removed it."""
+        return self.splice.map_time(t) if self.splice is not None else t
+
+
+@dataclass(frozen=True)
+class _Planned:
+    edit: WordEdit
+    start: float
+    end: float
+    content: Audio | None
+    provenance: dict
+    handle_s: float = 0.0
+
+
+def _mid(word: Word) -> float:
+    return (word.start + word.end) / 2
+
+
+class TranscriptEditor:
+    """Applies transcript edits to a recording (see the module doc). Holds no state between calls."""
+
+    def __init__(self, synthesize: Synthesize | None = None, *, crossfade_s: float = 0.01,
+                 min_pause_s: float = 0.08, max_pause_s: float = 0.6) -> None:
+        if synthesize is not None and not callable(synthesize):
+            raise ValueError(f"synthesize must be a callable or None, got {type(synthesize).__name__}.")
+        if not 0.0 <= crossfade_s <= MAX_CROSSFADE_S:
+            raise ValueError(f"crossfade_s must be between 0 and {MAX_CROSSFADE_S:g} s, got {crossfade_s!r}.")
+        if not 0.0 <= min_pause_s <= max_pause_s <= 5.0:
+            raise ValueError(f"pauses must satisfy 0 <= min_pause_s <= max_pause_s <= 5 s, got "
+                             f"{min_pause_s!r} and {max_pause_s!r}.")
+        self.synthesize = synthesize
+        self.crossfade_s = float(crossfade_s)
+        self.min_pause_s = float(min_pause_s)
+        self.max_pause_s = float(max_pause_s)
+
+    # --------------------------------------------------------------------------------------- planning
+
+    @staticmethod
+    def _words(transcript: Transcript, duration: float | None = None) -> tuple[Word, ...]:
+        if not isinstance(transcript, Transcript):
+            raise EditError(f"transcript must be a Transcript, got {type(transcript).__name__}.")
+        if not transcript.words:
+            raise EditError("No speech was found in this recording (its transcript has no words), so there is "
+                            "nothing to edit by text. Record or upload speech, or transcribe it again.")
+        end = max(float(w.end) for w in transcript.words)
+        words = tidy_words(transcript.words, end if duration is None else duration)
+        if not words:
+            raise EditError("No speech was found in this recording (its transcript has no words), so there is "
+                            "nothing to edit by text.")
+        return words
+
+    def plan(self, transcript: Transcript, edited_text: str) -> list[WordEdit]:
+        """The word edits `edited_text` makes to the transcript, without touching any audio (for previews).
+        Raises EditError for a transcript with no words, an edit that deletes everything, or no change."""
+        words = self._words(transcript)
+        edits = diff_words(words, edited_text)
+        if not edits:
+            raise EditError("Nothing changed: the edited transcript says the same words as the recording "
+                            "(changes to capitals and punctuation alone do not change the audio).")
+        return edits
+
+    # -------------------------------------------------------------------------------------- applying
+
+    def apply(self, audio: Audio, transcript: Transcript, edited_text: str) -> EditResult:
+        """Make the edited transcript true of the audio, in one pass (see the module doc)."""
+        if not isinstance(audio, Audio):
+            raise EditError(f"audio must be an Audio value, got {type(audio).__name__}.")
+        if audio.num_samples == 0 or is_silent(audio):
+            raise EditError("No speech was found in this recording (it is silent), so there is nothing to edit.")
+        last = max((float(w.end) for w in transcript.words), default=0.0) if isinstance(transcript, Transcript) else 0
+        if last > audio.duration + 0.25:
+            raise EditError(f"This transcript does not belong to the recording: its words run to {last:.2f} s but the "
+                            f"audio is {audio.duration:.2f} s long. Transcribe the recording again.")
+        words = self._words(transcript, audio.duration)
+        edits = diff_words(words, edited_text)
+        if not edits:
+            raise EditError("Nothing changed: the edited transcript says the same words as the recording "
+                            "(changes to capitals and punctuation alone do not change the audio).")
+        needs_voice = [e for e in edits if e.kind != "delete"]
+        if needs_voice and self.synthesize is None:
+            said = ", ".join(f"'{e.new_text}'" for e in needs_voice[:3])
+            raise EditError(f"Saying new words ({said}) needs a speech engine, and none was given. Pick a voice "
+                            "engine for edits, or only delete words.")
+        planned = [self._plan_delete(audio, words, e) if e.kind == "delete" else self._plan_speech(audio, words, e)
+                   for e in edits]
+        spliced = apply_splices(audio, [Splice(p.start, p.end, p.content, p.handle_s) for p in planned],
+                                self.crossfade_s)
+        applied = tuple(
+            AppliedEdit(kind=p.edit.kind, old_text=p.edit.old_text, new_text=p.edit.new_text, start=p.start,
+                        end=p.end, out_start=span[0], out_end=span[1], provenance=dict(p.provenance))
+            for p, span in zip(planned, spliced.spans))
+        new_words = self._result_words(words, edited_text, applied, spliced)
+        return EditResult(audio=spliced.audio, edits=applied, seams=spliced.seams, words=new_words,
+                          text=" ".join(tokens(edited_text)), splice=spliced)
+
+    # -- cut points
+
+    @staticmethod
+    def _cut(audio: Audio, lo: float, hi: float, left: float, right: float) -> float:
+        """Where to cut for a boundary the ASR put in [lo, hi]: the quietest point between `left` and
+        `right` (the middles of the neighbouring words), preferring [lo, hi] (see `low_energy_point`:
+        a dip further away must be clearly quieter, since ASR word edges are often that far off), at most
+        _CUT_SLACK_S outside [lo, hi]."""
+        left = max(0.0, min(max(left, lo - _CUT_SLACK_S), lo))
+        right = min(audio.duration, max(min(right, hi + _CUT_SLACK_S), hi))
+        return low_energy_point(audio, left, right, prefer=(lo, hi))
+
+    @staticmethod
+    def _gap(audio: Audio, words: Sequence[Word], k: int) -> tuple[float, float, float, float]:
+        """The pause before word k (k == len: after the last word) and the middles of the words around it."""
+        lo = words[k - 1].end if k > 0 else 0.0
+        hi = words[k].start if k < len(words) else audio.duration
+        left = _mid(words[k - 1]) if k > 0 else 0.0
+        right = _mid(words[k]) if k < len(words) else audio.duration
+        return lo, hi, left, right
+
+    def _plan_delete(self, audio: Audio, words: Sequence[Word], edit: WordEdit) -> _Planned:
+        i, j = edit.start, edit.end
+        lo1, hi1, left1, right1 = self._gap(audio, words, i)  # pause before the deleted words
+        lo2, hi2, left2, right2 = self._gap(audio, words, j)  # pause after them
+        before, after = hi1 - lo1, hi2 - lo2
+        target = min(max(max(before, after), self.min_pause_s), self.max_pause_s)
+        keep_left = min(before, target / 2)
+        keep_right = min(after, target - keep_left)
+        keep_left = min(before, target - keep_right)
+        c1 = lo1 + keep_left
+        c2 = hi2 - keep_right
+        reach = _CUT_REACH_S
+        start = self._cut(audio, max(lo1, c1 - reach), min(hi1, c1 + reach), left1, right1)
+        end = self._cut(audio, max(lo2, c2 - reach), min(hi2, c2 + reach), left2, right2)
+        return _Planned(edit, start, max(start, end), None, {})
+
+    def _plan_speech(self, audio: Audio, words: Sequence[Word], edit: WordEdit) -> _Planned:
+        i, j = edit.start, edit.end
+        lo1, hi1, left1, right1 = self._gap(audio, words, i)
+        if edit.kind == "insert":
+            if 0 < i < len(words):  # between two words: the quietest point of the pause between them
+                start = self._cut(audio, lo1, hi1, left1, right1)
+            elif i == 0:  # before the first word: right before it, so the recording's lead-in stays first
+                start = self._cut(audio, max(lo1, hi1 - _NEAR_WORD_S), hi1, left1, right1)
+            else:  # after the last word
+                start = self._cut(audio, lo1, min(hi1, lo1 + _NEAR_WORD_S), left1, right1)
+            end = start
+        else:  # replace: cut just outside the replaced words, keeping the pauses around them
+            lo2, hi2, left2, right2 = self._gap(audio, words, j)
+            start = self._cut(audio, max(lo1, hi1 - _NEAR_WORD_S), hi1, left1, right1)
+            end = max(start, self._cut(audio, lo2, min(hi2, lo2 + _NEAR_WORD_S), left2, right2))
+        request = self._request(audio, words, edit)
+        assert self.synthesize is not None
+        result = self.synthesize(request)
+        if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Audio)):
+            raise EditError("The speech engine's callback must return (Audio, provenance dict).")
+        speech, provenance = result
+        if speech.num_samples == 0 or is_silent(speech):
+            raise EditError(f"The speech engine returned no speech for '{edit.new_text}'. Try again or pick "
+                            "another engine.")
+        speech = resample(trim_silence(speech, pad_seconds=TRIM_PAD_S), audio.sample_rate)
+        speech = fade(speech, _EDGE_FADE_S, _EDGE_FADE_S)
+        # The engine's own silence (often digital zero) is replaced by a short pause of the recording's
+        # room tone, which match_to_context lays under the whole piece; the tone also makes the handles
+        # for the crossfades (see splice.py), so the fades never sound the words being replaced.
+        rate = audio.sample_rate
+        handle = int(round(self.crossfade_s * rate))
+        pause = np.zeros(handle + int(round(PAUSE_S * rate)), dtype=np.float32)
+        padded = Audio(np.concatenate([pause, speech.samples, pause]), rate)
+        context = self._context(audio, start, end)
+        tone = room_tone(audio, words, padded.duration)
+        content = match_to_context(padded, context, tone=tone)
+        return _Planned(edit, start, end, content, _provenance(provenance), handle / rate)
+
+    # -- what the engine gets
+
+    @staticmethod
+    def _context(audio: Audio, start: float, end: float) -> Audio:
+        """The original speech CONTEXT_S either side of [start, end] (the replaced words left out)."""
+        left = trim(audio, max(0.0, start - CONTEXT_S), start).samples
+        right = trim(audio, end, min(audio.duration, end + CONTEXT_S)).samples
+        return Audio(np.concatenate([left, right]), audio.sample_rate)
+
+    def _request(self, audio: Audio, words: Sequence[Word], edit: WordEdit) -> SynthesisRequest:
+        i, j = edit.start, edit.end
+        before = join_words(words[max(0, i - CONTEXT_WORDS): i])
+        after = join_words(words[j: j + CONTEXT_WORDS])
+        prompt, prompt_text = self._prompt(audio, words, i, j)
+        return SynthesisRequest(text=edit.new_text, before=before, after=after, prompt=prompt,
+                                prompt_text=prompt_text, words_per_second=self._rate(words, i, j))
+
+    @staticmethod
+    def _prompt(audio: Audio, words: Sequence[Word], i: int, j: int) -> tuple[Audio, str]:
+        """A run of whole, unedited words next to the edit lasting PROMPT_MIN_S to PROMPT_MAX_S (the words
+        before it preferred: what leads into the edit), or the longest run there is."""
+        def run(indices: range) -> list[int]:
+            picked: list[int] = []
+            for k in indices:
+                span = [*picked, k]
+                if max(words[m].end for m in span) - min(words[m].start for m in span) > PROMPT_MAX_S:
+                    break
+                picked.append(k)
+                if words[max(picked)].end - words[min(picked)].start >= PROMPT_MIN_S:
+                    break
+            return sorted(picked)
+
+        def length(run_: list[int]) -> float:
+            return words[run_[-1]].end - words[run_[0]].start if run_ else 0.0
+
+        left, right = run(range(i - 1, -1, -1)), run(range(j, len(words)))
+        chosen = left if length(left) >= PROMPT_MIN_S or length(left) >= length(right) else right
+        if not chosen:  # every word is being replaced: the recording itself is the best prompt there is
+            chosen = run(range(len(words)))
+        starts = {unit[0] for unit in word_units(words)}
+        while chosen[0] not in starts:  # never start the prompt on a piece split off a word
+            chosen.insert(0, chosen[0] - 1)
+        start = max(0.0, words[chosen[0]].start - 0.05)
+        end = min(audio.duration, words[chosen[-1]].end + 0.05)
+        return trim(audio, start, end), join_words([words[k] for k in chosen])
+
+    @staticmethod
+    def _rate(words: Sequence[Word], i: int, j: int) -> float:
+        """Words per second over up to CONTEXT_WORDS unedited words either side (pauses included)."""
+        count, seconds = 0, 0.0
+        for run_ in (words[max(0, i - CONTEXT_WORDS): i], words[j: j + CONTEXT_WORDS]):
+            if len(run_) >= 2:
+                count += len(run_)
+                seconds += run_[-1].end - run_[0].start
+        return count / seconds if count and seconds > 0 else _DEFAULT_RATE
+
+    # -- the result's transcript
+
+    def _result_words(self, words: Sequence[Word], edited_text: str, applied: Sequence[AppliedEdit],
+                      spliced: SpliceResult) -> tuple[Word, ...]:
+        """Words of the result: the edited text's tokens, timed by the original word they stand for (kept
+        words) or spread over their edit's span by length (new words). Punctuation-only tokens join the
+        word before them."""
+        raw = tokens(edited_text)
+        timed: list[tuple[str, float, float, float]] = []  # text, start, end, confidence
+        edits = iter(applied)
+        for tag, i1, i2, j1, j2 in align_words(words, edited_text):
+            if tag == "equal":
+                comparable = [j for j in range(j1, j2) if normalize_token(raw[j])]
+                units = [[words[i1 + k] for k in unit] for unit in word_units(words[i1:i2])]
+                kept = [unit for unit in units if normalize_token(join_words(unit))]
+                for j, unit in zip(comparable, kept):
+                    timed.append((raw[j], self._shifted(spliced, unit[0].start), self._shifted(spliced, unit[-1].end),
+                                  min(w.confidence for w in unit)))
+                continue
+            edit = next(edits)
+            new = [raw[j] for j in range(j1, j2) if normalize_token(raw[j])]
+            if not new:
+                continue
+            pad = min(PAUSE_S + TRIM_PAD_S, (edit.out_end - edit.out_start) / 4)
+            lo, hi = edit.out_start + pad, edit.out_end - pad
+            weights = np.array([len(normalize_token(t)) + 1.0 for t in new])
+            bounds = lo + (hi - lo) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
+            for token, a, b in zip(new, bounds[:-1], bounds[1:]):
+                timed.append((token, float(a), float(b), 1.0))
+        out_words = [Word(text, start, end, confidence) for text, start, end, confidence in timed]
+        return tidy_words(_attach_punctuation(out_words, raw), spliced.audio.duration)
+
+    @staticmethod
+    def _shifted(spliced: SpliceResult, t: float) -> float:
+        """Original time t in the result; times inside a removed stretch go to where that stretch was."""
+        mapped = spliced.map_time(t)
+        if mapped is not None:
+            return mapped
+        for start, _ in spliced.removed:
+            if start < t:
+                candidate = spliced.map_time(start)
+                if candidate is not None:
+                    mapped = candidate
+        return mapped if mapped is not None else 0.0
+
+
+def _attach_punctuation(words: list[Word], raw: Sequence[str]) -> list[Word]:
+    """Glue the edited text's punctuation-only tokens ("—", "...") onto the word before them, in text order."""
+    if not words or all(normalize_token(t) for t in raw):
+        return words
+    out = list(words)
+    position = -1  # index in `out` of the last word seen
+    pending: list[str] = []  # punctuation before the first word
+    for token in raw:
+        if normalize_token(token):
+            position += 1
+            if pending and position == 0:
+                w = out[0]
+                out[0] = Word(" ".join([*pending, w.text]), w.start, w.end, w.confidence)
+                pending = []
+            continue
+        if position < 0:
+            pending.append(token)
+        else:
+            w = out[position]
+            out[position] = Word(f"{w.text} {token}", w.start, w.end, w.confidence)
+    return out
+
+
+def _provenance(value: Any) -> dict:
+    """The engine's provenance as a plain dict (an engine that reports none gets {})."""
+    return dict(value) if isinstance(value, dict) else {}

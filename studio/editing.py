@@ -1,0 +1,377 @@
+"""Edit use cases: fix a recording by editing its transcript, and plain waveform edits.
+
+A take is transcribed once (word timings kept with the take); the person edits the text; the changed
+words are cut, or synthesised in the recording's voice and spliced in, all in one pass
+(`pipelines.editing`). The result is always a new "edit" take whose parent is the take it came from, with
+the list of edits (what, where, which engine and seed) in its parameters, so going back is choosing the
+parent. Deletions need no model. Insertions use the chosen speech engine: a cloner gets a voice prompt cut
+from the recording itself; a fixed-voice engine speaks in its built-in voice closest to the recording, and
+the new take's `inserted_similarity` score says how alike the inserted words sound.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from pipelines import audio as au
+from pipelines.base import Transcript, VoicePrompt, Word
+from pipelines.editing import (
+    EditResult,
+    Splice,
+    SynthesisRequest,
+    TranscriptEditor,
+    WordEdit,
+    apply_splices,
+    fade,
+    insert_silence,
+    join_takes,
+    seam_click_ratio,
+    trim,
+)
+from pipelines.languages import check_language
+from pipelines.narration import chunk_seed
+from pipelines.speaker import similarity
+from storage import NewTake, NewTranscript, NotFoundError, Take, TakeTranscript
+
+from .speaking import ENCODER, TRANSCRIBER
+
+if TYPE_CHECKING:
+    from .service import Studio
+
+DEFAULT_INSERT_ENGINE = "piper-joe-embedded"
+WAVEFORM_OPERATIONS = ("trim", "cut", "silence", "fade")
+MAX_JOIN = 20
+_MIN_EMBED_S = 0.5
+_EMBEDDING_CACHE = 8
+
+
+@dataclass(frozen=True)
+class EditPreview:
+    """What an edited text would change, before anything is synthesised."""
+
+    edits: tuple[WordEdit, ...]
+    segments: tuple[tuple[str, str | None], ...]  # (text, "deleted" | "inserted" | None) for highlighting
+
+    @property
+    def needs_engine(self) -> bool:
+        return any(e.kind != "delete" for e in self.edits)
+
+
+@dataclass(frozen=True)
+class EditOutcome:
+    """The new take, the audio before and after, and where the edits landed (for markers)."""
+
+    take: Take
+    original: au.Audio
+    result: EditResult
+    notices: tuple[str, ...] = ()
+
+
+class Editing:
+    """Edit use cases over a `Studio` (its store, settings, model manager and speak use cases)."""
+
+    def __init__(self, studio: "Studio") -> None:
+        self.studio = studio
+        self._embeddings: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    # Transcripts ----------------------------------------------------------------------------------
+    def transcribers(self) -> list[str]:
+        return [e.id for e in self.studio.models.catalog.for_task("transcribe")]
+
+    def transcript(self, take_id: int, *, engine_id: str = TRANSCRIBER, refresh: bool = False,
+                   progress=None) -> Transcript:
+        """The take's transcript with word timings: the stored one, or transcribed now (by `engine_id`:
+        the embedded Whisper base offline, a Hub Whisper once downloaded) and stored."""
+        take = self.studio.store.get_take(take_id)
+        stored = None if refresh else self.studio.store.get_transcript(take.id)
+        if stored is not None:
+            return to_transcript(stored)
+        engine = self.studio.models.catalog.get(engine_id or TRANSCRIBER)
+        if engine.task != "transcribe":
+            raise ValueError(f"{engine.name} does not transcribe; choose one of {', '.join(self.transcribers())}.")
+        audio = self._take_audio(take)
+        language = self._language(take)
+        heard = self.studio.models.get(engine.id, progress)(audio, language=language)
+        if not heard.words:
+            raise ValueError(f"No speech was found in take #{take.id}; there are no words to edit.")
+        self.studio.store.set_transcript(take.id, text=heard.text, words=_word_rows(heard.words),
+                                         engine_id=engine.id, language=heard.language or language)
+        return heard
+
+    def preview(self, take_id: int, edited_text: str) -> EditPreview:
+        """The word edits the text implies, and the text marked up for highlighting."""
+        transcript = to_transcript(self._stored(take_id))
+        edits = tuple(TranscriptEditor().plan(transcript, edited_text or ""))
+        return EditPreview(edits, highlight(transcript.words, edits))
+
+    # Editing by text ------------------------------------------------------------------------------
+    def apply(self, take_id: int, edited_text: str, *, engine_id: str | None = DEFAULT_INSERT_ENGINE,
+              seed: int | None = None, progress=None) -> EditOutcome:
+        """Apply every change of `edited_text` to the take in one pass; the result is a new child take."""
+        take = self.studio.store.get_take(take_id)
+        stored = self._stored(take.id)
+        transcript = to_transcript(stored)
+        original = self._take_audio(take)
+        editor = TranscriptEditor()
+        edits = editor.plan(transcript, edited_text or "")
+        notices: list[str] = []
+        synthesize = None
+        base_seed = secrets.randbits(31) if seed is None else _checked_seed(seed)
+        engine = None
+        if any(e.kind != "delete" for e in edits):
+            engine = self._speak_engine(engine_id)
+            new_words = " ".join(e.new_text for e in edits if e.new_text)
+            check_language(new_words, engine.languages, engine.name)
+            synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress)
+            if notice:
+                notices.append(notice)
+        _step(progress, 0.3, "editing")
+        result = TranscriptEditor(synthesize).apply(original, transcript, edited_text)
+        scores = self._scores(take, original, result)
+        parameters: dict[str, Any] = {
+            "edits": [e.to_dict() for e in result.edits],
+            "source_take": take.id,
+            "transcriber": stored.engine_id,
+        }
+        if engine is not None:
+            parameters["insert_engine"] = engine.id
+        _step(progress, 0.9, "saving")
+        new = self.studio.store.add_take(take.project_id, NewTake(
+            kind="edit", audio=au.encode(result.audio, "flac"), sample_rate=result.audio.sample_rate,
+            duration=result.audio.duration, text=result.text, voice_id=take.voice_id,
+            engine_id=engine.id if engine else None,
+            engine_revision=engine.weights_revision() if engine else None,
+            parameters=parameters, seed=base_seed if engine else None, parent_id=take.id, scores=scores,
+        ), transcript=NewTranscript(text=result.text, words=_word_rows(result.words), engine_id="edit",
+                                    language=transcript.language))
+        _step(progress, 1.0, "done")
+        return EditOutcome(new, original, result, tuple(notices))
+
+    # Plain waveform edits -------------------------------------------------------------------------
+    def waveform(self, take_id: int, operation: str, *, start: float = 0.0, end: float = 0.0,
+                 seconds: float = 0.0) -> Take:
+        """Trim to [start, end], cut [start, end] out, insert `seconds` of silence at `start`, or fade in
+        over `start` seconds and out over `end` seconds. The result is a new child take."""
+        if operation not in WAVEFORM_OPERATIONS:
+            raise ValueError(f"Unknown waveform edit {operation!r}; choose one of {', '.join(WAVEFORM_OPERATIONS)}.")
+        take = self.studio.store.get_take(take_id)
+        audio = self._take_audio(take)
+        start, end, seconds = _number(start, "start"), _number(end, "end"), _number(seconds, "seconds")
+        if operation == "trim":
+            edited = trim(audio, start, end)
+        elif operation == "cut":
+            edited = _cut(audio, start, end)
+        elif operation == "silence":
+            edited = insert_silence(audio, start, seconds).audio
+        else:
+            edited = fade(audio, fade_in_s=start, fade_out_s=end)
+        return self._store_plain(take, edited, {"operation": operation, "start": start, "end": end,
+                                                "seconds": seconds, "source_take": take.id})
+
+    def join(self, take_ids: Sequence[int], *, gap_s: float = 0.3) -> Take:
+        """One take from several, in order, with a gap between them; its parent is the first."""
+        ids = [int(i) for i in take_ids]
+        if len(ids) < 2:
+            raise ValueError("Choose at least two takes to join.")
+        if len(ids) > MAX_JOIN:
+            raise ValueError(f"At most {MAX_JOIN} takes can be joined at once, got {len(ids)}.")
+        takes = [self.studio.store.get_take(i) for i in ids]
+        if len({t.project_id for t in takes}) != 1:
+            raise ValueError("Takes from different projects cannot be joined.")
+        gap_s = _number(gap_s, "gap")
+        if gap_s > 10:
+            raise ValueError(f"The gap between takes can be at most 10 s, got {gap_s}.")
+        joined = join_takes([self._take_audio(t) for t in takes], gap_s=gap_s).audio
+        if joined.duration > self.studio.settings.max_audio_seconds:
+            raise ValueError(f"The joined take would last {joined.duration:.0f} s; the limit is "
+                             f"{self.studio.settings.max_audio_seconds:.0f} s.")
+        text = " ".join(t.text for t in takes if t.text) or None
+        return self._store_plain(takes[0], joined, {"operation": "join", "takes": ids, "gap_s": gap_s},
+                                 text=text)
+
+    def origin(self, take_id: int) -> Take:
+        """The take an edit was made from ("go back"); a ValueError if the take is an original."""
+        take = self.studio.store.get_take(take_id)
+        if take.parent_id is None:
+            raise ValueError(f"Take #{take.id} is an original; there is nothing to go back to.")
+        return self.studio.store.get_take(take.parent_id)
+
+    def audio(self, take_id: int) -> au.Audio:
+        """The take's audio for editing; readable errors for a missing file or an over-long take."""
+        return self._take_audio(self.studio.store.get_take(take_id))
+
+    # Helpers --------------------------------------------------------------------------------------
+    def _store_plain(self, parent: Take, audio: au.Audio, parameters: dict[str, Any], *,
+                     text: str | None = None) -> Take:
+        if audio.num_samples == 0:
+            raise ValueError("That edit would leave no audio at all.")
+        return self.studio.store.add_take(parent.project_id, NewTake(
+            kind="edit", audio=au.encode(audio, "flac"), sample_rate=audio.sample_rate, duration=audio.duration,
+            text=text if text is not None else None, voice_id=parent.voice_id, parameters=parameters,
+            parent_id=parent.id))
+
+    def _take_audio(self, take: Take) -> au.Audio:
+        if take.duration > self.studio.settings.max_audio_seconds:
+            raise ValueError(f"Take #{take.id} lasts {take.duration:.0f} s; editing is limited to "
+                             f"{self.studio.settings.max_audio_seconds:.0f} s (RETAKE_MAX_AUDIO_SECONDS).")
+        try:
+            return self.studio._blob_audio(take.audio_sha)
+        except NotFoundError:
+            raise ValueError(f"The audio of take #{take.id} is missing from the project's files; it cannot be "
+                             f"edited. Restore the project from an export or delete the take.") from None
+
+    def _stored(self, take_id: int) -> TakeTranscript:
+        stored = self.studio.store.get_transcript(take_id)
+        if stored is None:
+            raise ValueError(f"Take #{take_id} has no transcript yet: transcribe it first.")
+        return stored
+
+    def _language(self, take: Take) -> str | None:
+        if take.voice_id is not None:
+            try:
+                return (self.studio.store.get_voice(take.voice_id).language or "en").split("-")[0]
+            except NotFoundError:
+                return None
+        return None
+
+    def _speak_engine(self, engine_id: str | None):
+        if not engine_id:
+            raise ValueError("Inserted or replaced words must be spoken by an engine: choose one.")
+        return self.studio.speaking._speak_engine(engine_id)
+
+    def _synthesizer(self, take: Take, original: au.Audio, engine, base_seed: int, progress):
+        """The callback that speaks inserted words in the recording's voice, and a notice for the user."""
+        pipeline = self.studio.models.get(engine.id, progress)
+        options: dict[str, Any] = {}
+        notice = None
+        if not engine.clones:
+            prompt = self._recording_prompt(take, original, progress)
+            match = self.studio.speaking.closest_speaker(engine.id, prompt)
+            options["speaker"] = match.speaker
+            notice = (f"{engine.name} is not a cloner: inserted words use its built-in voice "
+                      f"'{match.speaker}', the closest to this recording (similarity {match.similarity:.2f}).")
+        counter = iter(range(1_000_000))
+
+        def synthesize(request: SynthesisRequest) -> tuple[au.Audio, dict[str, Any]]:
+            seed = chunk_seed(base_seed, next(counter))
+            voice = None
+            if engine.clones:
+                voice = VoicePrompt(clips=(request.prompt,), transcripts=(request.prompt_text or None,))
+            speech = pipeline(request.text, voice=voice, seed=seed, **options)
+            return speech, {"engine_id": engine.id, "seed": seed, **options}
+
+        return synthesize, notice
+
+    def _recording_prompt(self, take: Take, original: au.Audio, progress) -> VoicePrompt:
+        """The take's voice if it has one, else the recording itself as the voice to match."""
+        if take.voice_id is not None:
+            try:
+                return self.studio.speaking.voice_prompt(take.voice_id, progress)
+            except NotFoundError:
+                pass
+        return VoicePrompt(clips=(original,), embeddings={ENCODER: self._embedding(take.audio_sha, original)})
+
+    def _embedding(self, sha: str, audio: au.Audio) -> np.ndarray:
+        """The recording's speaker embedding, kept in memory per audio file: a minute of speech takes the
+        encoder a noticeable fraction of a second, and every edit of the same take needs it again."""
+        with self._lock:
+            if sha in self._embeddings:
+                return self._embeddings[sha]
+        vector = self.studio.models.get(ENCODER)(au.trim_silence(audio))
+        with self._lock:
+            self._embeddings[sha] = vector
+            while len(self._embeddings) > _EMBEDDING_CACHE:
+                self._embeddings.pop(next(iter(self._embeddings)))
+        return vector
+
+    def _scores(self, take: Take, original: au.Audio, result: EditResult) -> dict[str, Any]:
+        """Seam quality for every edit, and how alike inserted speech sounds to the recording."""
+        clicks = [seam_click_ratio(result.audio, at) for at in result.seams]
+        scores: dict[str, Any] = {
+            "edits": len(result.edits),
+            "seams": len(result.seams),
+            "worst_seam_click": max(clicks) if clicks else None,
+        }
+        inserted = [au.Audio(result.audio.samples[int(e.out_start * result.audio.sample_rate):
+                                                  int(e.out_end * result.audio.sample_rate)],
+                             result.audio.sample_rate) for e in result.edits if e.kind != "delete"]
+        inserted = [piece for piece in inserted if piece.num_samples]
+        if inserted:
+            speech = au.join(inserted, 0.0)
+            if speech.duration >= _MIN_EMBED_S:
+                encoder = self.studio.models.get(ENCODER)
+                try:
+                    scores["inserted_similarity"] = round(similarity(
+                        encoder(speech), self._embedding(take.audio_sha, original)), 4)
+                except ValueError:
+                    scores["inserted_similarity"] = None
+        return scores
+
+
+def to_transcript(stored: TakeTranscript) -> Transcript:
+    words = tuple(Word(text, start, end, confidence) for text, start, end, confidence in stored.words)
+    return Transcript(text=stored.text, words=words, language=stored.language)
+
+
+def highlight(words: Sequence[Word], edits: Sequence[WordEdit]) -> tuple[tuple[str, str | None], ...]:
+    """The transcript as (text, label) pieces: kept words unlabelled, removed words "deleted", new words
+    "inserted" — what gr.HighlightedText shows."""
+    by_start = {e.start: e for e in edits}
+    pieces: list[tuple[str, str | None]] = []
+    i = 0
+    while i <= len(words):
+        edit = by_start.get(i)
+        if edit is not None:
+            if edit.old_text:
+                pieces.append((edit.old_text, "deleted"))
+            if edit.new_text:
+                pieces.append((edit.new_text, "inserted"))
+            if edit.end > i:
+                i = edit.end
+                continue
+        if i < len(words):
+            pieces.append((words[i].text, None))
+        i += 1
+    spaced: list[tuple[str, str | None]] = []
+    for k, (text, label) in enumerate(pieces):
+        spaced.append((text + (" " if k < len(pieces) - 1 else ""), label))
+    return tuple(spaced)
+
+
+def _word_rows(words: Sequence[Word]) -> list[tuple[str, float, float, float]]:
+    return [(w.text, float(w.start), float(w.end), float(w.confidence)) for w in words]
+
+
+def _cut(audio: au.Audio, start: float, end: float) -> au.Audio:
+    if not 0 <= start < end <= audio.duration:
+        raise ValueError(f"Choose a region inside the take (0 to {audio.duration:.2f} s) with start before end.")
+    if start == 0 and end >= audio.duration:
+        raise ValueError("That cut would remove the whole take.")
+    return apply_splices(audio, [Splice(start, end)]).audio
+
+
+def _number(value: Any, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name.capitalize()} must be a number of seconds, got {value!r}.") from None
+    if not np.isfinite(number) or number < 0:
+        raise ValueError(f"{name.capitalize()} must be zero or more seconds, got {value!r}.")
+    return number
+
+
+def _checked_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"Seed must be a non-negative whole number or empty, got {seed!r}.")
+    return int(seed)
+
+
+def _step(progress, fraction: float, message: str) -> None:
+    if progress:
+        progress(fraction, message)
+
