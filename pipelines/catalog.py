@@ -14,6 +14,10 @@ from pathlib import Path
 from .base import TASKS, Pipeline
 
 CATALOG_PATH = Path(__file__).with_name("catalog.toml")
+# Longest voice reference a cloner is given when its entry names none: longer prompts cost time on every call
+# and rarely sound closer (the models were trained on prompts of a few seconds to about half a minute).
+DEFAULT_MAX_REFERENCE_S = 20.0
+MIN_REFERENCE_S = 1.0  # under a second of speech says too little about a voice
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Engine:
     clones: bool = False
     notes: str = ""
     components: tuple[Component, ...] = field(default=())
+    max_reference_s: float | None = None  # cloners: longest voice reference used; longer ones are trimmed
 
     @property
     def embedded(self) -> bool:
@@ -138,4 +143,13 @@ def _engine(entry: dict) -> Engine:
     components = tuple(Component(name, c["repo"], c["revision"])
                        for name, c in sorted(entry.pop("components", {}).items()))
     entry["languages"] = tuple(entry["languages"])
+    limit = entry.get("max_reference_s")
+    if limit is not None and not entry.get("clones"):
+        raise ValueError(f"catalog engine {where!r} has max_reference_s but does not clone a voice")
+    if entry.get("clones"):
+        limit = DEFAULT_MAX_REFERENCE_S if limit is None else limit
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit >= MIN_REFERENCE_S:
+            raise ValueError(f"catalog engine {where!r}: max_reference_s must be at least {MIN_REFERENCE_S:g} "
+                             f"seconds, got {limit!r}")
+        entry["max_reference_s"] = float(limit)
     return Engine(components=components, **entry)

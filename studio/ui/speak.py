@@ -1,20 +1,26 @@
-"""Speak tab: type text, pick a voice and an engine, hear it stream chunk by chunk, keep it as a take."""
+"""Speak tab: type text, pick a voice and an engine, hear it stream chunk by chunk, keep it as a take; then
+fix one chunk (speak it again or keep another attempt) and compare two takes A/B. Handlers stay thin: the
+use cases are in studio/speaking.py."""
 from __future__ import annotations
 
 import gradio as gr
 
 from pipelines import audio as au
 from pipelines.manager import EngineStatus
+from storage import Take
 from studio.service import Studio
-from studio.speaking import DEFAULT_ENGINE, MAX_TEXT_CHARS, SpeakEvent
+from studio.speaking import DEFAULT_ENGINE, MAX_TEXT_CHARS, SpeakEvent, TakeComparison
 
-from .errors import user_errors
+from .errors import require_id, user_errors
+from .takes import take_choices
 from .voices import voice_choices
 
 NO_VOICE = 0  # the engine's own voice
 STATE_LABELS = {"loaded": "offline, loaded", "embedded": "offline", "cached": "downloaded",
                 "not downloaded": "needs download", "not installed": "not installed"}
-SCORE_HEADERS = ["chunk", "text", "seed", "attempts", "similarity", "WER", "words/min", "passed"]
+SCORE_HEADERS = ["chunk", "take", "text", "seed", "attempt", "similarity", "WER", "words/min", "passed"]
+COMPARE_HEADERS = ["", "A", "B", "better"]
+PICKER_LIMIT = 200  # newest takes offered in the compare and fix pickers
 
 
 def engine_choices(statuses: list[EngineStatus]) -> list[tuple[str, str]]:
@@ -34,13 +40,42 @@ def _fmt(value, digits: int = 2):
 
 def score_rows(event: SpeakEvent) -> list[list]:
     """One row per chunk attempt kept or not, from the stored attempt takes (what the Takes tab shows too)."""
+    return attempt_rows(event.attempts)
+
+
+def attempt_rows(attempts, kept_ids: set[int] | None = None) -> list[list]:
+    """Rows for attempt takes; chunks are numbered from 1 as the fix controls count them. `kept_ids`: which
+    attempts the narration shown is made of (default: each attempt's own "kept" flag)."""
     rows = []
-    for take in event.attempts:
+    for take in attempts:
         p, s = take.parameters, take.scores
-        rows.append([p.get("chunk"), _short(take.text or ""), take.seed, p.get("attempt", 0) + 1,
-                     _fmt(s.get("speaker_similarity")), _fmt(s.get("wer")), _fmt(s.get("words_per_minute"), 0),
-                     ("kept" if p.get("kept") else "dropped") + ("" if not p.get("failures") else " ✗")])
+        kept = take.id in kept_ids if kept_ids is not None else bool(p.get("kept"))
+        rows.append([int(p.get("chunk", 0)) + 1, take.id, _short(take.text or ""), take.seed,
+                     p.get("attempt", 0) + 1, _fmt(s.get("speaker_similarity")), _fmt(s.get("wer")),
+                     _fmt(s.get("words_per_minute"), 0),
+                     ("kept" if kept else "dropped") + ("" if not p.get("failures") else " ✗")])
     return rows
+
+
+def comparison_rows(comparison: TakeComparison) -> list[list]:
+    return [[row.label, _cell(row.a), _cell(row.b), row.better] for row in comparison.rows]
+
+
+def _cell(value):
+    return "—" if value is None else value if isinstance(value, (int, float, str)) else str(value)
+
+
+def narration_choices(takes: list[Take]) -> list[tuple[str, int]]:
+    return take_choices([t for t in takes if t.kind == "speech"])
+
+
+def attempt_choices(attempts: list[Take], kept_ids: set[int]) -> list[tuple[str, int]]:
+    def label(t: Take) -> str:
+        wer = t.scores.get("wer")
+        score = f", WER {wer:.2f}" if isinstance(wer, (int, float)) else ""
+        return (f"chunk {int(t.parameters.get('chunk', 0)) + 1} · #{t.id} seed {t.seed}{score}"
+                f"{' · kept' if t.id in kept_ids else ''}")
+    return [(label(t), t.id) for t in attempts]
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -51,6 +86,15 @@ def summary(event: SpeakEvent) -> str:
     take, s = event.take, event.take.scores
     parts = [f"Saved as take **#{take.id}** ({take.duration:.1f} s, {s['chunks']} chunk(s), "
              f"{s['attempts']} attempt(s), seed {take.seed})."]
+    p = take.parameters
+    if "regenerated" in p:
+        redo = p["regenerated"]
+        parts.append(f"Made from take #{redo['from_take']}: chunk {redo['chunk'] + 1} spoken again with seed "
+                     f"{redo['seed']}; the other chunks are unchanged.")
+    elif "chosen" in p:
+        chosen = p["chosen"]
+        parts.append(f"Made from take #{chosen['from_take']}: chunk {chosen['chunk'] + 1} is now attempt "
+                     f"#{chosen['attempt_take']}; nothing was spoken again.")
     metrics = [(k, s.get(k)) for k in ("similarity_mean", "similarity_min", "wer_mean", "words_per_minute")]
     shown = [f"{k.replace('_', ' ')} {v:.2f}" for k, v in metrics if v is not None]
     if shown:
@@ -60,6 +104,7 @@ def summary(event: SpeakEvent) -> str:
                      f"(similarity {event.match.similarity:.2f} to the chosen voice).")
     if s.get("chunks_failed"):
         parts.append(f"⚠ {s['chunks_failed']} chunk(s) still fail the quality gate; see the table.")
+    parts.extend(f"ℹ {notice}" for notice in event.notices)
     return "\n\n".join(parts)
 
 
@@ -86,7 +131,30 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
                               elem_id="speak-stream")
             final = gr.Audio(label="Take", type="numpy", interactive=False, elem_id="speak-final")
             scores = gr.Dataframe(headers=SCORE_HEADERS, interactive=False, elem_id="speak-scores", wrap=True,
-                                  column_widths=["8%", "30%", "14%", "10%", "10%", "8%", "10%", "10%"])
+                                  column_widths=["7%", "7%", "28%", "13%", "8%", "10%", "8%", "9%", "10%"])
+    # Pickers accept any take id (allow_custom_value): API callers name takes made after the page was built.
+    with gr.Accordion("Fix one chunk", open=False, elem_id="speak-fix"):
+        with gr.Row():
+            fix_take = gr.Dropdown(label="Narration", choices=[], elem_id="fix-take", scale=3,
+                                   allow_custom_value=True)
+            fix_chunk = gr.Number(label="Chunk", value=1, minimum=1, precision=0, elem_id="fix-chunk", scale=1)
+            fix_seed = gr.Number(label="Seed (empty = new)", value=None, minimum=0, precision=0,
+                                 elem_id="fix-seed", scale=1)
+            fix_gate = gr.Checkbox(label="Quality gate", value=True, scale=1)
+            regenerate = gr.Button("Speak this chunk again", elem_id="fix-regenerate", scale=1)
+        with gr.Row():
+            attempt = gr.Dropdown(label="Attempt to keep instead", choices=[], elem_id="fix-attempt", scale=4,
+                                  allow_custom_value=True)
+            choose = gr.Button("Keep this attempt", elem_id="fix-choose", scale=1)
+    with gr.Accordion("Compare two takes (A/B)", open=False, elem_id="speak-compare"):
+        with gr.Row():
+            take_a = gr.Dropdown(label="Take A", choices=[], elem_id="compare-a", allow_custom_value=True)
+            take_b = gr.Dropdown(label="Take B", choices=[], elem_id="compare-b", allow_custom_value=True)
+            compare = gr.Button("Compare", elem_id="compare-run")
+        with gr.Row():
+            player_a = gr.Audio(label="A", type="numpy", interactive=False, elem_id="compare-player-a")
+            player_b = gr.Audio(label="B", type="numpy", interactive=False, elem_id="compare-player-b")
+        comparison = gr.Dataframe(headers=COMPARE_HEADERS, interactive=False, elem_id="compare-table", wrap=True)
 
     @user_errors
     def list_voices(project_id):
@@ -107,13 +175,78 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             progress=lambda f, message: progress(f, desc=message))
         for event in events:
             if event.kind == "chunk":
+                notes = "".join(f"\n\nℹ {notice}" for notice in event.notices)
                 yield (au.to_gradio(event.audio), gr.skip(), gr.skip(),
-                       f"Chunk {event.index + 1} of {event.total} ready…")
+                       f"Chunk {event.index + 1} of {event.total} ready…{notes}")
             else:
                 yield gr.skip(), au.to_gradio(event.audio), score_rows(event), summary(event)
 
-    run.click(speak, [project, voice, text, engine, seed, speed, speaker, gate], [stream, final, scores, status],
-              api_name="speak")
+    @user_errors
+    def list_takes(project_id):
+        takes = studio.takes(int(project_id), page_size=PICKER_LIMIT)
+        every, narrations = take_choices(takes), narration_choices(takes)
+        return (gr.update(choices=every), gr.update(choices=every),
+                gr.update(choices=narrations, value=narrations[0][1] if narrations else None))
+
+    @user_errors
+    def list_attempts(take_id):
+        if take_id in (None, ""):
+            return gr.update(choices=[], value=None)
+        try:
+            kept = {t.id for t in studio.speaking.kept_attempts(int(take_id))}
+        except ValueError:  # a chunk's audio was deleted: still list what is there; fixing explains the rest
+            kept = set()
+        return gr.update(choices=attempt_choices(studio.speaking.chunk_attempts(int(take_id)), kept), value=None)
+
+    def fixed(event: SpeakEvent, project_id):
+        """The new narration in the player, its chunks in the table, and the pickers pointing at it."""
+        kept = studio.speaking.kept_attempts(event.take.id)
+        kept_ids = {t.id for t in kept}
+        shown = sorted({t.id: t for t in [*kept, *event.attempts]}.values(),
+                       key=lambda t: (t.parameters.get("chunk", 0), t.id))
+        takes = studio.takes(int(project_id), page_size=PICKER_LIMIT)
+        attempts = studio.speaking.chunk_attempts(event.take.id)
+        return (au.to_gradio(event.audio), attempt_rows(shown, kept_ids), summary(event),
+                gr.update(choices=narration_choices(takes), value=event.take.id),
+                gr.update(choices=attempt_choices(attempts, kept_ids), value=None))
+
+    @user_errors
+    def regenerate_chunk(take_id, chunk_number, seed_value, gated, project_id, progress=gr.Progress()):
+        take_id = require_id(take_id, "Choose a narration to fix.")
+        chunk = require_id(chunk_number, "Give the number of the chunk to speak again (1 = the first).")
+        event = studio.speaking.regenerate_chunk(
+            take_id, chunk - 1, seed=None if seed_value in (None, "") else int(seed_value), gate=bool(gated),
+            progress=lambda f, message: progress(f, desc=message))
+        return fixed(event, project_id)
+
+    @user_errors
+    def choose_attempt(attempt_id, take_id, project_id):
+        attempt_id = require_id(attempt_id, "Choose the attempt to keep.")
+        event = studio.speaking.choose_attempt(attempt_id, int(take_id) if take_id not in (None, "") else None)
+        return fixed(event, project_id)
+
+    @user_errors
+    def compare_takes(a_id, b_id):
+        a_id = require_id(a_id, "Choose take A.")
+        b_id = require_id(b_id, "Choose take B.")
+        result = studio.speaking.compare_takes(a_id, b_id)
+        return (au.to_gradio(studio.take_audio(result.a.id)), au.to_gradio(studio.take_audio(result.b.id)),
+                comparison_rows(result))
+
+    pickers = [take_a, take_b, fix_take]
+    fix_outputs = [final, scores, status, fix_take, attempt]
+    spoken = run.click(speak, [project, voice, text, engine, seed, speed, speaker, gate],
+                       [stream, final, scores, status], api_name="speak")
+    spoken.success(list_takes, project, pickers, api_name=False)
+    regenerated = regenerate.click(regenerate_chunk, [fix_take, fix_chunk, fix_seed, fix_gate, project],
+                                   fix_outputs, api_name="regenerate_chunk")
+    chosen = choose.click(choose_attempt, [attempt, fix_take, project], fix_outputs, api_name="choose_attempt")
+    for saved in (regenerated, chosen):  # the fix picker already points at the new take
+        saved.success(lambda project_id: list_takes(project_id)[:2], project, pickers[:2], api_name=False)
+    compare.click(compare_takes, [take_a, take_b], [player_a, player_b, comparison], api_name="compare_takes")
+    fix_take.change(list_attempts, fix_take, attempt, api_name="chunk_attempts")
     text.change(character_count, text, count, api_name="count_characters", show_progress="hidden")
     project.change(list_voices, project, voice, api_name="speak_voices")
-    return {"refresh": list_voices, "voice": voice, "engines": list_engines, "engine": engine}
+    project.change(list_takes, project, pickers, api_name=False)
+    return {"refresh": list_voices, "voice": voice, "engines": list_engines, "engine": engine,
+            "takes": list_takes, "pickers": pickers, "saved": [spoken, regenerated, chosen]}

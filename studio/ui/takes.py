@@ -31,14 +31,14 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
     with gr.Row():
         voice_filter = gr.Dropdown(label="Voice", choices=[("All voices", 0)], value=0, scale=2)
         starred_only = gr.Checkbox(label="Starred only", value=False, scale=1)
-        page = gr.Number(label="Page", value=1, minimum=1, precision=0, scale=1)
-        refresh = gr.Button("Refresh", scale=1)
+        page = gr.Number(label="Page", value=1, minimum=1, precision=0, scale=1, elem_id="takes-page")
+        refresh = gr.Button("Refresh", scale=1, elem_id="takes-refresh")
     summary = gr.Markdown(elem_id="takes-summary")
     table = gr.Dataframe(headers=TAKE_HEADERS, interactive=False, elem_id="takes-table")
     with gr.Row():
         with gr.Column(scale=2):
             selected = gr.Dropdown(label="Take", choices=[], elem_id="take-select")
-            player = gr.Audio(label="Play", interactive=False, type="numpy")
+            player = gr.Audio(label="Play", interactive=False, type="numpy", elem_id="takes-player")
         with gr.Column(scale=1):
             star = gr.Button("☆ Star / unstar")
             fmt = gr.Dropdown(list(DOWNLOAD_FORMATS), value="wav", label="Download format")

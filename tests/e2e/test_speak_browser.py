@@ -38,3 +38,112 @@ def test_speak_tab_shows_a_readable_error_for_empty_text(page, app_factory):
     page.locator("#speak-text textarea").fill("...")
     page.locator("#speak-run").click()
     playwright.expect(page.get_by_text("Type some text to speak")).to_be_visible(timeout=30_000)
+
+
+SENTENCES = [
+    "The lighthouse keeper climbed the spiral stairs every evening at dusk.",
+    "On clear nights, the beam reached ships more than twenty miles away.",
+    "He kept a logbook of every vessel that passed, with its name, its flag and the hour.",
+    "In winter, storms rolled in from the west and the windows rattled for days.",
+    "Visitors read the old logbooks slowly, turning the yellowed pages with gloves on.",
+]
+
+
+def long_text(chars: int = 5000) -> str:
+    paragraphs, i = [], 0
+    while len("\n\n".join(paragraphs)) < chars:
+        paragraphs.append(" ".join(SENTENCES[(i + k) % len(SENTENCES)] for k in range(4)))
+        i += 2
+    return "\n\n".join(paragraphs)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_a_5000_character_narration_is_gated_listed_and_kept_across_a_restart(page, app_factory):
+    """Piper narrates ~5,000 characters in the browser with the quality gate on; the take shows its scores,
+    appears in the Takes tab without a manual refresh, and is still there after the app restarts."""
+    app = app_factory()
+    page.goto(app.url)
+    expect = playwright.expect
+    text = long_text()
+    page.locator("#speak-text textarea").fill(text)
+    expect(page.locator("#speak-count")).to_contain_text(f"{len(text):,} / 100,000 characters")
+    expect(page.locator("#speak-gate input[type=checkbox]")).to_be_checked()
+    page.locator("#speak-run").click()
+    status = page.locator("#speak-status")
+    expect(status).to_contain_text("Chunk", timeout=120_000)  # the first chunk streams long before the end
+    expect(status).to_contain_text("Saved as take", timeout=1_500_000)
+    summary = status.inner_text()
+    take_id = int(re.search(r"take #(\d+)", summary).group(1))
+    assert "wer mean" in summary and "similarity mean" in summary and "words per minute" in summary
+    chunks = int(re.search(r"(\d+) chunk\(s\)", summary).group(1))
+    assert chunks >= 50
+    scores = page.locator("#speak-scores")
+    expect(scores).to_contain_text("kept")
+    assert "Traceback" not in page.content()
+    save_screenshot(page, "speak-long-narration.png")
+
+    page.get_by_role("tab", name="Takes").click()  # listed without pressing Refresh
+    summary = page.locator("#takes-summary")
+    expect(summary).to_contain_text(re.compile(r"\d+ take\(s\)"), timeout=30_000)
+    listed = int(re.search(r"(\d+) take", summary.inner_text()).group(1))
+    assert listed >= chunks + 1  # the narration and every chunk attempt
+    expect(page.locator("#takes-table")).to_contain_text("attempt")
+    _expect_take_on_last_page(page, take_id, listed)
+
+    app.stop()
+    app.start()
+    page.goto(app.url)
+    page.get_by_role("tab", name="Takes").click()
+    expect(page.locator("#takes-summary")).to_contain_text(f"{listed} take(s)", timeout=60_000)
+    _expect_take_on_last_page(page, take_id, listed)
+    save_screenshot(page, "speak-long-narration-after-restart.png")
+
+
+def _expect_take_on_last_page(page, take_id: int, listed: int) -> None:
+    """The narration was stored before its attempts, so newest-first it is on the last page; the table only
+    renders the rows in view, so it is looked up in the page's take picker (as a person would) and played."""
+    last = -(-listed // 50)
+    page.locator("#takes-page input").fill(str(last))
+    page.locator("#takes-page input").press("Enter")
+    playwright.expect(page.locator("#takes-summary")).to_contain_text(f"page {last} of {last}", timeout=30_000)
+    page.locator("#take-select input").fill(f"#{take_id} speech")
+    page.get_by_role("option", name=re.compile(rf"^#{take_id} speech")).first.click()
+    playwright.expect(page.locator("#takes-player")).to_contain_text(re.compile(r"[2-9]:\d\d"), timeout=60_000)
+
+
+def _pick(page, elem_id: str, option: re.Pattern) -> None:
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option).first.click()
+
+
+def test_fix_a_chunk_then_compare_the_two_takes_in_the_browser(page, app_factory):
+    app = app_factory()
+    page.goto(app.url)
+    expect = playwright.expect
+    page.locator("#speak-text textarea").fill(TEXT)
+    page.locator("#speak-run").click()
+    status = page.locator("#speak-status")
+    expect(status).to_contain_text("Saved as take", timeout=120_000)
+    first = int(re.search(r"take #(\d+)", status.inner_text()).group(1))
+
+    page.locator("#speak-fix").get_by_text("Fix one chunk").click()
+    expect(page.locator("#fix-take input")).to_have_value(re.compile(rf"^#{first} speech"), timeout=30_000)
+    for field, value in (("#fix-chunk", "2"), ("#fix-seed", "4321")):  # Tab commits a number field's value
+        page.locator(f"{field} input").fill(value)
+        page.locator(f"{field} input").press("Tab")
+    page.locator("#fix-regenerate").click()
+    expect(status).to_contain_text(f"Made from take #{first}: chunk 2 spoken again with seed 4321", timeout=120_000)
+    second = int(re.search(r"take #(\d+)", status.inner_text()).group(1))
+    expect(page.locator("#fix-take input")).to_have_value(re.compile(rf"^#{second} speech"))
+
+    page.locator("#speak-compare").get_by_text("Compare two takes").click()
+    _pick(page, "compare-a", re.compile(rf"^#{first} speech"))
+    _pick(page, "compare-b", re.compile(rf"^#{second} speech"))
+    page.locator("#compare-run").click()
+    table = page.locator("#compare-table")
+    expect(table).to_contain_text(f"#{first}, chunk 2 spoken again", timeout=60_000)
+    expect(table).to_contain_text("similarity mean")
+    expect(page.locator("#compare-player-b")).to_contain_text(re.compile(r"0:0[1-9]"), timeout=30_000)
+    assert "Traceback" not in page.content()
+    save_screenshot(page, "speak-fix-and-compare.png")

@@ -51,11 +51,11 @@ def kokoro(models_dir: Path):
 
 
 @pytest.fixture(scope="module")
-def piper():
+def piper(models_dir: Path):
     pytest.importorskip("piper", reason="optional engine: pip install -r requirements-optional.txt")
     from pipelines.speak.piper import PiperSpeak
 
-    return PiperSpeak.from_pretrained(None)
+    return PiperSpeak.from_pretrained(None, cache_dir=models_dir)
 
 
 @pytest.fixture(params=["kokoro", "piper"])
@@ -262,6 +262,53 @@ def test_piper_seed_picks_the_take(piper) -> None:
     assert a.num_samples != b.num_samples or not np.array_equal(a.samples, b.samples)
     unseeded = piper("Good morning everyone.")
     assert unseeded.duration > 0.5
+
+
+@pytest.mark.slow
+def test_piper_seeded_takes_come_from_one_shared_session(piper) -> None:
+    """The voice's two noise nodes are graph inputs, so a seeded take needs no session of its own: seeded
+    calls are as fast as unseeded ones, and threads with the same seed get the same samples."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    assert [n.node for n in piper.noise] == ["/dp/RandomNormalLike", "/RandomNormalLike"]
+    assert [n.name for n in piper.noise] == ["noise:/dp/RandomNormalLike", "noise:/RandomNormalLike"]
+    assert {n.name for n in piper.noise} <= {i.name for i in piper.voice.session.get_inputs()}
+    text = "The lighthouse keeper climbed the spiral stairs every evening at dusk."
+    with ThreadPoolExecutor(2) as pool:
+        takes = list(pool.map(lambda seed: piper(text, seed=seed), [5, 6, 5, 6]))
+    assert np.array_equal(takes[0].samples, takes[2].samples) and np.array_equal(takes[1].samples, takes[3].samples)
+    assert takes[0].num_samples != takes[1].num_samples or not np.array_equal(takes[0].samples, takes[1].samples)
+
+    def best_of_three(seed) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            piper(text, seed=seed)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    seeded, unseeded = best_of_three(7), best_of_three(None)
+    assert seeded < unseeded * 1.5 + 0.05, f"seeded {seeded:.3f} s vs unseeded {unseeded:.3f} s"
+
+
+def test_piper_voice_is_prepared_once_into_the_models_cache(piper, models_dir: Path, tmp_path: Path) -> None:
+    """The rewrite (noise nodes -> inputs) is written once, complete, and read from the cache afterwards; a
+    cache that cannot be written only means the prepared voice is used from memory."""
+    from pipelines.speak.piper import ENGINE_ID, PiperSpeak, find_voice_files, prepared_model
+
+    model_file, _ = find_voice_files()
+    path = prepared_model(model_file, models_dir)
+    assert isinstance(path, Path) and path.parent == models_dir / ENGINE_ID and path.stat().st_size > 60e6
+    assert not list(path.parent.glob("*.partial"))
+    stamp = path.stat().st_mtime_ns
+    assert prepared_model(model_file, models_dir) == path and path.stat().st_mtime_ns == stamp  # reused
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    assert isinstance(prepared_model(model_file, blocked), bytes)
+    again = PiperSpeak.from_pretrained(None, cache_dir=blocked)
+    text = "Prepared once, the same everywhere."
+    assert np.array_equal(again(text, seed=3).samples, piper(text, seed=3).samples)
 
 
 @pytest.mark.slow

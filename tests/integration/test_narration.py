@@ -202,6 +202,71 @@ def test_reference_comes_from_the_voice_prompt() -> None:
     assert Scorer().reference_for(stored) is None
 
 
+LONG_OPENING = ("Still, he said the quiet mornings made up for it: fog on the water, gulls, and a pot of strong "
+                "coffee. He kept a logbook.")
+
+
+def test_a_long_first_sentence_starts_with_its_first_clause() -> None:
+    """The player can start after a short clause: the first sentence is cut at its last clause mark within
+    first_chunk_chars; the words, their order and the rest of the plan are unchanged."""
+    settings = NarrationSettings(first_chunk_chars=60, clause_pause_s=0.2, sentence_pause_s=0.35)
+    plan = Narrator(FakeSpeak(), settings).plan(LONG_OPENING)
+    whole = Narrator(FakeSpeak(), NarrationSettings(first_chunk_chars=None)).plan(LONG_OPENING)
+    assert [c.spoken for c in plan] == ["Still, he said the quiet mornings made up for it:",  # "Still," is too short
+                                        "fog on the water, gulls, and a pot of strong coffee.", "He kept a logbook."]
+    assert [c.index for c in plan] == [0, 1, 2] and len(whole) == 2
+    assert plan[0].pause_s == 0.2 and plan[0].boundary == "clause"
+    assert plan[1].pause_s == whole[0].pause_s and plan[2] == whole[1].__class__(**{**whole[1].__dict__, "index": 2})
+    assert " ".join(c.spoken for c in plan) == " ".join(c.spoken for c in whole)
+    engine = FakeSpeak()
+    first = next(Narrator(engine, settings).stream(LONG_OPENING, seed=1))
+    assert engine.calls == [(plan[0].spoken, chunk_seed(1, 0))]  # only the clause was spoken before it came
+    assert first.audio.duration < 0.06 * len(whole[0].spoken)
+
+
+@pytest.mark.parametrize("text", ["The lighthouse keeper climbed the spiral stairs every evening at dusk, as always.",
+                                  "A long first sentence without any clause mark in it keeps going to its very end."])
+def test_a_first_sentence_without_a_usable_clause_mark_stays_whole(text) -> None:
+    # the only comma leaves a tail under MIN_FIRST_CLAUSE_CHARS; the other has no mark at all
+    plan = Narrator(FakeSpeak(), NarrationSettings(first_chunk_chars=80)).plan(text)
+    assert [c.spoken for c in plan] == [text]
+
+
+def test_first_chunk_chars_is_checked() -> None:
+    with pytest.raises(ValueError, match="first_chunk_chars"):
+        NarrationSettings(first_chunk_chars=5)
+
+
+def test_render_can_start_from_an_exact_seed() -> None:
+    """Redoing one chunk with a seed copied from an earlier attempt gives that attempt again."""
+    engine = FakeSpeak()
+    narrator = Narrator(engine, gate=QualityGate(Scorer(), QualityThresholds(max_silence_s=-1.0), max_attempts=2))
+    planned = narrator.plan("One sentence to redo. Another one.")[1]
+    chunk = narrator.render(planned, base_seed=1234, first_seed=True)
+    assert [a.seed for a in chunk.attempts] == [1234, chunk_seed(1234, 1, 1)]
+    again = narrator.render(planned, base_seed=1234, first_seed=True)
+    assert np.array_equal(chunk.attempts[0].audio.samples, again.attempts[0].audio.samples)
+    assert narrator.render(planned, base_seed=1234).attempts[0].seed == chunk_seed(1234, 1, 0)
+
+
+def test_join_chunks_gives_audio_join_sample_for_sample_in_linear_time() -> None:
+    from pipelines.audio import join as audio_join
+    from pipelines.narration import join_chunks
+
+    rng = np.random.default_rng(0)
+    sizes = [4000, 30, 5, 0, 200, 160, 1, 3000]  # pieces shorter than the 160-sample crossfade, and an empty one
+    parts = [Audio(rng.normal(0, 0.1, n).astype(np.float32), RATE) for n in sizes]
+    parts.append(Audio(rng.normal(0, 0.1, 2205).astype(np.float32), 22050))  # another rate is resampled
+    for crossfade in (0.0, 0.01, 0.05):
+        assert np.array_equal(join_chunks(parts, crossfade).samples, audio_join(parts, crossfade).samples)
+    many = [tone(0.5) for _ in range(400)]
+    started = time.perf_counter()
+    joined = join_chunks(many, 0.01)
+    assert time.perf_counter() - started < 0.5 and joined.duration == pytest.approx(400 * 0.5 - 399 * 0.01)
+    with pytest.raises(ValueError, match="Nothing to join"):
+        join_chunks([])
+
+
 # --------------------------------------------------------------------------------------- real engines
 
 pytest.importorskip("onnxruntime")

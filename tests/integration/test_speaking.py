@@ -3,6 +3,8 @@ what is stored (one speech take with provenance, every chunk attempt as its chil
 the closest-built-in-voice path for a fixed-voice engine, and persistence across reopening the studio."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from pipelines import audio as au
 from storage import Store
 from studio.config import Settings
 from studio.service import ClipInput, Studio
-from studio.speaking import CLOSEST_LABEL, ENCODER, MAX_TEXT_CHARS
+from studio.speaking import CLOSEST_LABEL, ENCODER, MAX_TEXT_CHARS, PROBE_TEXT
 from tests.conftest import speech_clip
 
 pytestmark = pytest.mark.slow
@@ -189,3 +191,218 @@ def test_takes_and_embeddings_survive_reopening(studio, data_dir, gated, voice):
         assert again.take(done.take.id).kind == "speech"
     finally:
         again.store.close()
+
+
+# ------------------------------------------------------------------------------- language and voice checks
+
+GERMAN = ("Der Leuchtturmwärter stieg jeden Abend die Wendeltreppe hinauf, und in klaren Nächten reichte "
+          "das Licht mehr als zwanzig Meilen weit.")
+
+
+def test_text_in_a_language_the_engine_does_not_speak_is_refused_before_anything_is_made(studio, project_id):
+    before = studio.count_takes(project_id)
+    with pytest.raises(ValueError, match=r"written in German; Piper .* speaks English \(en\) only"):
+        studio.speaking.speak(project_id, GERMAN)
+    with pytest.raises(ValueError, match="written in Russian"):
+        studio.speaking.speak(project_id, "Смотритель маяка каждый вечер поднимался по винтовой лестнице.")
+    assert studio.count_takes(project_id) == before
+
+
+def test_a_reference_under_one_second_is_refused_when_the_voice_is_made(studio, project_id):
+    clip = au.load(speech_clip("coqui_lj_LJ001-0008"))
+    short = au.Audio(clip.samples[: int(0.6 * clip.sample_rate)], clip.sample_rate)
+    with pytest.raises(au.AudioError, match=r"a reference needs at least 1 s"):
+        studio.create_voice(project_id, "Too short", [ClipInput((short.sample_rate, short.samples), name="short")],
+                            consent=True)
+    assert "Too short" not in {v.name for v in studio.voices(project_id)}
+
+
+# ----------------------------------------------------------------------------------- fixing one chunk
+
+
+class Counting:
+    """The real engine, counting what it is asked to say (to prove other chunks are not spoken again)."""
+
+    def __init__(self, real):
+        self.real, self.calls = real, []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def __call__(self, text, **kwargs):
+        self.calls.append((text, kwargs.get("seed")))
+        return self.real(text, **kwargs)
+
+
+@pytest.fixture
+def counting(studio, monkeypatch) -> Counting:
+    engine = Counting(studio.models.get(PIPER))
+    original_get = studio.models.get
+    monkeypatch.setattr(studio.models, "get", lambda engine_id, progress=None:
+                        engine if engine_id == PIPER else original_get(engine_id, progress))
+    return engine
+
+
+@pytest.fixture(scope="module")
+def narration(studio, project_id):
+    """Three sentences without the gate: one attempt per chunk, so the kept seeds are chunk_seed(31, i, 0)."""
+    text = "The first sentence stays. The second one will be spoken again. The third one stays as well."
+    return list(studio.speaking.speak(project_id, text, seed=31, gate=False))[-1]
+
+
+def _close(a: au.Audio, b: au.Audio) -> bool:
+    return a.num_samples == b.num_samples and np.allclose(a.samples, b.samples, atol=2e-7)
+
+
+def test_regenerating_a_chunk_with_its_own_seed_rebuilds_the_same_narration(studio, narration, counting):
+    """The chunk is spoken once more and nothing else is: the other chunks come from their stored takes, and
+    the pauses between them are the ones the narration was made with, so the same seed gives the same take."""
+    take = narration.take
+    kept = studio.speaking.kept_attempts(take.id)
+    assert len(kept) == 3 and [t.parameters["chunk"] for t in kept] == [0, 1, 2]
+    event = studio.speaking.regenerate_chunk(take.id, 1, seed=kept[1].seed, gate=False)
+    assert counting.calls == [(kept[1].parameters["spoken"], kept[1].seed)]
+    assert _close(studio.take_audio(event.take.id), studio.take_audio(take.id))
+
+
+def test_regenerating_a_chunk_makes_a_new_speech_take_with_its_attempts_as_children(studio, narration, counting):
+    take = narration.take
+    before = studio.speaking.kept_attempts(take.id)
+    event = studio.speaking.regenerate_chunk(take.id, 1, gate=True)
+    new = studio.take(event.take.id)
+    assert new.kind == "speech" and new.parent_id == take.id and new.text == take.text and new.seed == take.seed
+    assert new.engine_id == PIPER and new.parameters["gate"] is True
+    redo = new.parameters["regenerated"]
+    assert redo["chunk"] == 1 and redo["from_take"] == take.id and redo["seed"] != before[1].seed
+    children = studio.store.take_children(new.id)
+    assert [c.id for c in children] == [a.id for a in event.attempts] and children
+    assert all(c.kind == "attempt" and c.parameters["chunk"] == 1 for c in children)
+    assert children[0].seed == redo["seed"] and all("wer" in c.scores for c in children)
+    spoken = [text for text, _ in counting.calls if text != PROBE_TEXT]  # the gate's probe of joe may come first
+    assert spoken == [before[1].parameters["spoken"]] * len(children)
+    kept = studio.speaking.kept_attempts(new.id)
+    assert [kept[0].id, kept[2].id] == [before[0].id, before[2].id] and kept[1].id in {c.id for c in children}
+    assert new.scores["chunks"] == 3 and new.scores["attempts"] == len(children)
+    assert new.scores["wer_mean"] is not None  # the regenerated chunk was scored
+    # the first chunk's samples are untouched: the new take starts exactly like the old one
+    old_audio, new_audio = studio.take_audio(take.id), studio.take_audio(new.id)
+    head = int((before[0].duration + before[0].parameters["pause_s"] - 0.1) * old_audio.sample_rate)
+    assert np.allclose(old_audio.samples[:head], new_audio.samples[:head], atol=2e-7)
+    assert not _close(old_audio, new_audio)
+    assert event.take.id in {t.id for t in studio.takes(take.project_id, page_size=500)}
+
+
+def test_choosing_another_attempt_swaps_only_that_chunk_and_speaks_nothing(studio, narration, counting):
+    take = narration.take
+    original = studio.speaking.kept_attempts(take.id)
+    changed = studio.speaking.regenerate_chunk(take.id, 0, seed=777, gate=False).take
+    counting.calls.clear()
+    offered = {t.id for t in studio.speaking.chunk_attempts(changed.id)}
+    assert original[0].id in offered  # the narration it came from still offers its attempts
+    event = studio.speaking.choose_attempt(original[0].id, changed.id)
+    assert counting.calls == []
+    back = studio.take(event.take.id)
+    assert back.parent_id == changed.id and back.parameters["chosen"]["attempt_take"] == original[0].id
+    assert studio.store.take_children(back.id) == []  # no new audio was made, so no new attempts
+    assert [t.id for t in studio.speaking.kept_attempts(back.id)] == [t.id for t in original]
+    assert _close(studio.take_audio(back.id), studio.take_audio(take.id))  # chunk 0 is the original again
+    with pytest.raises(ValueError, match="already the one kept"):
+        studio.speaking.choose_attempt(original[0].id, back.id)
+
+
+def test_narrations_stored_without_their_pauses_are_planned_again(studio, project_id, monkeypatch):
+    """Attempt takes kept before their lead and pause were stored: the layout is planned again from the text
+    with the narration's stored settings, and the narration is rebuilt exactly."""
+    import studio.speaking as speaking
+
+    real = speaking._attempt_takes
+
+    def without_pauses(*args, **kwargs):
+        takes = real(*args, **kwargs)
+        return [dataclasses.replace(t, parameters={k: v for k, v in t.parameters.items()
+                                                   if k not in ("lead_s", "pause_s")}) for t in takes]
+
+    monkeypatch.setattr(speaking, "_attempt_takes", without_pauses)
+    text = "[pause 0.5s] An old narration.\n\nIts second paragraph, after a longer pause. And a last line."
+    done = list(studio.speaking.speak(project_id, text, seed=8, gate=False))[-1]
+    monkeypatch.undo()
+    kept = studio.speaking.kept_attempts(done.take.id)
+    assert all("pause_s" not in t.parameters for t in kept)
+    again = studio.speaking.regenerate_chunk(done.take.id, 1, seed=kept[1].seed, gate=False)
+    assert _close(studio.take_audio(again.take.id), studio.take_audio(done.take.id))
+
+
+def test_fixing_refuses_what_cannot_be_fixed(studio, narration, gated):
+    take = narration.take
+    with pytest.raises(ValueError, match=r"Chunk must be a number from 1 to 3"):
+        studio.speaking.regenerate_chunk(take.id, 3)
+    with pytest.raises(ValueError, match="Seed must be"):
+        studio.speaking.regenerate_chunk(take.id, 0, seed=-1)
+    attempt = studio.speaking.kept_attempts(take.id)[0]
+    with pytest.raises(ValueError, match="only narrations"):
+        studio.speaking.regenerate_chunk(attempt.id, 0)
+    with pytest.raises(ValueError, match="not an attempt"):
+        studio.speaking.choose_attempt(take.id)
+    other = studio.speaking.kept_attempts(gated[-1].take.id)[0]
+    with pytest.raises(ValueError, match=f"not an attempt at a chunk of take #{take.id}"):
+        studio.speaking.choose_attempt(other.id, take.id)
+
+
+def test_a_failed_regeneration_saves_nothing(studio, narration, monkeypatch):
+    class Crashing(Counting):
+        def __call__(self, text, **kwargs):
+            raise RuntimeError("engine crashed")
+
+    crashing, original_get = Crashing(studio.models.get(PIPER)), studio.models.get
+    monkeypatch.setattr(studio.models, "get", lambda engine_id, progress=None:
+                        crashing if engine_id == PIPER else original_get(engine_id, progress))
+    before = studio.count_takes(narration.take.project_id)
+    with pytest.raises(RuntimeError, match="engine crashed"):
+        studio.speaking.regenerate_chunk(narration.take.id, 2, gate=False)
+    assert studio.count_takes(narration.take.project_id) == before
+
+
+def test_a_failure_while_storing_leaves_no_half_saved_take(studio, narration, monkeypatch):
+    project = narration.take.project_id
+    before = studio.count_takes(project)
+    real_add, calls = studio.store.add_take, []
+
+    def add_then_fail(project_id, take, *args, **kwargs):
+        calls.append(take.kind)
+        if len(calls) == 2:  # the speech take is in, its first attempt fails
+            raise OSError(28, "No space left on device")
+        return real_add(project_id, take, *args, **kwargs)
+
+    monkeypatch.setattr(studio.store, "add_take", add_then_fail)
+    with pytest.raises(OSError):
+        studio.speaking.regenerate_chunk(narration.take.id, 2, seed=5, gate=False)
+    assert calls == ["speech", "attempt"] and studio.count_takes(project) == before
+
+
+def test_a_narration_whose_chunk_take_was_deleted_says_so(studio, project_id):
+    done = list(studio.speaking.speak(project_id, "One line here. And a second line.", seed=2, gate=False))[-1]
+    changed = studio.speaking.regenerate_chunk(done.take.id, 1, seed=3, gate=False).take
+    studio.delete_take(studio.speaking.kept_attempts(done.take.id)[0].id)
+    with pytest.raises(ValueError, match=r"Chunk 1 of take #\d+ has no stored audio any more"):
+        studio.speaking.regenerate_chunk(changed.id, 1, gate=False)
+
+
+def test_compare_two_takes_side_by_side(studio, narration):
+    take = narration.take
+    other = studio.speaking.regenerate_chunk(take.id, 2, seed=99, gate=True).take
+    result = studio.speaking.compare_takes(take.id, other.id)
+    rows = {row.label: row for row in result.rows}
+    assert rows["take"].a == f"#{take.id} speech" and rows["take"].b == f"#{other.id} speech"
+    assert rows["engine"].a == rows["engine"].b == PIPER
+    assert rows["seed"].a == take.seed == rows["seed"].b
+    assert rows["seconds"].a == round(take.duration, 2) and rows["seconds"].b == round(other.duration, 2)
+    assert rows["made from"].a == "—" and rows["made from"].b == f"#{take.id}, chunk 3 spoken again"
+    assert rows["quality gate"].a is False and rows["quality gate"].b is True
+    assert rows["wer mean"].a is None and isinstance(rows["wer mean"].b, float)  # only B was scored
+    assert rows["chunks"].a == rows["chunks"].b == 3
+    a_sim, b_sim = 0.5, 0.9
+    from studio.speaking import _better
+    assert _better("similarity_mean", a_sim, b_sim) == "B" and _better("wer_mean", 0.1, 0.3) == "A"
+    assert _better("words_per_minute", 150, 170) == "" and _better("wer", None, 0.1) == ""
+    with pytest.raises(Exception, match="not found"):
+        studio.speaking.compare_takes(take.id, 10**9)

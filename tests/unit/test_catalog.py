@@ -88,3 +88,19 @@ def test_missing_field_and_duplicate_ids_are_refused():
 
 def test_pipelines_are_pipeline_subclasses():
     assert all(issubclass(base, Pipeline) for base in TASK_BASES.values())
+
+
+def test_cloners_have_a_reference_limit_and_fixed_voices_none():
+    from pipelines.catalog import DEFAULT_MAX_REFERENCE_S
+
+    limits = {e.id: e.max_reference_s for e in CATALOG.for_task("speak")}
+    assert limits["pocket-tts"] == 15.0 and limits["csm-1b"] == 30.0 and limits["speecht5-tts"] == 30.0
+    assert limits["piper-joe-embedded"] is None and limits["kokoro-82m-embedded"] is None
+    cloner = {"id": "c", "task": "speak", "name": "C", "pipeline": "m:C", "licence": "MIT", "languages": ["en"],
+              "sample_rate": 24000, "download_mb": 1, "memory_mb": 1, "hub_repo": "o/r", "revision": "main",
+              "clones": True}
+    assert _engine(dict(cloner)).max_reference_s == DEFAULT_MAX_REFERENCE_S
+    with pytest.raises(ValueError, match="max_reference_s must be at least 1"):
+        _engine({**cloner, "max_reference_s": 0.5})
+    with pytest.raises(ValueError, match="does not clone"):
+        _engine({**cloner, "clones": False, "max_reference_s": 10})
