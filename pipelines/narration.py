@@ -22,14 +22,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .audio import Audio, normalize_loudness, resample, silence, trim_silence
+from .audio import Audio, join, normalize_loudness, silence, trim_silence
 from .base import VoicePrompt
 from .scoring import Attempt, QualityGate, Scores
 from .speak import SpeakPipeline
 from .textnorm import normalize
 
 __all__ = ["Segment", "split", "parse_pause", "NarrationSettings", "PlannedChunk", "NarrationChunk", "Narrator",
-           "Attempt", "chunk_seed", "match_loudness", "surround", "join_chunks", "DEFAULT_MAX_CHARS", "MAX_PAUSE_S"]
+           "Attempt", "chunk_seed", "match_loudness", "surround", "DEFAULT_MAX_CHARS", "MAX_PAUSE_S"]
 
 DEFAULT_MAX_CHARS = 250
 MIN_FIRST_CLAUSE_CHARS = 12  # a shorter opening clause ("Still," / "Yes, and") is not worth its own chunk
@@ -437,7 +437,7 @@ class Narrator:
                  **options: Any) -> Audio:
         """The whole narration as one Audio (chunks joined with short crossfades)."""
         chunks = [chunk.audio for chunk in self.stream(text, voice=voice, seed=seed, **options)]
-        return join_chunks(chunks, self.settings.crossfade_s)
+        return join(chunks, self.settings.crossfade_s)
 
     def render(self, planned: PlannedChunk, *, voice: VoicePrompt | None = None, base_seed: int,
                reference_embedding: np.ndarray | None = None, first_seed: bool = False,
@@ -483,31 +483,6 @@ class Narrator:
 
     def _surround(self, planned: PlannedChunk, speech: Audio) -> Audio:
         return surround(speech, planned.lead_s, planned.pause_s, self.settings)
-
-
-def join_chunks(parts: list[Audio], crossfade_s: float = 0.01) -> Audio:
-    """The chunks as one Audio, sample for sample what `audio.join` gives (a linear crossfade of `crossfade_s`
-    at each seam, at the first part's rate), in linear time. `audio.join` copies everything joined so far at
-    every seam, which is quadratic: a 60-chunk narration spends 0.1 s there, a 1,000-chunk chapter minutes.
-    Here each seam touches only its own overlap and the pieces are copied together once."""
-    if not parts:
-        raise ValueError("Nothing to join: no chunks were given.")
-    rate = parts[0].sample_rate
-    fade = max(0, int(round(crossfade_s * rate)))
-    pieces = [parts[0].samples]
-    for part in parts[1:]:
-        following = resample(part, rate).samples
-        while len(pieces) > 1 and pieces[-1].size < fade:  # the seam reaches back over a very short piece
-            pieces[-2:] = [np.concatenate(pieces[-2:])]
-        tail = pieces[-1]
-        overlap = min(fade, tail.size, following.size)
-        if overlap == 0:
-            pieces.append(following)
-            continue
-        ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
-        seam = tail[-overlap:] * (1.0 - ramp) + following[:overlap] * ramp
-        pieces[-1:] = [tail[:-overlap], seam, following[overlap:]]
-    return Audio(np.concatenate(pieces), rate)
 
 
 def surround(speech: Audio, lead_s: float, pause_s: float, settings: NarrationSettings) -> Audio:

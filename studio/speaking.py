@@ -31,7 +31,7 @@ import numpy as np
 from pipelines import audio as au
 from pipelines.base import VoicePrompt
 from pipelines.languages import check_language
-from pipelines.narration import NarrationChunk, NarrationSettings, Narrator, PlannedChunk, join_chunks, surround
+from pipelines.narration import NarrationChunk, NarrationSettings, Narrator, PlannedChunk, surround
 from pipelines.scoring import QualityGate, Scorer, Scores
 from pipelines.speak.reference import fit_reference
 from pipelines.speaker import similarity
@@ -265,7 +265,7 @@ class Speaking:
                 yield SpeakEvent("chunk", chunk.index, total, chunk.audio, chunk=chunk, match=setup.match,
                                  notices=setup.notices)
             step(0.97, "saving")
-            whole = join_chunks([c.audio for c in done], settings.crossfade_s)
+            whole = au.join([c.audio for c in done], settings.crossfade_s)
             flac = encoder.submit(au.encode, whole, "flac")
             attempt_audio = [data for future in encoded for data in future.result()]
             whole_audio = flac.result()
@@ -349,7 +349,7 @@ class Speaking:
         step(0.9, "joining")
         parts = [redone.audio if i == index else surround(self._attempt_audio(t), *layout[i], settings)
                  for i, t in enumerate(kept)]
-        whole = join_chunks(parts, settings.crossfade_s)
+        whole = au.join(parts, settings.crossfade_s)
         rows = [_score_row(t) for t in kept]
         rows[index] = (_score_dict(redone.scores), not redone.passed, redone.speech_s)
         parameters = {**p, "gate": setup.quality is not None, "chunk_takes": [t.id for t in kept],
@@ -388,7 +388,7 @@ class Speaking:
         layout = self._layout(take, kept)
         chosen = [attempt if i == index else t for i, t in enumerate(kept)]
         parts = [surround(self._attempt_audio(t), *layout[i], settings) for i, t in enumerate(chosen)]
-        whole = join_chunks(parts, settings.crossfade_s)
+        whole = au.join(parts, settings.crossfade_s)
         parameters = {**p, "chunk_takes": [t.id for t in chosen],
                       "chosen": {"chunk": index, "attempt_take": attempt.id, "from_take": take.id}}
         parameters.pop("regenerated", None)

@@ -249,24 +249,6 @@ def test_render_can_start_from_an_exact_seed() -> None:
     assert narrator.render(planned, base_seed=1234).attempts[0].seed == chunk_seed(1234, 1, 0)
 
 
-def test_join_chunks_gives_audio_join_sample_for_sample_in_linear_time() -> None:
-    from pipelines.audio import join as audio_join
-    from pipelines.narration import join_chunks
-
-    rng = np.random.default_rng(0)
-    sizes = [4000, 30, 5, 0, 200, 160, 1, 3000]  # pieces shorter than the 160-sample crossfade, and an empty one
-    parts = [Audio(rng.normal(0, 0.1, n).astype(np.float32), RATE) for n in sizes]
-    parts.append(Audio(rng.normal(0, 0.1, 2205).astype(np.float32), 22050))  # another rate is resampled
-    for crossfade in (0.0, 0.01, 0.05):
-        assert np.array_equal(join_chunks(parts, crossfade).samples, audio_join(parts, crossfade).samples)
-    many = [tone(0.5) for _ in range(400)]
-    started = time.perf_counter()
-    joined = join_chunks(many, 0.01)
-    assert time.perf_counter() - started < 0.5 and joined.duration == pytest.approx(400 * 0.5 - 399 * 0.01)
-    with pytest.raises(ValueError, match="Nothing to join"):
-        join_chunks([])
-
-
 # --------------------------------------------------------------------------------------- real engines
 
 pytest.importorskip("onnxruntime")

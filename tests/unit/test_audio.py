@@ -412,6 +412,31 @@ def test_join_never_peaks_above_the_parts_and_handles_short_parts() -> None:
     assert joined.num_samples == a.num_samples + 5 + b.num_samples - 5 - 160
 
 
+def _join_one_seam_at_a_time(parts: list[Audio], crossfade: float) -> np.ndarray:
+    """The plain definition of a crossfaded join, seam after seam over everything joined so far."""
+    rate = parts[0].sample_rate
+    fade = int(round(crossfade * rate))
+    out = parts[0].samples.copy()
+    for part in parts[1:]:
+        nxt = A.resample(part, rate).samples
+        overlap = min(fade, out.size, nxt.size)
+        if overlap:
+            ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+            out = np.concatenate([out[:-overlap], out[-overlap:] * (1 - ramp) + nxt[:overlap] * ramp, nxt[overlap:]])
+        else:
+            out = np.concatenate([out, nxt])
+    return out
+
+
+def test_join_is_the_seam_by_seam_definition_sample_for_sample() -> None:
+    rng = np.random.default_rng(0)
+    sizes = [4000, 30, 5, 0, 200, 160, 1, 3000]  # parts shorter than the 160-sample crossfade, and an empty one
+    parts = [Audio(rng.normal(0, 0.1, n).astype(np.float32), 16000) for n in sizes]
+    parts.append(Audio(rng.normal(0, 0.1, 2205).astype(np.float32), 22050))  # another rate is resampled
+    for crossfade in (0.0, 0.01, 0.05):
+        np.testing.assert_array_equal(A.join(parts, crossfade).samples, _join_one_seam_at_a_time(parts, crossfade))
+
+
 def test_join_nothing_fails() -> None:
     with pytest.raises(AudioError, match="Nothing to join"):
         A.join([])
