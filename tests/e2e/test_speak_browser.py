@@ -130,8 +130,14 @@ def test_fix_a_chunk_then_compare_the_two_takes_in_the_browser(page, app_factory
     page.locator("#speak-fix").get_by_text("Fix one chunk").click()
     expect(page.locator("#fix-take input")).to_have_value(re.compile(rf"^#{first} speech"), timeout=30_000)
     for field, value in (("#fix-chunk", "2"), ("#fix-seed", "4321")):  # Tab commits a number field's value
-        page.locator(f"{field} input").fill(value)
-        page.locator(f"{field} input").press("Tab")
+        box = page.locator(f"{field} input")
+        for _ in range(3):  # the accordion may still be rendering its fields when the first keys arrive
+            box.fill(value)
+            box.press("Tab")
+            page.wait_for_timeout(300)
+            if box.input_value() == value:
+                break
+        expect(box).to_have_value(value)
     page.locator("#fix-regenerate").click()
     expect(status).to_contain_text(f"Made from take #{first}: chunk 2 spoken again with seed 4321", timeout=120_000)
     second = int(re.search(r"take #(\d+)", status.inner_text()).group(1))
