@@ -37,7 +37,7 @@ from pipelines.narration import chunk_seed
 from pipelines.speaker import similarity
 from storage import NewTake, NewTranscript, NotFoundError, Take, TakeTranscript
 
-from .speaking import ENCODER, TRANSCRIBER
+from .speaking import ENCODER, TRANSCRIBER, check_seed
 
 if TYPE_CHECKING:
     from .service import Studio
@@ -121,7 +121,8 @@ class Editing:
         edits = editor.plan(transcript, edited_text or "")
         notices: list[str] = []
         synthesize = None
-        base_seed = secrets.randbits(31) if seed is None else _checked_seed(seed)
+        check_seed(seed)
+        base_seed = secrets.randbits(31) if seed is None else int(seed)
         engine = None
         if any(e.kind != "delete" for e in edits):
             engine = self._speak_engine(engine_id)
@@ -363,12 +364,6 @@ def _number(value: Any, name: str) -> float:
     if not np.isfinite(number) or number < 0:
         raise ValueError(f"{name.capitalize()} must be zero or more seconds, got {value!r}.")
     return number
-
-
-def _checked_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"Seed must be a non-negative whole number or empty, got {seed!r}.")
-    return int(seed)
 
 
 def _step(progress, fraction: float, message: str) -> None:

@@ -180,7 +180,7 @@ class Speaking:
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"The text has {len(text):,} characters; at most {MAX_TEXT_CHARS:,} can be spoken "
                              f"at once. Split it into parts.")
-        _check_seed(seed)
+        check_seed(seed)
         try:
             speed = float(speed)
         except (TypeError, ValueError):
@@ -328,7 +328,7 @@ class Speaking:
         take = self._speech_take(take_id)
         kept = self._kept_chunks(take)
         index = _chunk_index(chunk, len(kept))
-        _check_seed(seed)
+        check_seed(seed)
         engine = self._speak_engine(take.engine_id or "")
         step = _stepper(progress)
         p = take.parameters
@@ -571,7 +571,8 @@ def _chunk_index(chunk: Any, count: int) -> int:
     return int(chunk)
 
 
-def _check_seed(seed: Any) -> None:
+def check_seed(seed: Any) -> None:
+    """A seed a person typed: empty, or a whole number that fits the store's 64-bit seed column."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
                              or seed >= 2**63):
         raise ValueError(f"Seed must be a non-negative whole number or empty, got {seed!r}.")
