@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pipelines.audio import Audio, load, resample
-from tests.conftest import NOISE_DIR, speech_clip, speech_manifest
+from tests.conftest import NOISE_DIR, require_noise, speech_clip, speech_manifest
 
 VCTK = ("p287_002", "p287_004", "p287_006")  # the VCTK/DEMAND clean-noisy pairs in the shared data
 SNRS = (0, 5, 10)
@@ -32,6 +32,7 @@ def transcript(clip_id: str) -> str:
 
 @lru_cache(maxsize=None)
 def noise(name: str) -> Audio:
+    require_noise()
     path = NOISE_DIR / "wav" / f"{name}.wav"
     if not path.exists():
         pytest.skip(f"shared noise clip missing: {path}")
@@ -39,10 +40,8 @@ def noise(name: str) -> Audio:
 
 
 def noise_names() -> list[str]:
-    names = sorted(p.stem for p in (NOISE_DIR / "wav").glob("*.wav"))
-    if not names:
-        pytest.skip(f"shared noise data not found at {NOISE_DIR} (set RETAKE_NOISE_DIR)")
-    return names
+    require_noise()
+    return sorted(p.stem for p in (NOISE_DIR / "wav").glob("*.wav"))
 
 
 def frame_energy(samples: np.ndarray, rate: int, seconds: float = 0.02) -> np.ndarray:

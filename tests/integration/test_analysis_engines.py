@@ -16,7 +16,7 @@ import pytest
 from pipelines.audio import Audio, load, resample
 from pipelines.base import Transcript
 from pipelines.speaker import similarity
-from tests.conftest import NOISE_DIR, speech_clip, speech_manifest
+from tests.conftest import NOISE_DIR, require_noise, speech_clip, speech_manifest
 
 # LJ Speech: the first four clips of the shared set with exact transcripts (no cherry-picking: two of
 # them contain words Whisper base splits, "engraved" -> "and graved", "woodcutters" -> "wood cutters").
@@ -28,6 +28,7 @@ NOISE_FILES = ("koala_noise.wav", "deb_alsa_Noise.wav", "librosa_robin.wav",
 
 
 def noise_clip(name: str) -> Audio:
+    require_noise()
     path = NOISE_DIR / "wav" / name
     if not path.exists():
         pytest.skip(f"shared noise clip missing: {path}")

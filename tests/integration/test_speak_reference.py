@@ -9,7 +9,7 @@ import pytest
 from pipelines import audio as au
 from pipelines.base import VoicePrompt
 from pipelines.speak.reference import MIN_REFERENCE_S, SEARCH_S, fit_reference
-from tests.conftest import speech_clip
+from tests.conftest import needs_speech, speech_clip
 
 LONG = "deb_asterisk_en_conf-adminmenu-menu8"  # 17.3 s, Allison Smith, with pauses between phrases
 NINE_A, NINE_B = "coqui_lj_LJ001-0001", "coqui_lj_LJ001-0003"  # 9.7 s each, LJ Speech
@@ -101,10 +101,11 @@ def cloning_studio(tmp_path_factory):
 
 
 @pytest.mark.slow
+@needs_speech  # before the tiny cloner is built
 def test_speaking_with_a_long_reference_trims_it_and_says_so(cloning_studio):
     studio = cloning_studio
     project = studio.projects()[0].id
-    voice = studio.create_voice(project, "Linda", [ClipInputs.a, ClipInputs.b], consent=True)
+    voice = studio.create_voice(project, "Linda", clip_inputs(), consent=True)
     total = sum(c.duration for c in studio.voice(voice.id).clips)
     assert total > 15.0
     heard: list[VoicePrompt] = []
@@ -139,8 +140,9 @@ def test_speaking_with_a_long_reference_trims_it_and_says_so(cloning_studio):
                                                                                                              abs=1e-3)
 
 
-class ClipInputs:
+def clip_inputs() -> list:
+    """The two 9.7 s references as upload inputs (built inside the test: without ../shared it skips)."""
     from studio.service import ClipInput
 
-    a = ClipInput(speech_clip(NINE_A), "Printing, in the only sense with which we are at present concerned.")
-    b = ClipInput(speech_clip(NINE_B), None)
+    return [ClipInput(speech_clip(NINE_A), "Printing, in the only sense with which we are at present concerned."),
+            ClipInput(speech_clip(NINE_B), None)]
