@@ -7,12 +7,12 @@ import re
 import pytest
 
 from pipelines.scoring import word_error_rate
-from tests.conftest import speech_clip
+from tests.conftest import NO_TTS, speech_clip
 from tests.e2e.conftest import save_screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 playwright = pytest.importorskip("playwright.sync_api")
-pytest.importorskip("piper")
+pytest.importorskip("piper", reason=NO_TTS)
 
 CLIP = "coqui_lj_LJ001-0016"
 

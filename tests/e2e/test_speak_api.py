@@ -6,8 +6,10 @@ import re
 import pytest
 from gradio_client import Client
 
+from tests.conftest import NO_TTS
+
 pytestmark = pytest.mark.e2e
-pytest.importorskip("piper")
+pytest.importorskip("piper", reason=NO_TTS)
 
 PARAGRAPH = ("Retake speaks what you type. The first sentence plays while the next ones are made. "
              "When it is done, the whole paragraph is kept as one take.")

@@ -5,11 +5,12 @@ import re
 
 import pytest
 
+from tests.conftest import NO_TTS
 from tests.e2e.conftest import save_screenshot
 
 pytestmark = pytest.mark.e2e
 playwright = pytest.importorskip("playwright.sync_api")
-pytest.importorskip("piper")
+pytest.importorskip("piper", reason=NO_TTS)
 
 TEXT = "Welcome to Retake. This paragraph was typed in the browser and spoken by Piper."
 

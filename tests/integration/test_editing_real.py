@@ -27,7 +27,7 @@ from pipelines.editing import (EditError, EditResult, SynthesisRequest, Transcri
                                pause_floor_db, seam_click_ratio, trim)
 from pipelines.editing.diff import normalize_token
 from pipelines.scoring import wer_words, word_error_rate
-from tests.conftest import speech_clip, speech_manifest
+from tests.conftest import NO_TTS, speech_clip, speech_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,7 @@ def asr():
 
 @pytest.fixture(scope="module")
 def piper():
-    pytest.importorskip("piper", reason="optional engine: pip install -r requirements-optional.txt")
+    pytest.importorskip("piper", reason=NO_TTS)
     from pipelines.speak.piper import PiperSpeak
 
     return PiperSpeak.from_pretrained(None)

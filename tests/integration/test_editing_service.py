@@ -9,7 +9,7 @@ from pipelines import audio as au
 from pipelines.scoring import word_error_rate
 from studio.config import Settings
 from studio.service import Studio
-from tests.conftest import speech_clip, speech_manifest
+from tests.conftest import NO_TTS, speech_clip, speech_manifest
 
 pytestmark = pytest.mark.slow
 CLIP = "coqui_lj_LJ001-0016"
@@ -76,7 +76,7 @@ def test_deleting_a_word_makes_a_child_take_and_leaves_the_original_intact(studi
 
 
 def test_three_edits_in_one_pass_are_heard_as_edited(studio, recording):
-    pytest.importorskip("piper")
+    pytest.importorskip("piper", reason=NO_TTS)
     words = words_of(studio, recording.id)
     edited_words = list(words)
     edited_words[1] = "wonderful"      # replace
@@ -99,7 +99,7 @@ def test_three_edits_in_one_pass_are_heard_as_edited(studio, recording):
 
 
 def test_same_seed_gives_the_same_inserted_audio(studio, recording):
-    pytest.importorskip("piper")
+    pytest.importorskip("piper", reason=NO_TTS)
     words = words_of(studio, recording.id)
     edited = " ".join(words[:2] + ["golden"] + words[2:])
     a = studio.editing.apply(recording.id, edited, engine_id=ENGINE, seed=3)

@@ -18,6 +18,7 @@ import pytest
 
 from pipelines.audio import Audio, is_silent, resample, trim_silence
 from pipelines.base import EngineError
+from tests.conftest import NO_TTS
 
 pytest.importorskip("onnxruntime")
 
@@ -44,7 +45,7 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def kokoro(models_dir: Path):
-    pytest.importorskip("kokoro_onnx", reason="optional engine: pip install -r requirements-optional.txt")
+    pytest.importorskip("kokoro_onnx", reason=NO_TTS)
     from pipelines.speak.kokoro import KokoroSpeak
 
     return KokoroSpeak.from_pretrained(None, cache_dir=models_dir)
@@ -52,7 +53,7 @@ def kokoro(models_dir: Path):
 
 @pytest.fixture(scope="module")
 def piper(models_dir: Path):
-    pytest.importorskip("piper", reason="optional engine: pip install -r requirements-optional.txt")
+    pytest.importorskip("piper", reason=NO_TTS)
     from pipelines.speak.piper import PiperSpeak
 
     return PiperSpeak.from_pretrained(None, cache_dir=models_dir)

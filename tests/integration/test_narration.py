@@ -20,6 +20,7 @@ from pipelines.scoring import (Attempt, QualityGate, QualityThresholds, Scorer, 
                                longest_silence, word_error_rate)
 from pipelines.speak import SpeakPipeline
 from pipelines.transcribe import TranscribePipeline
+from tests.conftest import NO_TTS
 
 RATE = 16000
 
@@ -263,7 +264,7 @@ On March 3, 2024 the ticket cost $5.50. That was the end of it."""
 
 @pytest.fixture(scope="module")
 def piper():
-    pytest.importorskip("piper", reason="optional engine: pip install -r requirements-optional.txt")
+    pytest.importorskip("piper", reason=NO_TTS)
     from pipelines.speak.piper import PiperSpeak
 
     return PiperSpeak.from_pretrained(None)

@@ -13,10 +13,10 @@ from storage import Store
 from studio.config import Settings
 from studio.service import ClipInput, Studio
 from studio.speaking import CLOSEST_LABEL, ENCODER, MAX_TEXT_CHARS, PROBE_TEXT
-from tests.conftest import speech_clip
+from tests.conftest import NO_TTS, speech_clip
 
 pytestmark = pytest.mark.slow
-pytest.importorskip("piper")
+pytest.importorskip("piper", reason=NO_TTS)
 
 PIPER = "piper-joe-embedded"
 TEXT = "The studio keeps every take. Nothing is lost when you try again with another seed."
