@@ -17,13 +17,6 @@ ENGINE = "piper-joe-embedded"
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory):
-    studio = Studio.open(Settings(data_dir=tmp_path_factory.mktemp("edit-data")))
-    yield studio
-    studio.close()
-
-
-@pytest.fixture(scope="module")
 def project(studio):
     return studio.projects.list()[0].id
 

@@ -7,19 +7,10 @@ import soundfile as sf
 
 from pipelines import audio as au
 from pipelines import mastering
-from studio.config import Settings
-from studio.service import Studio
 from studio.voices import ClipInput
 from tests.conftest import speech_clip
 
 NOISY = "denoiser_noisy_p287_004"
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory):
-    s = Studio.open(Settings(data_dir=tmp_path_factory.mktemp("enhance") / "data"))
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -14,15 +14,9 @@ from tests.conftest import speech_clip
 
 
 @pytest.fixture
-def studio(tmp_path):
-    s = Studio.open(Settings(data_dir=tmp_path / "data", max_audio_seconds=60))
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def project_id(studio) -> int:
-    return studio.projects.list()[0].id
+def project_id(studio, request) -> int:
+    """A project of its own for each test, in the module's studio."""
+    return studio.projects.create(request.node.name).id
 
 
 def padded_clip(tmp_path, clip_id: str, pad_s: float = 1.5):
