@@ -33,6 +33,16 @@ def require_take(s: Session, take_id: int) -> TakeRow:
     return row
 
 
+def require_in_project(s: Session, table: type[VoiceRow] | type[TakeRow], row_id: int, project_id: int) -> None:
+    """A voice or take a new row refers to must exist and belong to the same project."""
+    what = "voice" if table is VoiceRow else "take"
+    owner = s.scalar(select(table.project_id).where(table.id == row_id))
+    if owner is None:
+        raise NotFoundError(f"{what} {row_id} not found")
+    if owner != project_id:
+        raise ValueError(f"{what} {row_id} belongs to another project")
+
+
 def voice_name_taken(s: Session, project_id: int, name: str) -> bool:
     stmt = select(VoiceRow.id).where(VoiceRow.project_id == project_id, VoiceRow.name == name)
     return s.scalar(stmt) is not None

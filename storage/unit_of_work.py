@@ -30,6 +30,7 @@ from .lookups import (
     project_exists,
     require_project,
     require_take,
+    require_in_project,
     require_voice,
     voice_exists,
     voice_name_taken,
@@ -152,17 +153,9 @@ class UnitOfWork:
         s = self.session
         require_project(s, project_id)
         if checked.voice_id is not None:
-            voice_project = s.scalar(select(VoiceRow.project_id).where(VoiceRow.id == checked.voice_id))
-            if voice_project is None:
-                raise NotFoundError(f"voice {checked.voice_id} not found")
-            if voice_project != project_id:
-                raise ValueError(f"voice {checked.voice_id} belongs to another project")
+            require_in_project(s, VoiceRow, checked.voice_id, project_id)
         if checked.parent_id is not None:
-            parent_project = s.scalar(select(TakeRow.project_id).where(TakeRow.id == checked.parent_id))
-            if parent_project is None:
-                raise NotFoundError(f"take {checked.parent_id} not found")
-            if parent_project != project_id:
-                raise ValueError(f"take {checked.parent_id} belongs to another project")
+            require_in_project(s, TakeRow, checked.parent_id, project_id)
         row = TakeRow(
             project_id=project_id,
             kind=checked.kind,

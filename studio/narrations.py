@@ -43,6 +43,8 @@ ScoreRow = tuple[dict[str, Any], bool, float]  # (kept attempt's scores, failed 
 
 def save(store: Store, project_id: int, speech: NewTake, attempts: list[NewTake]) -> tuple[Take, tuple[Take, ...]]:
     """The speech take and its attempts as its children, in one unit of work: kept whole or not at all."""
+    for new in (speech, *attempts):  # the audio first, outside the transaction, so it holds the lock briefly
+        store.blobs.put(new.audio)
     with store.unit_of_work() as uow:
         take = uow.add_take(project_id, speech)
         stored = tuple(uow.add_take(project_id, dataclasses.replace(a, parent_id=take.id)) for a in attempts)

@@ -47,15 +47,29 @@ class FakeSpeak(SpeakPipeline):
         self.calls.append((text, seed))
         rng = np.random.default_rng([seed or 0, zlib.crc32(text.encode())])
         pitch = self.SPEAKERS[speaker or "ann"]
-        pieces = [np.zeros(int(0.1 * RATE), np.float32)]
-        for word in re.findall(r"\w+", text) or ["hm"]:
-            n = int(RATE * (0.08 + 0.03 * len(word)) / speed)
+        layout = word_layout(text, speed)
+        samples = np.zeros(int(round((layout[-1][2] + TAIL_S) * RATE)), np.float32)
+        for word, start, end in layout:
+            first, n = int(round(start * RATE)), int(round((end - start) * RATE))
             t = np.arange(n) / RATE
             frequency = pitch * (1.0 + (zlib.crc32(word.lower().encode()) % 40) / 100.0)
             tone = 0.3 * np.sin(2 * np.pi * frequency * t) * np.hanning(n) + 0.01 * rng.standard_normal(n)
-            pieces += [tone.astype(np.float32), np.zeros(int(0.05 * RATE), np.float32)]
-        pieces.append(np.zeros(int(0.1 * RATE), np.float32))
-        return Audio(np.concatenate(pieces), RATE)
+            samples[first:first + n] = tone
+        return Audio(samples, RATE)
+
+
+LEAD_S, GAP_S, TAIL_S = 0.1, 0.05, 0.1
+
+
+def word_layout(text: str, speed: float = 1.0) -> list[tuple[str, float, float]]:
+    """Where FakeSpeak puts each word of `text`: (word, start, end) in seconds, exact to the sample. A test
+    can use it as the word timings of a recording made by the fake engine, instead of an ASR's."""
+    layout, at = [], LEAD_S
+    for word in re.findall(r"\w+", text) or ["hm"]:
+        length = round(RATE * (0.08 + 0.03 * len(word)) / speed) / RATE
+        layout.append((word, at, at + length))
+        at += length + GAP_S
+    return layout
 
 
 def fake_engine() -> Engine:
