@@ -32,9 +32,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from pipelines.narration import NarrationSettings, Narrator, chunk_seed  # noqa: E402
 from pipelines.scoring import Scorer  # noqa: E402
 from studio.config import Settings  # noqa: E402
+from studio.media import TRANSCRIBER  # noqa: E402
 from studio.service import Studio  # noqa: E402
 from studio.voice_match import ENCODER  # noqa: E402
-from studio.voicing import TRANSCRIBER  # noqa: E402
 
 ENGINE = "piper-joe-embedded"
 SEED = 1234

@@ -31,7 +31,13 @@ from .lookups import (
     voice_exists,
     voice_loads,
 )
-from .mapping import decode_vector, loaded_voice_record, project_record, take_record, transcript_record
+from .mapping import (
+    decode_vector,
+    loaded_voice_record,
+    project_record,
+    take_record,
+    transcript_record,
+)
 from .models import ClipRow, ProjectRow, TakeRow, TakeTranscriptRow, VoiceRow, utcnow
 from .records import (
     Consent,

@@ -28,16 +28,38 @@ from .lookups import (
     delete_rows,
     embedding_row,
     project_exists,
+    require_in_project,
     require_project,
     require_take,
-    require_in_project,
     require_voice,
     voice_exists,
     voice_name_taken,
 )
-from .mapping import loaded_voice_record, project_record, take_record, transcript_record, voice_record
-from .models import ClipRow, EmbeddingRow, ProjectRow, TakeRow, TakeTranscriptRow, VoiceRow
-from .records import Consent, NewClip, NewTake, NewTranscript, Project, Take, TakeTranscript, Voice
+from .mapping import (
+    loaded_voice_record,
+    project_record,
+    take_record,
+    transcript_record,
+    voice_record,
+)
+from .models import (
+    ClipRow,
+    EmbeddingRow,
+    ProjectRow,
+    TakeRow,
+    TakeTranscriptRow,
+    VoiceRow,
+)
+from .records import (
+    Consent,
+    NewClip,
+    NewTake,
+    NewTranscript,
+    Project,
+    Take,
+    TakeTranscript,
+    Voice,
+)
 
 ENCODER_MAX = 100
 

@@ -40,9 +40,8 @@ from pipelines.transcribe import TranscribePipeline
 from storage import NewTake, NewTranscript, NotFoundError, Store, Take, TakeTranscript
 
 from .config import Settings
-from .media import Media, Progress, check_seed, draw_seed, stepper
+from .media import TRANSCRIBER, Media, Progress, check_seed, draw_seed, stepper
 from .voice_match import VoiceMatcher
-from .voicing import TRANSCRIBER
 
 Synthesize = Callable[[SynthesisRequest], tuple[au.Audio, dict[str, Any]]]
 

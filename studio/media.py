@@ -18,6 +18,7 @@ from .config import Settings
 
 Progress = Callable[[float, str], None]
 SEED_BITS = 31  # drawn seeds: small enough to read aloud and type back
+TRANSCRIBER = "whisper-base-embedded"  # embedded, so transcripts and the quality gate work offline
 
 # How to say "this engine is for something else", by the task that was wanted.
 _WRONG_TASK = {

@@ -15,10 +15,8 @@ from pipelines.speak.reference import fit_reference
 from pipelines.speaker import SpeakerEncoder
 from pipelines.transcribe import TranscribePipeline
 
-from .media import Progress
+from .media import TRANSCRIBER, Progress
 from .voice_match import ENCODER, VoiceMatch, VoiceMatcher
-
-TRANSCRIBER = "whisper-base-embedded"
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,7 +15,15 @@ from sqlalchemy.orm import Session
 
 from ..blobs import BlobStore
 from ..errors import NotFoundError, StorageError
-from ..models import NAME_MAX, ClipRow, EmbeddingRow, ProjectRow, TakeRow, TakeTranscriptRow, VoiceRow
+from ..models import (
+    NAME_MAX,
+    ClipRow,
+    EmbeddingRow,
+    ProjectRow,
+    TakeRow,
+    TakeTranscriptRow,
+    VoiceRow,
+)
 from ..unit_of_work import UnitOfWork
 from .manifest import AUDIO_DIR, MANIFEST, Plan, parse
 

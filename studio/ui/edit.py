@@ -5,8 +5,8 @@ import gradio as gr
 
 from pipelines import audio as au
 from studio.edit import DEFAULT_INSERT_ENGINE, EditOutcome
+from studio.media import TRANSCRIBER
 from studio.service import Studio
-from studio.voicing import TRANSCRIBER
 
 from .errors import require_id, user_errors
 from .takes import take_choices
