@@ -7,6 +7,7 @@ import soundfile as sf
 
 from pipelines import audio as au
 from pipelines import mastering
+from storage import UnitOfWork
 from studio.voices import ClipInput
 from tests.conftest import speech_clip
 
@@ -70,3 +71,20 @@ def test_voice_from_a_noisy_recording_can_be_denoised_first(studio, project_id):
                                   denoise_with="deepfilternet3")
     floor = [mastering.measure(studio.voices.clip_audio(v.id)).noise_floor_db for v in (plain, cleaned)]
     assert floor[1] < floor[0] - 6
+
+
+def test_an_upload_and_its_enhanced_take_are_stored_together(studio, project_id, monkeypatch):
+    """The upload is kept as the original take only with its enhanced take: a failure storing the second
+    leaves neither."""
+    real, kinds = UnitOfWork.add_take, []
+
+    def add_then_fail(self, project, take, *args, **kwargs):
+        kinds.append(take.kind)
+        if take.kind == "enhanced":
+            raise OSError(28, "No space left on device")
+        return real(self, project, take, *args, **kwargs)
+
+    monkeypatch.setattr(UnitOfWork, "add_take", add_then_fail)
+    with pytest.raises(OSError, match="No space"):
+        studio.enhance.enhance(project_id, source=speech_clip(NOISY), engine_id="none", target="podcast")
+    assert kinds == ["recording", "enhanced"] and studio.takes.count(project_id) == 0
