@@ -5,7 +5,7 @@
 A ~60 s recording is built from consecutive LJ Speech clips (one real speaker, ../shared/data/speech),
 imported as a take and transcribed; the transcript is stored before any clock starts, and Piper (the
 embedded engine) and the speaker encoder are loaded and warmed up. Then, fastest of `--repeats`:
-- `replace_s`: `Studio.editing.apply` replacing one word in the middle: reading the take, planning, speaking
+- `replace_s`: `Studio.edit.apply` replacing one word in the middle: reading the take, planning, speaking
   the new word in the closest built-in voice, loudness and room-tone matching, splicing, scoring the seams
   and the inserted voice, FLAC encoding and storing the new take with its transcript;
 - `full_synthesis_s`: Piper speaking the whole transcript, sentence by sentence, called directly (the
@@ -37,7 +37,7 @@ from pipelines import audio as au  # noqa: E402
 from pipelines.narration import Narrator  # noqa: E402
 from studio.config import Settings  # noqa: E402
 from studio.service import Studio  # noqa: E402
-from studio.speaking import ENCODER  # noqa: E402
+from studio.voice_match import ENCODER  # noqa: E402
 
 ENGINE = "piper-joe-embedded"
 SPEECH = Path(os.environ.get("RETAKE_SPEECH_DIR", ROOT.parent / "shared" / "data" / "speech"))
@@ -69,23 +69,23 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         studio = Studio.open(Settings(data_dir=Path(tmp) / "data"))
-        project = studio.projects()[0].id
-        take = studio.import_recording(project, recording(args.seconds))
-        transcript = studio.editing.transcript(take.id)  # stored before the clocks start
+        project = studio.projects.list()[0].id
+        take = studio.takes.import_recording(project, recording(args.seconds))
+        transcript = studio.edit.transcript(take.id)  # stored before the clocks start
         words = transcript.text.split()
         middle = len(words) // 2
         piper = studio.models.get(ENGINE)
         studio.models.get(ENCODER)
-        studio.editing.apply(take.id, replaced(words, middle, "harbour"), engine_id=ENGINE, seed=1)  # warm-up
+        studio.edit.apply(take.id, replaced(words, middle, "harbour"), engine_id=ENGINE, seed=1)  # warm-up
 
         replace_s, delete_s, full_s, outcome = [], [], [], None
         for k in range(args.repeats):
             started = time.perf_counter()
-            outcome = studio.editing.apply(take.id, replaced(words, middle, "lantern"), engine_id=ENGINE, seed=k)
+            outcome = studio.edit.apply(take.id, replaced(words, middle, "lantern"), engine_id=ENGINE, seed=k)
             replace_s.append(time.perf_counter() - started)
 
             started = time.perf_counter()
-            studio.editing.apply(take.id, " ".join(words[:middle] + words[middle + 1:]))
+            studio.edit.apply(take.id, " ".join(words[:middle] + words[middle + 1:]))
             delete_s.append(time.perf_counter() - started)
 
             speaker = outcome.take.parameters["edits"][0]["provenance"].get("speaker")

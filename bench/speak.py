@@ -3,7 +3,7 @@
     .venv/bin/python bench/speak.py [--chars 5000] [--repeats 2] [--gate-seconds 60]
 
 Piper is loaded (and warmed up) before any clock starts, and the quality gate is off for the timed runs.
-`rtf`: Retake's wall time / seconds of audio, for `Studio.speaking.speak` end to end (planning and text
+`rtf`: Retake's wall time / seconds of audio, for `Studio.speak.speak` end to end (planning and text
 normalisation, synthesis, trimming and loudness matching, joining, FLAC encoding and storing the speech
 take and its attempt takes). `ttfa_s`: time from the call to the first chunk event (what a streaming
 player waits). `ratio_vs_bare`: that wall time / calling `PiperSpeak` directly on the same planned
@@ -32,8 +32,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from pipelines.narration import NarrationSettings, Narrator, chunk_seed  # noqa: E402
 from pipelines.scoring import Scorer  # noqa: E402
 from studio.config import Settings  # noqa: E402
+from studio.media import TRANSCRIBER  # noqa: E402
 from studio.service import Studio  # noqa: E402
-from studio.speaking import ENCODER, TRANSCRIBER  # noqa: E402
+from studio.voice_match import ENCODER  # noqa: E402
 
 ENGINE = "piper-joe-embedded"
 SEED = 1234
@@ -68,7 +69,7 @@ def main() -> None:
     text = script(args.chars)
     with tempfile.TemporaryDirectory() as tmp:
         studio = Studio.open(Settings(data_dir=Path(tmp) / "data"))
-        project = studio.projects()[0].id
+        project = studio.projects.list()[0].id
         piper = studio.models.get(ENGINE)
         piper("Warm up the engine.", seed=1, speaker="joe")
         plan = Narrator(piper, NarrationSettings()).plan(text)
@@ -79,7 +80,7 @@ def main() -> None:
             # seed; its time is taken out of Retake's wall clock, so both see the same machine load.
             events, bare, first = [], 0.0, None
             started = time.perf_counter()
-            for event in studio.speaking.speak(project, text, engine_id=ENGINE, seed=SEED, gate=False):
+            for event in studio.speak.speak(project, text, engine_id=ENGINE, seed=SEED, gate=False):
                 if first is None:
                     first = time.perf_counter() - started
                 events.append(event)

@@ -34,7 +34,8 @@ from collections import defaultdict  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from studio.config import Settings  # noqa: E402
-from studio.service import ClipInput, Studio  # noqa: E402
+from studio.service import Studio  # noqa: E402
+from studio.voices import ClipInput  # noqa: E402
 
 ENGINES = ("piper-joe-embedded", "kokoro-82m-embedded")
 SCRIPT = ("The lighthouse keeper climbed the spiral stairs every evening at dusk. "
@@ -72,18 +73,18 @@ def main() -> None:
     results, narrations = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         studio = Studio.open(Settings(data_dir=Path(tmp) / "data"))
-        project = studio.projects()[0].id
+        project = studio.projects.list()[0].id
         engines = [e for e in args.engines.split(",") if studio.models.catalog.get(e).package_installed()]
         for speaker, clips in speakers(folder, args.max_clips).items():
             inputs = [ClipInput(folder / c["path"], c["transcript"] if c["transcript_kind"] == "exact" else None,
                                 name=c["id"]) for c in clips]
-            voice = studio.create_voice(project, speaker, inputs, consent=True)
-            prompt = studio.speaking.voice_prompt(voice.id)
-            matches = {e: studio.speaking.closest_speaker(e, prompt) for e in engines}
+            voice = studio.voices.create(project, speaker, inputs, consent=True)
+            prompt = studio.voice_match.prompt(voice.id)
+            matches = {e: studio.voice_match.closest_speaker(e, prompt) for e in engines}
             engine = max(matches, key=lambda e: matches[e].similarity)
             key = (engine, matches[engine].speaker)
             if key not in narrations:
-                done = list(studio.speaking.speak(project, SCRIPT, voice_id=voice.id, engine_id=engine, seed=SEED,
+                done = list(studio.speak.speak(project, SCRIPT, voice_id=voice.id, engine_id=engine, seed=SEED,
                                                   gate=True))[-1]
                 assert done.match is not None and done.match.speaker == key[1]
                 narrations[key] = done.take.scores
@@ -91,7 +92,7 @@ def main() -> None:
             results.append({
                 "speaker": speaker,
                 "clips": len(clips),
-                "reference_s": round(sum(c.duration for c in studio.voice(voice.id).clips), 2),
+                "reference_s": round(sum(c.duration for c in studio.voices.get(voice.id).clips), 2),
                 "closest": {e: {"speaker": m.speaker, "similarity": m.similarity} for e, m in matches.items()},
                 "engine": engine,
                 "match_similarity": matches[engine].similarity,

@@ -1,7 +1,8 @@
 """Retake's persistence: projects, voices (with consent), takes with their transcripts, and audio.
 
-Callers use `Store` and get frozen records back; nothing here imports pipelines, Gradio or model
-code, and audio is kept as the encoded bytes it is handed."""
+Callers use `Store` (several writes that belong together: `Store.unit_of_work()`) and get frozen
+records back; nothing here imports pipelines, Gradio or model code, and audio is kept as the
+encoded bytes it is handed."""
 from .blobs import BlobStore
 from .errors import ConflictError, NotFoundError, StorageError, StorageFullError
 from .records import (
@@ -17,6 +18,7 @@ from .records import (
     Voice,
 )
 from .store import DEFAULT_PROJECT_NAME, Store
+from .unit_of_work import UnitOfWork
 
 __all__ = [
     "DEFAULT_PROJECT_NAME",
@@ -35,5 +37,6 @@ __all__ = [
     "Take",
     "TakeTranscript",
     "TranscriptWord",
+    "UnitOfWork",
     "Voice",
 ]

@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from .models import NAME_MAX
+from .records import Consent, NewClip, NewTake, NewTranscript
 
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # BIGINT range on every backend
 
@@ -179,3 +182,66 @@ def transcript_text(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("transcript text must be text")
     return value
+
+
+def vector(value: Any) -> np.ndarray:
+    """An embedding as little-endian float32: non-empty, 1-D, numeric and finite."""
+    values = np.asarray(value)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError("an embedding must be a non-empty 1-D vector")
+    if not np.issubdtype(values.dtype, np.number):
+        raise ValueError("an embedding must be numeric")
+    values = values.astype("<f4")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("an embedding must not contain NaN or infinity")
+    return values
+
+
+def consent(value: Consent) -> Consent:
+    if not isinstance(value, Consent):
+        raise ValueError("consent must be a storage.Consent")
+    return Consent(
+        statement=clean_name(value.statement, "consent statement", max_len=100_000),
+        confirmed_by=clean_name(value.confirmed_by, "consent confirmed_by"),
+        confirmed_at=aware(value.confirmed_at, "consent confirmed_at"),
+    )
+
+
+def clip(value: NewClip) -> NewClip:
+    return NewClip(
+        audio=audio_bytes(value.audio),
+        sample_rate=positive_int(value.sample_rate, "sample_rate"),
+        duration=duration(value.duration),
+        transcript=optional_text(value.transcript, "transcript"),
+        source_name=optional_text(value.source_name, "source_name", 255),
+    )
+
+
+def transcript(value: NewTranscript) -> NewTranscript:
+    """Every field checked (ValueError otherwise), words as plain (str, float, float, float)."""
+    if not isinstance(value, NewTranscript):
+        raise ValueError("transcript must be a storage.NewTranscript")
+    return NewTranscript(
+        text=transcript_text(value.text),
+        words=transcript_words(value.words),
+        engine_id=optional_text(value.engine_id, "engine_id", 100),
+        language=optional_text(value.language, "language", 32),
+    )
+
+
+def take(value: NewTake) -> NewTake:
+    """A take to keep, every field checked and normalised (JSON-safe parameters and scores)."""
+    return NewTake(
+        kind=clean_name(value.kind, "take kind", max_len=32),
+        audio=audio_bytes(value.audio),
+        sample_rate=positive_int(value.sample_rate, "sample_rate"),
+        duration=duration(value.duration),
+        text=optional_text(value.text, "text"),
+        voice_id=value.voice_id,
+        engine_id=optional_text(value.engine_id, "engine_id", 100),
+        engine_revision=optional_text(value.engine_revision, "engine_revision", 100),
+        parameters=json_dict(value.parameters, "parameters"),
+        seed=seed(value.seed),
+        parent_id=value.parent_id,
+        scores=json_dict(value.scores, "scores"),
+    )

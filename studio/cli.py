@@ -13,7 +13,9 @@ from typing import Sequence
 from storage import StorageError
 
 from .config import Settings
-from .service import DOWNLOAD_FORMATS, ClipInput, Studio
+from .service import Studio
+from .takes import DOWNLOAD_FORMATS
+from .voices import ClipInput
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,45 +72,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(studio: Studio, args: argparse.Namespace):
     """Dispatch one command; returns what to print as JSON."""
-    project_id = args.project or studio.projects()[0].id
+    project_id = args.project or studio.projects.list()[0].id
     match args.group, getattr(args, "action", None):
         case "voices", "list":
-            return studio.voices(project_id)
+            return studio.voices.list(project_id)
         case "voices", "create":
             clips = [ClipInput(source=path, name=path.name,
                                transcript=args.transcript[i] if i < len(args.transcript) else None)
                      for i, path in enumerate(args.clips)]
-            return studio.create_voice(project_id, args.name, clips, language=args.language,
-                                       consent=args.consent, consented_by=args.by)
+            return studio.voices.create(project_id, args.name, clips, language=args.language,
+                                        consent=args.consent, consented_by=args.by)
         case "voices", "rename":
-            return studio.rename_voice(args.voice_id, args.name)
+            return studio.voices.rename(args.voice_id, args.name)
         case "voices", "delete":
-            studio.delete_voice(args.voice_id)
+            studio.voices.delete(args.voice_id)
             return {"deleted": args.voice_id}
         case "takes", "list":
-            return studio.takes(project_id, voice_id=args.voice, starred_only=args.starred, page=args.page)
+            return studio.takes.list(project_id, voice_id=args.voice, starred_only=args.starred, page=args.page)
         case "takes", "import":
-            return studio.import_recording(project_id, args.path, args.text, name=args.path.name)
+            return studio.takes.import_recording(project_id, args.path, args.text, name=args.path.name)
         case "takes", "export":
-            shutil.copyfile(studio.take_file(args.take_id, args.format), args.output)
+            shutil.copyfile(studio.takes.file(args.take_id, args.format), args.output)
             return {"written": str(args.output)}
         case "edit", "transcribe":
-            heard = studio.editing.transcript(args.take_id)
+            heard = studio.edit.transcript(args.take_id)
             return {"text": heard.text, "words": [dataclasses.asdict(w) for w in heard.words]}
         case "edit", "apply":
-            outcome = studio.editing.apply(args.take_id, args.text, engine_id=args.engine, seed=args.seed)
+            outcome = studio.edit.apply(args.take_id, args.text, engine_id=args.engine, seed=args.seed)
             return {"take": outcome.take, "notices": list(outcome.notices)}
         case "projects", "list":
-            return studio.projects()
+            return studio.projects.list()
         case "projects", "create":
-            return studio.create_project(args.name)
+            return studio.projects.create(args.name)
         case "projects", "export":
-            shutil.copyfile(studio.export_project(project_id), args.output)
+            shutil.copyfile(studio.projects.export(project_id), args.output)
             return {"written": str(args.output)}
         case "projects", "import":
-            return studio.import_project(args.archive)
+            return studio.projects.import_archive(args.archive)
         case "gc", _:
-            return {"removed_files": studio.collect_garbage()}
+            return {"removed_files": studio.takes.collect_garbage()}
     raise AssertionError(f"unhandled command {args.group} {args.action}")
 
 

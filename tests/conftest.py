@@ -75,3 +75,26 @@ def speech_dir() -> Path:
 def noise_dir() -> Path:
     require_noise()
     return NOISE_DIR
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory):
+    """One model manager for every test studio: the real catalog plus the fake speech engine
+    (`tests.fakes`), so each engine loads once per test run."""
+    from pipelines.manager import ModelManager
+    from tests.fakes import FAKE_ENGINE, catalog_with_fake
+
+    weights = tmp_path_factory.mktemp("fake-speak-weights")
+    return ModelManager(catalog_with_fake(), local_paths={FAKE_ENGINE: weights})
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory, models):
+    """A studio over a fresh data directory for each test module, sharing the session's engines."""
+    from studio.config import Settings
+    from studio.service import Studio
+
+    data_dir = tmp_path_factory.mktemp("studio") / "data"
+    s = Studio.open(Settings(data_dir=data_dir, max_audio_seconds=60), models=models)
+    yield s
+    s.close()

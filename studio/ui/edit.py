@@ -4,9 +4,9 @@ from __future__ import annotations
 import gradio as gr
 
 from pipelines import audio as au
-from studio.editing import DEFAULT_INSERT_ENGINE, EditOutcome
+from studio.edit import DEFAULT_INSERT_ENGINE, EditOutcome
+from studio.media import TRANSCRIBER
 from studio.service import Studio
-from studio.speaking import TRANSCRIBER
 
 from .errors import require_id, user_errors
 from .takes import take_choices
@@ -42,7 +42,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
                 upload = gr.Audio(label="Recording", sources=["upload", "microphone"], type="filepath",
                                   elem_id="edit-upload")
                 import_button = gr.Button("Import for editing", elem_id="edit-import")
-            transcriber = gr.Dropdown([(e, e) for e in studio.editing.transcribers()], value=TRANSCRIBER,
+            transcriber = gr.Dropdown([(e, e) for e in studio.engines.ids("transcribe")], value=TRANSCRIBER,
                                       label="Transcriber", elem_id="edit-transcriber")
             with gr.Row():
                 transcribe = gr.Button("Transcribe", elem_id="edit-transcribe")
@@ -50,7 +50,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             text = gr.Textbox(label="Transcript — edit the words", lines=6, elem_id="edit-text")
             diff = gr.HighlightedText(label="Changes", color_map=DIFF_COLORS, combine_adjacent=True,
                                       show_legend=True, elem_id="edit-diff")
-            engine = gr.Dropdown([(e, e) for e in studio.speaking.engines()], value=DEFAULT_INSERT_ENGINE,
+            engine = gr.Dropdown([(e, e) for e in studio.engines.ids("speak")], value=DEFAULT_INSERT_ENGINE,
                                  label="Engine for new words", elem_id="edit-engine")
             seed = gr.Number(label="Seed (empty = random)", value=None, precision=0, minimum=0)
             with gr.Row():
@@ -77,14 +77,14 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     @user_errors
     def list_takes(project_id, selected=None):
         """Fresh choices; `selected` becomes the chosen take (which loads it), otherwise none is chosen."""
-        choices = take_choices(studio.takes(int(project_id), page_size=200))
+        choices = take_choices(studio.takes.list(int(project_id), page_size=200))
         ids = {value for _, value in choices}
         value = int(selected) if selected not in (None, "") and int(selected) in ids else None
         return gr.update(choices=choices, value=value), gr.update(choices=choices, value=[])
 
     def more_takes(project_id):
         """Fresh choices that keep the current selection (so the tab's outputs are not reloaded)."""
-        choices = take_choices(studio.takes(int(project_id), page_size=200))
+        choices = take_choices(studio.takes.list(int(project_id), page_size=200))
         return gr.update(choices=choices), gr.update(choices=choices)
 
     @user_errors
@@ -95,13 +95,13 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
         stored = studio.store.get_transcript(take_id)
         text_value = stored.text if stored else ""
         note = "" if stored else "Not transcribed yet: press Transcribe."
-        return au.to_gradio(studio.editing.audio(take_id)), text_value, [], note
+        return au.to_gradio(studio.edit.audio(take_id)), text_value, [], note
 
     @user_errors
     def import_recording(project_id, path):
         if not path:
             raise ValueError("Upload or record a recording first.")
-        new = studio.import_recording(int(project_id), path)
+        new = studio.takes.import_recording(int(project_id), path)
         takes_update, join_update = list_takes(project_id, new.id)
         return takes_update, join_update
 
@@ -109,7 +109,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
         @user_errors
         def run(take_id, engine_id, progress=gr.Progress()):
             take_id = require_id(take_id, "Choose a take to transcribe.")
-            heard = studio.editing.transcript(take_id, engine_id=engine_id or TRANSCRIBER, refresh=refresh,
+            heard = studio.edit.transcript(take_id, engine_id=engine_id or TRANSCRIBER, refresh=refresh,
                                               progress=lambda f, m: progress(f, desc=m))
             return heard.text, [], f"{len(heard.words)} words with timings, stored with take #{take_id}."
         return run
@@ -120,12 +120,12 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             return []
         if studio.store.get_transcript(int(take_id)) is None:
             return []
-        return list(studio.editing.preview(int(take_id), edited).segments)
+        return list(studio.edit.preview(int(take_id), edited).segments)
 
     @user_errors
     def apply_edits(project_id, take_id, edited, engine_id, seed_value, progress=gr.Progress()):
         take_id = require_id(take_id, "Choose a take to edit.")
-        outcome = studio.editing.apply(
+        outcome = studio.edit.apply(
             take_id, edited or "", engine_id=engine_id or None,
             seed=None if seed_value in (None, "") else int(seed_value),
             progress=lambda f, m: progress(f, desc=m))
@@ -138,7 +138,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     @user_errors
     def go_back(take_id):
         take_id = require_id(take_id, "Choose a take first.")
-        return studio.editing.origin(take_id).id
+        return studio.edit.origin(take_id).id
 
     @user_errors
     def follow_new(new_id):
@@ -149,17 +149,17 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     @user_errors
     def waveform_edit(project_id, take_id, op, start_s, end_s, silence_s):
         take_id = require_id(take_id, "Choose a take to edit.")
-        new = studio.editing.waveform(take_id, op or "", start=start_s or 0, end=end_s or 0,
+        new = studio.edit.waveform(take_id, op or "", start=start_s or 0, end=end_s or 0,
                                       seconds=silence_s or 0)
-        audio = studio.take_audio(new.id)
+        audio = studio.takes.audio(new.id)
         takes_update, join_update = more_takes(project_id)
         return (au.to_gradio(audio), waveform_figure(audio, f"Take #{new.id}"),
                 f"Saved as take **#{new.id}** ({op}, from #{take_id}).", new.id, takes_update, join_update)
 
     @user_errors
     def join(project_id, ids, gap_s):
-        new = studio.editing.join([int(i) for i in ids or []], gap_s=gap_s if gap_s is not None else 0.3)
-        audio = studio.take_audio(new.id)
+        new = studio.edit.join([int(i) for i in ids or []], gap_s=gap_s if gap_s is not None else 0.3)
+        audio = studio.takes.audio(new.id)
         takes_update, join_update = more_takes(project_id)
         return (au.to_gradio(audio), waveform_figure(audio, f"Take #{new.id}"),
                 f"Joined {len(ids)} takes into take **#{new.id}**.", new.id, takes_update, join_update)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import gradio as gr
 
 from pipelines import audio as au
-from studio.service import NO_ENGINE, EnhanceResult, Studio
+from studio.enhance import NO_ENGINE, EnhanceResult
+from studio.service import Studio
 
 from .errors import user_errors
 from .spectrogram import spectrogram_figure
@@ -29,7 +30,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             take = gr.Dropdown(label="Take", choices=[], elem_id="enhance-take")
             upload = gr.Audio(label="…or upload a recording", sources=["upload", "microphone"], type="filepath",
                               elem_id="enhance-upload")
-            engine = gr.Dropdown([(e, e) for e in studio.enhancers()] + [("None (clean-up only)", NO_ENGINE)],
+            engine = gr.Dropdown([(e, e) for e in studio.engines.ids("enhance")] + [("None (clean-up only)", NO_ENGINE)],
                                  value="deepfilternet3", label="Denoiser")
             target = gr.Dropdown(TARGET_CHOICES, value="podcast", label="Delivery target")
             run = gr.Button("Enhance", variant="primary", elem_id="enhance-run")
@@ -44,13 +45,13 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
 
     @user_errors
     def list_sources(project_id):
-        return gr.update(choices=take_choices(studio.takes(int(project_id), page_size=200)), value=None)
+        return gr.update(choices=take_choices(studio.takes.list(int(project_id), page_size=200)), value=None)
 
     @user_errors
     def enhance(project_id, take_id, path, engine_id, target_id, progress=gr.Progress()):
         if take_id in (None, "") and not path:
             raise ValueError("Choose a take or upload a recording to enhance.")
-        result = studio.enhance(
+        result = studio.enhance.enhance(
             int(project_id), take_id=int(take_id) if take_id not in (None, "") and not path else None,
             source=path or None, engine_id=engine_id or NO_ENGINE, target=None if target_id == "none" else target_id,
             progress=lambda f, text: progress(f, desc=text))
@@ -60,7 +61,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
 
     @user_errors
     def enhance_all(project_id, engine_id, target_id, progress=gr.Progress()):
-        takes = studio.enhance_all(int(project_id), engine_id=engine_id or NO_ENGINE,
+        takes = studio.enhance.enhance_all(int(project_id), engine_id=engine_id or NO_ENGINE,
                                    target=None if target_id == "none" else target_id,
                                    progress=lambda f, text: progress(f, desc=text))
         return f"Enhanced {len(takes)} take(s) into new takes.", list_sources(project_id)

@@ -37,23 +37,23 @@ def render(studio: Studio) -> dict:
 
     @user_errors
     def list_engines():
-        return engine_rows(studio.engines())
+        return engine_rows(studio.engines.statuses())
 
     @user_errors
     def download_engine(engine_id, progress=gr.Progress()):
-        result = studio.download_engine(require_engine(engine_id), lambda f, text: progress(f, desc=text))
-        return engine_rows(studio.engines()), f"**{result.engine.name}**: {STATE_LABELS[result.state]}."
+        result = studio.engines.download(require_engine(engine_id), lambda f, text: progress(f, desc=text))
+        return engine_rows(studio.engines.statuses()), f"**{result.engine.name}**: {STATE_LABELS[result.state]}."
 
     @user_errors
     def load_engine(engine_id, progress=gr.Progress()):
-        result = studio.load_engine(require_engine(engine_id), lambda f, text: progress(f, desc=text))
-        return engine_rows(studio.engines()), (f"**{result.engine.name}** loaded in {result.load_seconds:.1f} s, "
+        result = studio.engines.load(require_engine(engine_id), lambda f, text: progress(f, desc=text))
+        return engine_rows(studio.engines.statuses()), (f"**{result.engine.name}** loaded in {result.load_seconds:.1f} s, "
                                                f"{result.memory_mb:.0f} MB.")
 
     @user_errors
     def unload_engine(engine_id):
-        result = studio.unload_engine(require_engine(engine_id))
-        return engine_rows(studio.engines()), f"**{result.engine.name}**: {STATE_LABELS[result.state]}."
+        result = studio.engines.unload(require_engine(engine_id))
+        return engine_rows(studio.engines.statuses()), f"**{result.engine.name}**: {STATE_LABELS[result.state]}."
 
     download.click(download_engine, engine, [table, status], api_name="download_engine")
     load.click(load_engine, engine, [table, status], api_name="load_engine")

@@ -15,7 +15,7 @@ def project_choices(projects: list[Project]) -> list[tuple[str, int]]:
 
 def render_picker(studio: Studio) -> gr.Dropdown:
     """The current project lives in this dropdown, i.e. per browser session, never in module state."""
-    projects = studio.projects()
+    projects = studio.projects.list()
     return gr.Dropdown(project_choices(projects), value=projects[0].id, label="Project",
                        elem_id="project-select", scale=3)
 
@@ -35,27 +35,27 @@ def render_tab(studio: Studio, project: gr.Dropdown) -> None:
 
     @user_errors
     def refresh_projects(current):
-        projects = studio.projects()
+        projects = studio.projects.list()
         ids = {p.id for p in projects}
         value = int(current) if current and int(current) in ids else projects[0].id
         return gr.update(choices=project_choices(projects), value=value)
 
     @user_errors
     def create_project(name):
-        created = studio.create_project(name or "")
-        return gr.update(choices=project_choices(studio.projects()), value=created.id), "", \
+        created = studio.projects.create(name or "")
+        return gr.update(choices=project_choices(studio.projects.list()), value=created.id), "", \
             f"Created project **{created.name}**."
 
     @user_errors
     def export_project(project_id):
-        return str(studio.export_project(int(project_id)))
+        return str(studio.projects.export(int(project_id)))
 
     @user_errors
     def import_project(path):
         if not path:
             raise ValueError("Choose a project archive (.zip) to import.")
-        imported = studio.import_project(path)
-        return gr.update(choices=project_choices(studio.projects()), value=imported.id), None, \
+        imported = studio.projects.import_archive(path)
+        return gr.update(choices=project_choices(studio.projects.list()), value=imported.id), None, \
             f"Imported project **{imported.name}**."
 
     create.click(create_project, new_name, [project, new_name, status], api_name="create_project")

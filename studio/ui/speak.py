@@ -1,6 +1,6 @@
 """Speak tab: type text, pick a voice and an engine, hear it stream chunk by chunk, keep it as a take; then
 fix one chunk (speak it again or keep another attempt) and compare two takes A/B. Handlers stay thin: the
-use cases are in studio/speaking.py."""
+use cases are in studio/speak.py, studio/fix.py and studio/compare.py."""
 from __future__ import annotations
 
 import gradio as gr
@@ -8,8 +8,10 @@ import gradio as gr
 from pipelines import audio as au
 from pipelines.manager import EngineStatus
 from storage import Take
+from studio.compare import TakeComparison
+from studio.narrations import SpeakEvent
 from studio.service import Studio
-from studio.speaking import DEFAULT_ENGINE, MAX_TEXT_CHARS, SpeakEvent, TakeComparison
+from studio.speak import DEFAULT_ENGINE, MAX_TEXT_CHARS
 
 from .errors import require_id, user_errors
 from .takes import take_choices
@@ -116,7 +118,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             text = gr.Textbox(label="Text", lines=8, placeholder="Type or paste what should be said…",
                               elem_id="speak-text")
             count = gr.Markdown(character_count(""), elem_id="speak-count")
-            engine = gr.Dropdown(engine_choices(studio.engines()), value=DEFAULT_ENGINE, label="Engine",
+            engine = gr.Dropdown(engine_choices(studio.engines.statuses()), value=DEFAULT_ENGINE, label="Engine",
                                  elem_id="speak-engine")
             with gr.Accordion("Options", open=False):
                 seed = gr.Number(label="Seed (empty = random)", value=None, precision=0, minimum=0)
@@ -158,17 +160,17 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
 
     @user_errors
     def list_voices(project_id):
-        choices = [("Engine's own voice", NO_VOICE)] + voice_choices(studio.voices(int(project_id)))
+        choices = [("Engine's own voice", NO_VOICE)] + voice_choices(studio.voices.list(int(project_id)))
         return gr.update(choices=choices, value=NO_VOICE)
 
     @user_errors
     def list_engines():
-        return gr.update(choices=engine_choices(studio.engines()))
+        return gr.update(choices=engine_choices(studio.engines.statuses()))
 
     @user_errors
     def speak(project_id, voice_id, script, engine_id, seed_value, speed_value, speaker_name, gated,
               progress=gr.Progress()):
-        events = studio.speaking.speak(
+        events = studio.speak.speak(
             int(project_id), script or "", voice_id=int(voice_id) if voice_id else None,
             engine_id=engine_id or DEFAULT_ENGINE, seed=None if seed_value in (None, "") else int(seed_value),
             speaker=(speaker_name or "").strip() or None, speed=float(speed_value), gate=bool(gated),
@@ -183,7 +185,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
 
     @user_errors
     def list_takes(project_id):
-        takes = studio.takes(int(project_id), page_size=PICKER_LIMIT)
+        takes = studio.takes.list(int(project_id), page_size=PICKER_LIMIT)
         every, narrations = take_choices(takes), narration_choices(takes)
         return (gr.update(choices=every), gr.update(choices=every),
                 gr.update(choices=narrations, value=narrations[0][1] if narrations else None))
@@ -193,19 +195,19 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
         if take_id in (None, ""):
             return gr.update(choices=[], value=None)
         try:
-            kept = {t.id for t in studio.speaking.kept_attempts(int(take_id))}
+            kept = {t.id for t in studio.fix.kept_attempts(int(take_id))}
         except ValueError:  # a chunk's audio was deleted: still list what is there; fixing explains the rest
             kept = set()
-        return gr.update(choices=attempt_choices(studio.speaking.chunk_attempts(int(take_id)), kept), value=None)
+        return gr.update(choices=attempt_choices(studio.fix.chunk_attempts(int(take_id)), kept), value=None)
 
     def fixed(event: SpeakEvent, project_id):
         """The new narration in the player, its chunks in the table, and the pickers pointing at it."""
-        kept = studio.speaking.kept_attempts(event.take.id)
+        kept = studio.fix.kept_attempts(event.take.id)
         kept_ids = {t.id for t in kept}
         shown = sorted({t.id: t for t in [*kept, *event.attempts]}.values(),
                        key=lambda t: (t.parameters.get("chunk", 0), t.id))
-        takes = studio.takes(int(project_id), page_size=PICKER_LIMIT)
-        attempts = studio.speaking.chunk_attempts(event.take.id)
+        takes = studio.takes.list(int(project_id), page_size=PICKER_LIMIT)
+        attempts = studio.fix.chunk_attempts(event.take.id)
         return (au.to_gradio(event.audio), attempt_rows(shown, kept_ids), summary(event),
                 gr.update(choices=narration_choices(takes), value=event.take.id),
                 gr.update(choices=attempt_choices(attempts, kept_ids), value=None))
@@ -214,7 +216,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     def regenerate_chunk(take_id, chunk_number, seed_value, gated, project_id, progress=gr.Progress()):
         take_id = require_id(take_id, "Choose a narration to fix.")
         chunk = require_id(chunk_number, "Give the number of the chunk to speak again (1 = the first).")
-        event = studio.speaking.regenerate_chunk(
+        event = studio.fix.regenerate_chunk(
             take_id, chunk - 1, seed=None if seed_value in (None, "") else int(seed_value), gate=bool(gated),
             progress=lambda f, message: progress(f, desc=message))
         return fixed(event, project_id)
@@ -222,15 +224,15 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     @user_errors
     def choose_attempt(attempt_id, take_id, project_id):
         attempt_id = require_id(attempt_id, "Choose the attempt to keep.")
-        event = studio.speaking.choose_attempt(attempt_id, int(take_id) if take_id not in (None, "") else None)
+        event = studio.fix.choose_attempt(attempt_id, int(take_id) if take_id not in (None, "") else None)
         return fixed(event, project_id)
 
     @user_errors
     def compare_takes(a_id, b_id):
         a_id = require_id(a_id, "Choose take A.")
         b_id = require_id(b_id, "Choose take B.")
-        result = studio.speaking.compare_takes(a_id, b_id)
-        return (au.to_gradio(studio.take_audio(result.a.id)), au.to_gradio(studio.take_audio(result.b.id)),
+        result = studio.compare.takes(a_id, b_id)
+        return (au.to_gradio(studio.takes.audio(result.a.id)), au.to_gradio(studio.takes.audio(result.b.id)),
                 comparison_rows(result))
 
     pickers = [take_a, take_b, fix_take]

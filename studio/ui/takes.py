@@ -7,7 +7,8 @@ import gradio as gr
 
 from pipelines import audio as au
 from storage import Take
-from studio.service import DOWNLOAD_FORMATS, Studio
+from studio.service import Studio
+from studio.takes import DOWNLOAD_FORMATS
 
 from .errors import require_id, user_errors
 
@@ -56,9 +57,9 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
     def list_takes(project_id, voice_id, starred, page_number):
         project_id = int(project_id)
         voice_id = int(voice_id) if voice_id else None
-        voices = studio.voices(project_id)
-        total = studio.count_takes(project_id, voice_id=voice_id, starred_only=bool(starred))
-        takes = studio.takes(project_id, voice_id=voice_id, starred_only=bool(starred),
+        voices = studio.voices.list(project_id)
+        total = studio.takes.count(project_id, voice_id=voice_id, starred_only=bool(starred))
+        takes = studio.takes.list(project_id, voice_id=voice_id, starred_only=bool(starred),
                              page=int(page_number or 1), page_size=PAGE_SIZE)
         pages = max(1, -(-total // PAGE_SIZE))
         names = {v.id: v.name for v in voices}
@@ -71,28 +72,28 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
     def play_take(take_id):
         if take_id in (None, ""):
             return None
-        return au.to_gradio(studio.take_audio(int(take_id)))
+        return au.to_gradio(studio.takes.audio(int(take_id)))
 
     @user_errors
     def toggle_star(take_id, project_id, voice_id, starred, page_number):
-        take = studio.take(require_id(take_id, "Choose a take to star."))
-        studio.set_starred(take.id, not take.starred)
+        take = studio.takes.get(require_id(take_id, "Choose a take to star."))
+        studio.takes.set_starred(take.id, not take.starred)
         return list_takes(project_id, voice_id, starred, page_number)[:2]
 
     @user_errors
     def prepare_download(take_id, fmt_value):
-        return str(studio.take_file(require_id(take_id, "Choose a take to download."), fmt_value or "wav"))
+        return str(studio.takes.file(require_id(take_id, "Choose a take to download."), fmt_value or "wav"))
 
     @user_errors
     def delete_take(take_id, project_id, voice_id, starred, page_number):
-        studio.delete_take(require_id(take_id, "Choose a take to delete."))
+        studio.takes.delete(require_id(take_id, "Choose a take to delete."))
         return (*list_takes(project_id, voice_id, starred, page_number), None)
 
     @user_errors
     def import_recording(project_id, path, text, voice_id, starred, page_number):
         if not path:
             raise ValueError("Upload or record a recording first.")
-        take = studio.import_recording(int(project_id), path, text, name=Path(path).name)
+        take = studio.takes.import_recording(int(project_id), path, text, name=Path(path).name)
         listed = list_takes(project_id, voice_id, starred, page_number)
         return (*listed[:2], gr.update(choices=listed[2]["choices"], value=take.id), listed[3], None, "")
 

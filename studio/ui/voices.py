@@ -7,7 +7,8 @@ import gradio as gr
 
 from pipelines import audio as au
 from storage import Voice
-from studio.service import CONSENT_STATEMENT, ClipInput, Studio
+from studio.service import Studio
+from studio.voices import CONSENT_STATEMENT, ClipInput
 
 from .errors import require_id, user_errors
 
@@ -64,35 +65,35 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
         clips = [ClipInput(source=p, transcript=lines[i] if i < len(lines) else None, name=Path(p).name)
                  for i, p in enumerate(sources)]
         who = getattr(request, "username", None) or "anonymous"
-        voice = studio.create_voice(int(project_id), voice_name or "", clips, language=lang or "en",
+        voice = studio.voices.create(int(project_id), voice_name or "", clips, language=lang or "en",
                                     consent=bool(agreed), consented_by=who,
                                     denoise_with=DENOISER if clean else None,
                                     progress=lambda f, text: progress(f, desc=text))
-        voices = studio.voices(voice.project_id)
+        voices = studio.voices.list(voice.project_id)
         return (f"Created **{voice.name}** from {len(voice.clips)} clip(s).", voice_rows(voices),
                 gr.update(choices=voice_choices(voices), value=voice.id), None, None, "", "", False)
 
     @user_errors
     def list_voices(project_id):
-        voices = studio.voices(int(project_id))
+        voices = studio.voices.list(int(project_id))
         return voice_rows(voices), gr.update(choices=voice_choices(voices), value=None)
 
     @user_errors
     def play_voice(voice_id):
         if voice_id is None:
             return None
-        return au.to_gradio(studio.clip_audio(int(voice_id)))
+        return au.to_gradio(studio.voices.clip_audio(int(voice_id)))
 
     @user_errors
     def rename_voice(voice_id, name_text):
-        voice = studio.rename_voice(require_id(voice_id, "Choose a voice to rename."), name_text or "")
-        voices = studio.voices(voice.project_id)
+        voice = studio.voices.rename(require_id(voice_id, "Choose a voice to rename."), name_text or "")
+        voices = studio.voices.list(voice.project_id)
         return voice_rows(voices), gr.update(choices=voice_choices(voices), value=voice.id), ""
 
     @user_errors
     def delete_voice(project_id, voice_id):
-        studio.delete_voice(require_id(voice_id, "Choose a voice to delete."))
-        voices = studio.voices(int(project_id))
+        studio.voices.delete(require_id(voice_id, "Choose a voice to delete."))
+        voices = studio.voices.list(int(project_id))
         return voice_rows(voices), gr.update(choices=voice_choices(voices), value=None), None
 
     create.click(create_voice, [project, files, mic, name, language, transcripts, denoise, consent],

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 from storage import NewTake, Store
@@ -16,16 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 WRITER = textwrap.dedent(
     """
-    import os, sys, time
+    import os, sys
     from pathlib import Path
     from storage import NewTake, Store
 
-    data_dir, go_file, count, label = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    deadline = time.monotonic() + 30
-    while not go_file.exists():  # start together with the other writer
-        if time.monotonic() > deadline:
-            sys.exit("never got the go signal")
-        time.sleep(0.005)
+    data_dir, count, label = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    print("ready", flush=True)  # imports done: start together with the other writer
+    if sys.stdin.readline().strip() != "go":
+        sys.exit("never got the go signal")
     store = Store.open(Path(data_dir))  # a brand-new file: both processes migrate at once
     project = store.default_project()
     for i in range(count):
@@ -119,17 +116,23 @@ def test_threads_with_separate_stores(tmp_path: Path) -> None:
 
 
 def test_two_processes_write_to_one_new_file(tmp_path: Path) -> None:
-    data, go, per_process = tmp_path / "data", tmp_path / "go", 60
+    data, per_process = tmp_path / "data", 60
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(data), str(go), str(per_process), label],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-c", WRITER, str(data), str(per_process), label],
+            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for label in ("p1", "p2")
     ]
-    time.sleep(0.3)  # let both interpreters import and reach the gate
-    go.touch()
+    for proc in procs:  # wait until both interpreters have imported everything and stand at the gate
+        assert proc.stdout is not None and proc.stdin is not None
+        if proc.stdout.readline().strip() != "ready":
+            raise AssertionError(proc.communicate(timeout=60)[1])
+    for proc in procs:  # then open it for both at once
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err

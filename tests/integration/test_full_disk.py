@@ -7,7 +7,8 @@ import gradio as gr
 import pytest
 
 from studio.config import Settings
-from studio.service import ClipInput, Studio
+from studio.service import Studio
+from studio.voices import ClipInput
 from studio.ui.errors import user_errors
 from tests.conftest import speech_clip
 
@@ -42,20 +43,20 @@ def fill(disk, leave_bytes: int):
 def test_voice_on_a_full_disk_fails_cleanly_and_works_after_space_is_freed(small_disk):
     studio = Studio.open(Settings(data_dir=small_disk / "data"))
     try:
-        project = studio.projects()[0].id
+        project = studio.projects.list()[0].id
         clips = [ClipInput(speech_clip(c)) for c in ("coqui_lj_LJ001-0001", "coqui_lj_LJ001-0003")]
         filler = fill(small_disk, leave_bytes=200_000)
 
-        create = user_errors(lambda: studio.create_voice(project, "Full", clips, consent=True))
+        create = user_errors(lambda: studio.voices.create(project, "Full", clips, consent=True))
         with pytest.raises(gr.Error, match="disk is full"):
             create()
-        assert studio.voices(project) == []
+        assert studio.voices.list(project) == []
         leftovers = [p for p in (small_disk / "data" / "blobs").rglob("*") if p.is_file()]
-        studio.collect_garbage()
+        studio.takes.collect_garbage()
         assert not [p for p in leftovers if p.name.endswith(".tmp")], "a partial temp file was left behind"
 
         filler.unlink()
-        voice = studio.create_voice(project, "Full", clips, consent=True)
+        voice = studio.voices.create(project, "Full", clips, consent=True)
         assert len(voice.clips) == 2
     finally:
         studio.close()
@@ -65,13 +66,13 @@ def test_database_on_a_full_disk_fails_cleanly(small_disk):
     """Audio already stored, so the write that fails is SQLite's own."""
     studio = Studio.open(Settings(data_dir=small_disk / "data"))
     try:
-        project = studio.projects()[0].id
+        project = studio.projects.list()[0].id
         clips = [ClipInput(speech_clip("coqui_lj_LJ001-0008"))]
-        studio.create_voice(project, "First", clips, consent=True)
+        studio.voices.create(project, "First", clips, consent=True)
         fill(small_disk, leave_bytes=0)
         many = [ClipInput(speech_clip("coqui_lj_LJ001-0008"), transcript="x" * 20_000)] * 10
         with pytest.raises(gr.Error, match="disk is full"):
-            user_errors(lambda: studio.create_voice(project, "Second", many, consent=True))()
-        assert [v.name for v in studio.voices(project)] == ["First"]
+            user_errors(lambda: studio.voices.create(project, "Second", many, consent=True))()
+        assert [v.name for v in studio.voices.list(project)] == ["First"]
     finally:
         studio.close()

@@ -104,9 +104,9 @@ def cloning_studio(tmp_path_factory):
 @needs_speech  # before the tiny cloner is built
 def test_speaking_with_a_long_reference_trims_it_and_says_so(cloning_studio):
     studio = cloning_studio
-    project = studio.projects()[0].id
-    voice = studio.create_voice(project, "Linda", clip_inputs(), consent=True)
-    total = sum(c.duration for c in studio.voice(voice.id).clips)
+    project = studio.projects.list()[0].id
+    voice = studio.voices.create(project, "Linda", clip_inputs(), consent=True)
+    total = sum(c.duration for c in studio.voices.get(voice.id).clips)
     assert total > 15.0
     heard: list[VoicePrompt] = []
     real = studio.models.get("pocket-tts")
@@ -123,7 +123,7 @@ def test_speaking_with_a_long_reference_trims_it_and_says_so(cloning_studio):
     studio.models.get = lambda engine_id, progress=None: (Listening() if engine_id == "pocket-tts"
                                                          else original_get(engine_id, progress))
     try:
-        events = list(studio.speaking.speak(project, "Hello there.", voice_id=voice.id, engine_id="pocket-tts",
+        events = list(studio.speak.speak(project, "Hello there.", voice_id=voice.id, engine_id="pocket-tts",
                                             seed=1, gate=False))
     finally:
         studio.models.get = original_get
@@ -134,15 +134,15 @@ def test_speaking_with_a_long_reference_trims_it_and_says_so(cloning_studio):
     used = sum(c.duration for c in heard[0].clips)
     assert 15.0 - SEARCH_S - 0.01 <= used <= 15.0
     with pytest.raises(ValueError, match="no speed control"):
-        studio.speaking.speak(project, "Hello there.", voice_id=voice.id, engine_id="pocket-tts", speed=1.2)
-    reference = studio.take(done.take.id).parameters["reference"]
+        studio.speak.speak(project, "Hello there.", voice_id=voice.id, engine_id="pocket-tts", speed=1.2)
+    reference = studio.takes.get(done.take.id).parameters["reference"]
     assert reference["original_s"] == pytest.approx(total, abs=1e-3) and reference["used_s"] == pytest.approx(used,
                                                                                                              abs=1e-3)
 
 
 def clip_inputs() -> list:
     """The two 9.7 s references as upload inputs (built inside the test: without ../shared it skips)."""
-    from studio.service import ClipInput
+    from studio.voices import ClipInput
 
     return [ClipInput(speech_clip(NINE_A), "Printing, in the only sense with which we are at present concerned."),
             ClipInput(speech_clip(NINE_B), None)]

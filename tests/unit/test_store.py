@@ -5,7 +5,6 @@ import dataclasses
 import math
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -42,9 +41,21 @@ def database_file(tmp_path: Path) -> Path:
     return tmp_path / "data" / "retake.db"
 
 
+class TickingClock:
+    """Creation times that advance by one millisecond a call: ordering by time is tested without
+    waiting for the wall clock to move."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "data")
+    s = Store.open(tmp_path / "data", clock=TickingClock())
     yield s
     s.close()
 
@@ -306,7 +317,6 @@ def test_list_takes_newest_first_with_filters_and_pages(store: Store, project: P
 
 def test_list_takes_orders_by_time_not_insertion(store: Store, project: Project) -> None:
     first = make_take(store, project.id)
-    time.sleep(0.002)
     second = make_take(store, project.id)
     assert second.created_at > first.created_at
     assert [t.id for t in store.list_takes(project.id)] == [second.id, first.id]
@@ -402,7 +412,6 @@ def test_set_transcript_replaces_the_previous_one(store: Store, project: Project
     first = store.set_transcript(take.id, text="Hello there, world.", words=WORDS, engine_id="a", language="en")
     kept = store.set_transcript(other.id, text="Other.", words=[("Other.", 0.0, 0.5, 1.0)], engine_id="a",
                                 language="en")
-    time.sleep(0.002)
     second = store.set_transcript(take.id, text="Hello world.", words=[WORDS[0], WORDS[2]], engine_id="b",
                                   language=None)
     assert store.get_transcript(take.id) == second != first
@@ -579,3 +588,30 @@ def test_same_audio_twice_is_one_blob_and_survives_one_delete(store: Store, proj
     store.delete_take(a.id)
     assert store.collect_garbage(grace_seconds=0) == 0
     assert store.read_audio(b.audio_sha) == audio
+
+
+# ---------------------------------------------------------------- unit of work
+
+
+def test_unit_of_work_commits_its_writes_together(store: Store, project: Project) -> None:
+    with store.unit_of_work() as uow:
+        parent = uow.add_take(project.id, NewTake(kind="speech", audio=os.urandom(512), sample_rate=24000,
+                                                  duration=1.0))
+        child = uow.add_take(project.id, NewTake(kind="attempt", audio=os.urandom(512), sample_rate=24000,
+                                                 duration=0.5, parent_id=parent.id))
+    assert [t.id for t in store.take_children(parent.id)] == [child.id]
+    assert store.count_takes(project.id) == 2
+
+
+def test_unit_of_work_rolls_every_write_back_when_one_fails(store: Store, project: Project) -> None:
+    """The second insert fails after the first one was flushed: neither becomes visible, and the audio
+    already written is only an unreferenced blob that garbage collection removes."""
+    with pytest.raises(NotFoundError, match="take 999 not found"):
+        with store.unit_of_work() as uow:
+            uow.add_take(project.id, NewTake(kind="speech", audio=os.urandom(512), sample_rate=24000,
+                                             duration=1.0))
+            uow.add_take(project.id, NewTake(kind="attempt", audio=os.urandom(512), sample_rate=24000,
+                                             duration=0.5, parent_id=999))
+    assert store.count_takes(project.id) == 0
+    assert store.referenced_shas() == set()
+    assert store.collect_garbage(grace_seconds=0) == 2 and list(store.blobs.iter_shas()) == []

@@ -10,15 +10,14 @@ the new take's `inserted_similarity` score says how alike the inserted words sou
 """
 from __future__ import annotations
 
-import secrets
-import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import numpy as np
 
 from pipelines import audio as au
 from pipelines.base import Transcript, VoicePrompt, Word
+from pipelines.catalog import Engine
 from pipelines.editing import (
     EditResult,
     Splice,
@@ -33,20 +32,23 @@ from pipelines.editing import (
     trim,
 )
 from pipelines.languages import check_language
+from pipelines.manager import ModelManager
 from pipelines.narration import chunk_seed
+from pipelines.speak import SpeakPipeline
 from pipelines.speaker import similarity
-from storage import NewTake, NewTranscript, NotFoundError, Take, TakeTranscript
+from pipelines.transcribe import TranscribePipeline
+from storage import NewTake, NewTranscript, NotFoundError, Store, Take, TakeTranscript
 
-from .speaking import ENCODER, TRANSCRIBER, check_seed
+from .config import Settings
+from .media import TRANSCRIBER, Media, Progress, check_seed, draw_seed, stepper
+from .voice_match import VoiceMatcher
 
-if TYPE_CHECKING:
-    from .service import Studio
+Synthesize = Callable[[SynthesisRequest], tuple[au.Audio, dict[str, Any]]]
 
 DEFAULT_INSERT_ENGINE = "piper-joe-embedded"
 WAVEFORM_OPERATIONS = ("trim", "cut", "silence", "fade")
 MAX_JOIN = 20
-_MIN_EMBED_S = 0.5
-_EMBEDDING_CACHE = 8
+MIN_EMBED_S = 0.5  # shorter inserted speech says too little about a voice to score it
 
 
 @dataclass(frozen=True)
@@ -71,35 +73,34 @@ class EditOutcome:
     notices: tuple[str, ...] = ()
 
 
-class Editing:
-    """Edit use cases over a `Studio` (its store, settings, model manager and speak use cases)."""
+class Edit:
+    """Edit use cases: transcripts, edits by text (with words spoken in the recording's voice) and waveform
+    edits, each making a new child take."""
 
-    def __init__(self, studio: "Studio") -> None:
-        self.studio = studio
-        self._embeddings: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
+    def __init__(self, store: Store, models: ModelManager, settings: Settings, media: Media,
+                 matcher: VoiceMatcher) -> None:
+        self.store = store
+        self.models = models
+        self.settings = settings
+        self.media = media
+        self.matcher = matcher
 
     # Transcripts ----------------------------------------------------------------------------------
-    def transcribers(self) -> list[str]:
-        return [e.id for e in self.studio.models.catalog.for_task("transcribe")]
-
     def transcript(self, take_id: int, *, engine_id: str = TRANSCRIBER, refresh: bool = False,
-                   progress=None) -> Transcript:
+                   progress: Progress | None = None) -> Transcript:
         """The take's transcript with word timings: the stored one, or transcribed now (by `engine_id`:
         the embedded Whisper base offline, a Hub Whisper once downloaded) and stored."""
-        take = self.studio.store.get_take(take_id)
-        stored = None if refresh else self.studio.store.get_transcript(take.id)
+        take = self.store.get_take(take_id)
+        stored = None if refresh else self.store.get_transcript(take.id)
         if stored is not None:
             return to_transcript(stored)
-        engine = self.studio.models.catalog.get(engine_id or TRANSCRIBER)
-        if engine.task != "transcribe":
-            raise ValueError(f"{engine.name} does not transcribe; choose one of {', '.join(self.transcribers())}.")
-        audio = self._take_audio(take)
+        engine = self.media.engine(engine_id or TRANSCRIBER, "transcribe")
+        audio = self.media.editable_audio(take)
         language = self._language(take)
-        heard = self.studio.models.get(engine.id, progress)(audio, language=language)
+        heard = cast(TranscribePipeline, self.models.get(engine.id, progress))(audio, language=language)
         if not heard.words:
             raise ValueError(f"No speech was found in take #{take.id}; there are no words to edit.")
-        self.studio.store.set_transcript(take.id, text=heard.text, words=_word_rows(heard.words),
+        self.store.set_transcript(take.id, text=heard.text, words=_word_rows(heard.words),
                                          engine_id=engine.id, language=heard.language or language)
         return heard
 
@@ -111,18 +112,18 @@ class Editing:
 
     # Editing by text ------------------------------------------------------------------------------
     def apply(self, take_id: int, edited_text: str, *, engine_id: str | None = DEFAULT_INSERT_ENGINE,
-              seed: int | None = None, progress=None) -> EditOutcome:
+              seed: int | None = None, progress: Progress | None = None) -> EditOutcome:
         """Apply every change of `edited_text` to the take in one pass; the result is a new child take."""
-        take = self.studio.store.get_take(take_id)
+        take = self.store.get_take(take_id)
         stored = self._stored(take.id)
         transcript = to_transcript(stored)
-        original = self._take_audio(take)
+        original = self.media.editable_audio(take)
         editor = TranscriptEditor()
         edits = editor.plan(transcript, edited_text or "")
         notices: list[str] = []
         synthesize = None
         check_seed(seed)
-        base_seed = secrets.randbits(31) if seed is None else int(seed)
+        base_seed = draw_seed() if seed is None else int(seed)
         engine = None
         if any(e.kind != "delete" for e in edits):
             engine = self._speak_engine(engine_id)
@@ -131,7 +132,8 @@ class Editing:
             synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress)
             if notice:
                 notices.append(notice)
-        _step(progress, 0.3, "editing")
+        step = stepper(progress)
+        step(0.3, "editing")
         result = TranscriptEditor(synthesize).apply(original, transcript, edited_text)
         scores = self._scores(take, original, result)
         parameters: dict[str, Any] = {
@@ -141,8 +143,8 @@ class Editing:
         }
         if engine is not None:
             parameters["insert_engine"] = engine.id
-        _step(progress, 0.9, "saving")
-        new = self.studio.store.add_take(take.project_id, NewTake(
+        step(0.9, "saving")
+        new = self.store.add_take(take.project_id, NewTake(
             kind="edit", audio=au.encode(result.audio, "flac"), sample_rate=result.audio.sample_rate,
             duration=result.audio.duration, text=result.text, voice_id=take.voice_id,
             engine_id=engine.id if engine else None,
@@ -150,7 +152,7 @@ class Editing:
             parameters=parameters, seed=base_seed if engine else None, parent_id=take.id, scores=scores,
         ), transcript=NewTranscript(text=result.text, words=_word_rows(result.words), engine_id="edit",
                                     language=transcript.language))
-        _step(progress, 1.0, "done")
+        step(1.0, "done")
         return EditOutcome(new, original, result, tuple(notices))
 
     # Plain waveform edits -------------------------------------------------------------------------
@@ -160,8 +162,8 @@ class Editing:
         over `start` seconds and out over `end` seconds. The result is a new child take."""
         if operation not in WAVEFORM_OPERATIONS:
             raise ValueError(f"Unknown waveform edit {operation!r}; choose one of {', '.join(WAVEFORM_OPERATIONS)}.")
-        take = self.studio.store.get_take(take_id)
-        audio = self._take_audio(take)
+        take = self.store.get_take(take_id)
+        audio = self.media.editable_audio(take)
         start, end, seconds = _number(start, "start"), _number(end, "end"), _number(seconds, "seconds")
         if operation == "trim":
             edited = trim(audio, start, end)
@@ -181,53 +183,43 @@ class Editing:
             raise ValueError("Choose at least two takes to join.")
         if len(ids) > MAX_JOIN:
             raise ValueError(f"At most {MAX_JOIN} takes can be joined at once, got {len(ids)}.")
-        takes = [self.studio.store.get_take(i) for i in ids]
+        takes = [self.store.get_take(i) for i in ids]
         if len({t.project_id for t in takes}) != 1:
             raise ValueError("Takes from different projects cannot be joined.")
         gap_s = _number(gap_s, "gap")
         if gap_s > 10:
             raise ValueError(f"The gap between takes can be at most 10 s, got {gap_s}.")
-        joined = join_takes([self._take_audio(t) for t in takes], gap_s=gap_s).audio
-        if joined.duration > self.studio.settings.max_audio_seconds:
+        joined = join_takes([self.media.editable_audio(t) for t in takes], gap_s=gap_s).audio
+        if joined.duration > self.settings.max_audio_seconds:
             raise ValueError(f"The joined take would last {joined.duration:.0f} s; the limit is "
-                             f"{self.studio.settings.max_audio_seconds:.0f} s.")
+                             f"{self.settings.max_audio_seconds:.0f} s.")
         text = " ".join(t.text for t in takes if t.text) or None
         return self._store_plain(takes[0], joined, {"operation": "join", "takes": ids, "gap_s": gap_s},
                                  text=text)
 
     def origin(self, take_id: int) -> Take:
         """The take an edit was made from ("go back"); a ValueError if the take is an original."""
-        take = self.studio.store.get_take(take_id)
+        take = self.store.get_take(take_id)
         if take.parent_id is None:
             raise ValueError(f"Take #{take.id} is an original; there is nothing to go back to.")
-        return self.studio.store.get_take(take.parent_id)
+        return self.store.get_take(take.parent_id)
 
     def audio(self, take_id: int) -> au.Audio:
         """The take's audio for editing; readable errors for a missing file or an over-long take."""
-        return self._take_audio(self.studio.store.get_take(take_id))
+        return self.media.editable_audio(self.store.get_take(take_id))
 
     # Helpers --------------------------------------------------------------------------------------
     def _store_plain(self, parent: Take, audio: au.Audio, parameters: dict[str, Any], *,
                      text: str | None = None) -> Take:
         if audio.num_samples == 0:
             raise ValueError("That edit would leave no audio at all.")
-        return self.studio.store.add_take(parent.project_id, NewTake(
+        return self.store.add_take(parent.project_id, NewTake(
             kind="edit", audio=au.encode(audio, "flac"), sample_rate=audio.sample_rate, duration=audio.duration,
             text=text if text is not None else None, voice_id=parent.voice_id, parameters=parameters,
             parent_id=parent.id))
 
-    def _take_audio(self, take: Take) -> au.Audio:
-        if take.duration > self.studio.settings.max_audio_seconds:
-            raise ValueError(f"Take #{take.id} lasts {take.duration:.0f} s; editing is limited to "
-                             f"{self.studio.settings.max_audio_seconds:.0f} s (RETAKE_MAX_AUDIO_SECONDS).")
-        try:
-            return self.studio._blob_audio(take.audio_sha)
-        except NotFoundError:
-            raise ValueError(f"The audio of take #{take.id} is missing from the project's files; it cannot be "
-                             f"edited. Restore the project from an export or delete the take.") from None
-
     def _stored(self, take_id: int) -> TakeTranscript:
-        stored = self.studio.store.get_transcript(take_id)
+        stored = self.store.get_transcript(take_id)
         if stored is None:
             raise ValueError(f"Take #{take_id} has no transcript yet: transcribe it first.")
         return stored
@@ -235,24 +227,25 @@ class Editing:
     def _language(self, take: Take) -> str | None:
         if take.voice_id is not None:
             try:
-                return (self.studio.store.get_voice(take.voice_id).language or "en").split("-")[0]
+                return (self.store.get_voice(take.voice_id).language or "en").split("-")[0]
             except NotFoundError:
                 return None
         return None
 
-    def _speak_engine(self, engine_id: str | None):
+    def _speak_engine(self, engine_id: str | None) -> Engine:
         if not engine_id:
             raise ValueError("Inserted or replaced words must be spoken by an engine: choose one.")
-        return self.studio.speaking._speak_engine(engine_id)
+        return self.media.engine(engine_id, "speak")
 
-    def _synthesizer(self, take: Take, original: au.Audio, engine, base_seed: int, progress):
+    def _synthesizer(self, take: Take, original: au.Audio, engine: Engine, base_seed: int,
+                     progress: Progress | None) -> tuple[Synthesize, str | None]:
         """The callback that speaks inserted words in the recording's voice, and a notice for the user."""
-        pipeline = self.studio.models.get(engine.id, progress)
+        pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
         options: dict[str, Any] = {}
         notice = None
         if not engine.clones:
             prompt = self._recording_prompt(take, original, progress)
-            match = self.studio.speaking.closest_speaker(engine.id, prompt)
+            match = self.matcher.closest_speaker(engine.id, prompt)
             options["speaker"] = match.speaker
             notice = (f"{engine.name} is not a cloner: inserted words use its built-in voice "
                       f"'{match.speaker}', the closest to this recording (similarity {match.similarity:.2f}).")
@@ -268,27 +261,14 @@ class Editing:
 
         return synthesize, notice
 
-    def _recording_prompt(self, take: Take, original: au.Audio, progress) -> VoicePrompt:
+    def _recording_prompt(self, take: Take, original: au.Audio, progress: Progress | None) -> VoicePrompt:
         """The take's voice if it has one, else the recording itself as the voice to match."""
         if take.voice_id is not None:
             try:
-                return self.studio.speaking.voice_prompt(take.voice_id, progress)
+                return self.matcher.prompt(take.voice_id, progress)
             except NotFoundError:
                 pass
-        return VoicePrompt(clips=(original,), embeddings={ENCODER: self._embedding(take.audio_sha, original)})
-
-    def _embedding(self, sha: str, audio: au.Audio) -> np.ndarray:
-        """The recording's speaker embedding, kept in memory per audio file: a minute of speech takes the
-        encoder a noticeable fraction of a second, and every edit of the same take needs it again."""
-        with self._lock:
-            if sha in self._embeddings:
-                return self._embeddings[sha]
-        vector = self.studio.models.get(ENCODER)(au.trim_silence(audio))
-        with self._lock:
-            self._embeddings[sha] = vector
-            while len(self._embeddings) > _EMBEDDING_CACHE:
-                self._embeddings.pop(next(iter(self._embeddings)))
-        return vector
+        return self.matcher.recording_prompt(take, original)
 
     def _scores(self, take: Take, original: au.Audio, result: EditResult) -> dict[str, Any]:
         """Seam quality for every edit, and how alike inserted speech sounds to the recording."""
@@ -304,11 +284,10 @@ class Editing:
         inserted = [piece for piece in inserted if piece.num_samples]
         if inserted:
             speech = au.join(inserted, 0.0)
-            if speech.duration >= _MIN_EMBED_S:
-                encoder = self.studio.models.get(ENCODER)
+            if speech.duration >= MIN_EMBED_S:
                 try:
                     scores["inserted_similarity"] = round(similarity(
-                        encoder(speech), self._embedding(take.audio_sha, original)), 4)
+                        self.matcher.embed(speech), self.matcher.recording_embedding(take.audio_sha, original)), 4)
                 except ValueError:
                     scores["inserted_similarity"] = None
         return scores
@@ -364,9 +343,3 @@ def _number(value: Any, name: str) -> float:
     if not np.isfinite(number) or number < 0:
         raise ValueError(f"{name.capitalize()} must be zero or more seconds, got {value!r}.")
     return number
-
-
-def _step(progress, fraction: float, message: str) -> None:
-    if progress:
-        progress(fraction, message)
-

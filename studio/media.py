@@ -1,0 +1,107 @@
+"""What most use cases need besides the store's rows: a take's audio, an engine checked for its task,
+seeds a person typed or the studio draws, progress reports and files handed to the browser."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from pipelines import audio as au
+from pipelines.catalog import Catalog, Engine
+from storage import NotFoundError, Store, Take
+
+from .config import Settings
+
+Progress = Callable[[float, str], None]
+SEED_BITS = 31  # drawn seeds: small enough to read aloud and type back
+TRANSCRIBER = "whisper-base-embedded"  # embedded, so transcripts and the quality gate work offline
+
+# How to say "this engine is for something else", by the task that was wanted.
+_WRONG_TASK = {
+    "speak": "is not a speech engine",
+    "transcribe": "does not transcribe",
+    "enhance": "is not an enhancement engine",
+}
+
+
+class Media:
+    """Audio and engines as use cases want them: decoded, checked and explained when missing."""
+
+    def __init__(self, store: Store, catalog: Catalog, settings: Settings) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.settings = settings
+
+    def audio(self, sha: str) -> au.Audio:
+        """Stored audio (a take's or a clip's), decoded whatever its length; NotFoundError if missing."""
+        return au.load(self.store.read_audio(sha), max_seconds=None, allow_silent=True)
+
+    def take_audio(self, take: Take) -> au.Audio:
+        return self.audio(take.audio_sha)
+
+    def editable_audio(self, take: Take) -> au.Audio:
+        """The take's audio for work that holds all of it in memory several times (editing), with readable
+        errors for an over-long take or a missing file."""
+        limit = self.settings.max_audio_seconds
+        if take.duration > limit:
+            raise ValueError(f"Take #{take.id} lasts {take.duration:.0f} s; editing is limited to "
+                             f"{limit:.0f} s (RETAKE_MAX_AUDIO_SECONDS).")
+        try:
+            return self.take_audio(take)
+        except NotFoundError:
+            raise ValueError(f"The audio of take #{take.id} is missing from the project's files; it cannot be "
+                             f"edited. Restore the project from an export or delete the take.") from None
+
+    def engine_ids(self, task: str) -> list[str]:
+        return [e.id for e in self.catalog.for_task(task)]
+
+    def engine(self, engine_id: str | None, task: str) -> Engine:
+        """The catalog entry for `engine_id`, which must do `task`; a ValueError naming the choices otherwise."""
+        engine = self.catalog.get(engine_id or "")
+        if engine.task != task:
+            wrong = _WRONG_TASK.get(task, f"is not a {task} engine")
+            raise ValueError(f"{engine.name} {wrong}; choose one of {', '.join(self.engine_ids(task))}.")
+        return engine
+
+    def cache_file(self, name: str) -> Path:
+        """Where to put a file handed to the browser (downloads, exports); safe to delete at any time."""
+        self.settings.cache_dir.mkdir(parents=True, exist_ok=True)
+        return self.settings.cache_dir / name
+
+
+def check_seed(seed: Any) -> None:
+    """A seed a person typed: empty, or a whole number that fits the store's 64-bit seed column."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+                             or seed >= 2**63):
+        raise ValueError(f"Seed must be a non-negative whole number or empty, got {seed!r}.")
+
+
+def draw_seed() -> int:
+    return secrets.randbits(SEED_BITS)
+
+
+def stepper(progress: Progress | None) -> Progress:
+    """`progress`, or a callable that ignores reports when nobody listens."""
+    def step(fraction: float, message: str) -> None:
+        if progress:
+            progress(fraction, message)
+    return step
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "project"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Readers never see half a file, and a full disk leaves no partial file behind."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

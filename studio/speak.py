@@ -1,0 +1,113 @@
+"""Speak: turn text into a narration in a voice, chunk by chunk, with an optional quality gate.
+
+`Speak.speak` checks everything it can before any audio is made (text, language, engine, voice), then
+streams narration chunks (so a player can start after the first clause) and, only once the whole narration
+succeeded, keeps it (`studio.narrations`): one speech take plus every chunk attempt, in one unit of work.
+A failure midway stores nothing. A fixed-voice engine given a voice speaks in its closest built-in voice
+(`studio.voice_match`) and says so."""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from pipelines import audio as au
+from pipelines.languages import check_language
+from pipelines.manager import ModelManager
+from pipelines.narration import NarrationChunk, NarrationSettings, Narrator
+from storage import NewTake, Store
+
+from . import narrations
+from .media import Media, Progress, check_seed, stepper
+from .narrations import SpeakEvent
+from .voice_match import VoiceMatcher
+from .voicing import Voicing, prepare_voicing
+
+MAX_TEXT_CHARS = 100_000
+DEFAULT_ENGINE = "piper-joe-embedded"
+_SPEAKABLE = re.compile(r"\w")
+
+
+class Speak:
+    def __init__(self, store: Store, models: ModelManager, media: Media, matcher: VoiceMatcher) -> None:
+        self.store = store
+        self.models = models
+        self.media = media
+        self.matcher = matcher
+
+    def speak(self, project_id: int, text: str, *, voice_id: int | None = None, engine_id: str = DEFAULT_ENGINE,
+              seed: int | None = None, speaker: str | None = None, speed: float = 1.0, gate: bool = True,
+              progress: Progress | None = None) -> Iterator[SpeakEvent]:
+        """Check the request now (ValueError with a readable message), then return an iterator of events:
+        one per chunk, and a final one once the takes are stored. Nothing is stored if synthesis fails."""
+        if not isinstance(text, str) or not _SPEAKABLE.search(text):
+            raise ValueError("Type some text to speak: words, not only spaces or punctuation.")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"The text has {len(text):,} characters; at most {MAX_TEXT_CHARS:,} can be spoken "
+                             f"at once. Split it into parts.")
+        check_seed(seed)
+        try:
+            speed = float(speed)
+        except (TypeError, ValueError):
+            raise ValueError(f"Speed must be a number, got {speed!r}.") from None
+        self.store.get_project(project_id)
+        engine = self.media.engine(engine_id, "speak")
+        check_language(text, engine.languages, engine.name)
+        if engine.clones and voice_id is None:
+            raise ValueError(f"{engine.name} clones a voice: choose a voice to speak in.")
+        if voice_id is not None:
+            voice = self.store.get_voice(voice_id)
+            if voice.project_id != project_id:
+                raise ValueError(f"Voice '{voice.name}' belongs to another project.")
+            if not voice.clips:
+                raise ValueError(f"Voice '{voice.name}' has no reference clips; add a recording first.")
+        step = stepper(progress)
+        language = self.matcher.language(voice_id)
+        voicing = prepare_voicing(self.models, self.matcher, engine, voice_id=voice_id, speaker=speaker,
+                                  speed=speed, gate=gate, language=language, step=step, closest=True)
+        settings = NarrationSettings(language=language)
+        narrator = Narrator(voicing.pipeline, settings, voicing.quality)
+        plan = narrator.plan(text)
+        chunks = narrator.stream(text, voice=voicing.voice, seed=seed, plan=plan, **voicing.options)
+        return self._run(project_id, text, voice_id, voicing, speed, settings, chunks, len(plan), step)
+
+    def _run(self, project_id: int, text: str, voice_id: int | None, voicing: Voicing, speed: float,
+             settings: NarrationSettings, chunks: Iterator[NarrationChunk], total: int,
+             step: Progress) -> Iterator[SpeakEvent]:
+        done: list[NarrationChunk] = []
+        # Each chunk's attempts are encoded for storage on a worker thread while the next chunk is synthesised
+        # (FLAC encoding and onnxruntime both release the GIL), so saving at the end only waits for the last.
+        with ThreadPoolExecutor(1, thread_name_prefix="retake-encode") as encoder:
+            encoded: list[Future[list[bytes]]] = []
+            for chunk in chunks:
+                done.append(chunk)
+                encoded.append(encoder.submit(_encode_attempts, chunk))
+                step(0.1 + 0.85 * len(done) / total, f"chunk {len(done)} of {total}")
+                yield SpeakEvent("chunk", chunk.index, total, chunk.audio, chunk=chunk, match=voicing.match,
+                                 notices=voicing.notices)
+            step(0.97, "saving")
+            whole = au.join([c.audio for c in done], settings.crossfade_s)
+            flac = encoder.submit(au.encode, whole, "flac")
+            attempt_audio = [data for future in encoded for data in future.result()]
+            whole_audio = flac.result()
+        parameters = {"speaker": voicing.speaker, "speed": speed, "settings": dataclasses.asdict(settings),
+                      "gate": voicing.quality is not None, "chunks": len(done)}
+        if voicing.match is not None:
+            parameters["voice_match"] = dataclasses.asdict(voicing.match)
+        if voicing.reference is not None:
+            parameters["reference"] = voicing.reference
+        engine = voicing.engine
+        speech = NewTake(kind="speech", audio=whole_audio, sample_rate=whole.sample_rate,
+                         duration=whole.duration, text=text, voice_id=voice_id, engine_id=engine.id,
+                         engine_revision=engine.weights_revision(), parameters=parameters, seed=done[0].base_seed,
+                         scores=narrations.aggregate(done, voicing.match))
+        attempts = narrations.attempt_takes(done, voice_id, engine, parameters, encoded=attempt_audio)
+        take, stored = narrations.save(self.store, project_id, speech, attempts)
+        step(1.0, "done")
+        yield SpeakEvent("done", total - 1, total, whole, take=take, attempts=stored, match=voicing.match,
+                         notices=voicing.notices)
+
+
+def _encode_attempts(chunk: NarrationChunk) -> list[bytes]:
+    return [au.encode(attempt.audio, "flac") for attempt in chunk.attempts]

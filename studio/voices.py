@@ -1,0 +1,124 @@
+"""The voice library: voices made from consented reference recordings, cleaned before they are kept."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Sequence, cast
+
+from pipelines import audio as au
+from pipelines.enhance import EnhancePipeline
+from pipelines.manager import ModelManager, Progress
+from storage import Consent, NewClip, Store, Voice
+
+from .config import Settings
+from .media import Media
+
+CONSENT_STATEMENT = (
+    "I am the person speaking in these recordings, or I have their permission to create and use a "
+    "synthetic copy of their voice."
+)
+MIN_REFERENCE_SECONDS = 1.0
+MAX_CLIPS_PER_VOICE = 10
+REFERENCE_LOUDNESS_LUFS = -20.0
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+class ConsentRequired(ValueError):
+    """A voice may only be made from someone who agreed to it."""
+
+
+@dataclass(frozen=True)
+class ClipInput:
+    """One reference recording as the caller has it: a path, encoded bytes or a (rate, samples) tuple."""
+
+    source: au.AudioSource
+    transcript: str | None = None
+    name: str | None = None
+
+
+class Voices:
+    def __init__(self, store: Store, models: ModelManager, settings: Settings, media: Media) -> None:
+        self.store = store
+        self.models = models
+        self.settings = settings
+        self.media = media
+
+    def create(
+        self,
+        project_id: int,
+        name: str,
+        clips: Sequence[ClipInput],
+        *,
+        language: str = "en",
+        consent: bool = False,
+        consented_by: str = "anonymous",
+        denoise_with: str | None = None,
+        progress: Progress | None = None,
+    ) -> Voice:
+        """Check consent, clean each reference clip (optionally denoise, then trim and level) and store the
+        voice in one transaction. Noisy references make noisy clones: `denoise_with` names an enhancer."""
+        if not consent:
+            raise ConsentRequired("Confirm that you have the speaker's consent before creating a voice.")
+        name = name.strip()
+        if not name:
+            raise ValueError("Give the voice a name.")
+        language = language.strip() or "en"
+        if not LANGUAGE_RE.match(language):
+            raise ValueError(f"Language must be a code such as 'en' or 'pt-BR', got {language!r}.")
+        if not clips:
+            raise ValueError("Add at least one reference recording (upload a file or record one).")
+        if len(clips) > MAX_CLIPS_PER_VOICE:
+            raise ValueError(f"A voice takes at most {MAX_CLIPS_PER_VOICE} reference clips, got {len(clips)}.")
+        denoiser = cast(EnhancePipeline, self.models.get(denoise_with, progress)) if denoise_with else None
+        prepared = [self._prepare_reference(clip, position, denoiser)
+                    for position, clip in enumerate(clips, start=1)]
+        record = Consent(
+            statement=CONSENT_STATEMENT, confirmed_by=consented_by, confirmed_at=datetime.now(timezone.utc)
+        )
+        return self.store.create_voice(project_id, name, language, prepared, record)
+
+    def _prepare_reference(self, clip: ClipInput, position: int, denoiser: EnhancePipeline | None) -> NewClip:
+        label = clip.name or f"clip {position}"
+        try:
+            audio = au.load(clip.source, max_seconds=self.settings.max_audio_seconds)
+        except au.AudioError as error:
+            raise au.AudioError(f"{label}: {error}") from None
+        if denoiser is not None:
+            audio = denoiser(audio)
+        audio = au.trim_silence(audio)
+        if audio.duration < MIN_REFERENCE_SECONDS:
+            raise au.AudioError(
+                f"{label}: only {audio.duration:.1f} s of sound after trimming silence; "
+                f"a reference needs at least {MIN_REFERENCE_SECONDS:.0f} s."
+            )
+        audio = au.normalize_loudness(audio, REFERENCE_LOUDNESS_LUFS)
+        transcript = (clip.transcript or "").strip() or None
+        return NewClip(
+            audio=au.encode(audio, "flac"),
+            sample_rate=audio.sample_rate,
+            duration=audio.duration,
+            transcript=transcript,
+            source_name=clip.name,
+        )
+
+    def list(self, project_id: int) -> list[Voice]:
+        return self.store.list_voices(project_id)
+
+    def get(self, voice_id: int) -> Voice:
+        return self.store.get_voice(voice_id)
+
+    def rename(self, voice_id: int, name: str) -> Voice:
+        if not name.strip():
+            raise ValueError("Give the voice a name.")
+        return self.store.rename_voice(voice_id, name.strip())
+
+    def delete(self, voice_id: int) -> None:
+        self.store.delete_voice(voice_id)
+
+    def clip_audio(self, voice_id: int, index: int = 0) -> au.Audio:
+        """The voice's reference clip number `index` (0 = first), ready to play."""
+        voice = self.store.get_voice(voice_id)
+        if not 0 <= index < len(voice.clips):
+            raise ValueError(f"Voice '{voice.name}' has {len(voice.clips)} clip(s); there is no clip {index + 1}.")
+        return self.media.audio(voice.clips[index].audio_sha)

@@ -1,0 +1,88 @@
+"""How an engine will speak a narration: the loaded engine, the voice as it gets it, its options (speaker,
+speed), the quality gate, and what to tell the person about choices made for them. Speaking a narration and
+redoing one chunk of it prepare this the same way."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from pipelines.base import VoicePrompt
+from pipelines.catalog import Engine
+from pipelines.manager import ModelManager
+from pipelines.scoring import QualityGate, Scorer
+from pipelines.speak import SpeakPipeline
+from pipelines.speak.reference import fit_reference
+from pipelines.speaker import SpeakerEncoder
+from pipelines.transcribe import TranscribePipeline
+
+from .media import TRANSCRIBER, Progress
+from .voice_match import ENCODER, VoiceMatch, VoiceMatcher
+
+
+@dataclass(frozen=True, eq=False)
+class Voicing:
+    """Everything a narration needs besides its text."""
+
+    engine: Engine
+    pipeline: SpeakPipeline
+    prompt: VoicePrompt | None
+    speaker: str | None
+    options: dict[str, Any]
+    quality: QualityGate | None
+    match: VoiceMatch | None
+    notices: tuple[str, ...]
+    reference: dict[str, float] | None  # {"original_s", "used_s"} when the voice reference was trimmed
+
+    @property
+    def voice(self) -> VoicePrompt | None:
+        """The voice as the engine takes it: only cloners get the reference clips."""
+        return self.prompt if self.engine.clones else None
+
+
+def prepare_voicing(models: ModelManager, matcher: VoiceMatcher, engine: Engine, *, voice_id: int | None,
+                    speaker: str | None, speed: float, gate: bool, language: str, step: Progress,
+                    closest: bool) -> Voicing:
+    """Load the engine and, as needed, the voice, the closest built-in speaker (`closest`: look for one when
+    a fixed-voice engine is given a voice) and the quality gate. Bad speeds and speakers are refused here."""
+    step(0.0, f"loading {engine.name}")
+    pipeline = cast(SpeakPipeline, models.get(engine.id, step))
+    options: dict[str, Any] = {}
+    speed_range = getattr(pipeline, "speed_range", None)
+    if speed_range is None:  # no speed control (the cloners): only natural speed can be honoured
+        if speed != 1.0:
+            raise ValueError(f"{engine.name} has no speed control; leave speed at 1.0.")
+    elif not speed_range[0] <= speed <= speed_range[1]:
+        raise ValueError(f"Speed must be from {speed_range[0]} to {speed_range[1]} for {engine.name} "
+                         f"(1.0 = natural), got {speed}.")
+    else:
+        options["speed"] = speed
+    prompt = matcher.prompt(voice_id, step) if voice_id is not None else None
+    match, notices, reference = None, [], None
+    if engine.clones and prompt is not None and engine.max_reference_s is not None:
+        fitted = fit_reference(prompt, engine.max_reference_s)
+        if fitted.trimmed:
+            notices.append(fitted.notice(engine.name, engine.max_reference_s))
+            reference = {"original_s": round(fitted.original_s, 3), "used_s": round(fitted.used_s, 3)}
+        prompt = fitted.voice
+    if not engine.clones:
+        speakers = pipeline.speakers()
+        if speaker and speaker not in speakers:
+            raise ValueError(f"{engine.name} has no speaker {speaker!r}; choose one of {', '.join(speakers)}.")
+        if prompt is not None and closest:
+            step(0.05, "finding the closest built-in voice")
+            match = matcher.closest_speaker(engine.id, prompt)
+            speaker = speaker or match.speaker
+        speaker = speaker or (speakers[0] if speakers else None)
+        if speaker:
+            options["speaker"] = speaker
+    quality = None
+    if gate:
+        step(0.08, "loading the quality gate")
+        encoder = cast(SpeakerEncoder, models.get(ENCODER, step))
+        transcriber = cast(TranscribePipeline, models.get(TRANSCRIBER, step))
+        if engine.clones:
+            target = prompt.embeddings[ENCODER] if prompt is not None else None
+        else:  # a fixed voice is judged against its own speaker: is it still that voice?
+            target = matcher.speaker_embedding(engine, speaker) if speaker else None
+        quality = QualityGate(Scorer(encoder, transcriber, target, language=language))
+    return Voicing(engine, pipeline, prompt, speaker, options, quality, match, tuple(notices), reference)
