@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .base import EngineError, Pipeline, pick_device, pick_dtype
+from .base import EngineError, Pipeline
+from .loading import pick_device, pick_dtype
 from .catalog import Catalog, Engine
 
 log = logging.getLogger("retake.models")

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..audio import Audio
 from ..base import EngineError
+from ..loading import reject_unknown
 from . import EnhancePipeline
 from .framing import check_audio, check_block_seconds, check_device, collect, stream_frames
 
@@ -165,11 +166,9 @@ class DeepFilterNet3(EnhancePipeline):
         this much noise reduction, mixing some of the input back in, which keeps a room natural),
         `post_filter_beta` (0 = off; ~0.02 suppresses residual noise a bit more in noisy frames).
         Runs on the CPU whatever `device` says: the runtime has no GPU path; `dtype` is ignored."""
-        atten_lim_db = options.pop("atten_lim_db", None)
-        post_filter_beta = options.pop("post_filter_beta", 0.0)
-        if options:
-            raise ValueError(f"Unknown DeepFilterNet3 options {sorted(options)}; "
-                             "allowed: atten_lim_db, post_filter_beta.")
+        reject_unknown("DeepFilterNet3", options, ("atten_lim_db", "post_filter_beta"))
+        atten_lim_db = options.get("atten_lim_db")
+        post_filter_beta = options.get("post_filter_beta", 0.0)
         limit = _check_atten_lim(atten_lim_db)
         beta = _check_beta(post_filter_beta)
         check_device(device)

