@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
+from ..audio.levels import cap_peak
 from ..loading import reject_unknown
 from ..runtime import check_threads, models_cache_dir, onnx_providers
 from ..base import EngineError, VoicePrompt
@@ -295,7 +296,7 @@ class KokoroSpeak(SpeakPipeline):
             parts.append(np.asarray(samples, dtype=np.float32).ravel())
             pause = pause_after(batch, SENTENCE_PAUSE_S, CLAUSE_PAUSE_S) / speed  # pauses follow speed too
             parts.append(np.zeros(int(round(pause * SAMPLE_RATE)), dtype=np.float32))
-        return Audio(_limit_peak(np.concatenate(parts[:-1])), SAMPLE_RATE)
+        return Audio(cap_peak(np.concatenate(parts[:-1]), PEAK_CEILING), SAMPLE_RATE)
 
     def phonemize(self, text: str) -> str:
         """The Kokoro phoneme string the engine would speak for `text` (for debugging pronunciations)."""
@@ -334,11 +335,3 @@ def _check_speed(speed: Any) -> float:
     if isinstance(speed, bool) or not MIN_SPEED <= value <= MAX_SPEED:
         raise ValueError(f"speed must be a number from {MIN_SPEED} to {MAX_SPEED} (1.0 = natural), got {speed!r}.")
     return value
-
-
-def _limit_peak(samples: np.ndarray, ceiling: float = PEAK_CEILING) -> np.ndarray:
-    """Scale the whole take down if it overshoots the ceiling: one gain, so nothing is distorted."""
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if peak > ceiling:
-        samples = samples * np.float32(ceiling / peak)
-    return samples.astype(np.float32, copy=False)

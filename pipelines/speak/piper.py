@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
+from ..audio.levels import cap_peak
 from ..loading import reject_unknown
 from ..runtime import check_threads, models_cache_dir, onnx_providers
 from ..base import EngineError, VoicePrompt
@@ -156,7 +157,7 @@ class PiperSpeak(SpeakPipeline):
         rng = np.random.default_rng(None if seed is None else int(seed))
         parts = [self._synthesize(self.voice.phonemes_to_ids(s), scales, rng) for s in sentences]
         samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-        return Audio(_limit_peak(samples), self.sample_rate)
+        return Audio(cap_peak(samples, PEAK_CEILING), self.sample_rate)
 
     def _synthesize(self, ids: list[int], scales: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One sentence through the VITS graph (Piper's own sentence split; each ends in its own pause)."""
@@ -242,11 +243,3 @@ def length_scale_for(speed: float) -> float:
     four texts: duration(ls) ~ duration(1) * (0.26 + 0.74 * ls), inverted here.
     """
     return max(0.1, (1.0 / speed - _FIXED_SHARE) / (1.0 - _FIXED_SHARE))
-
-
-def _limit_peak(samples: np.ndarray, ceiling: float = PEAK_CEILING) -> np.ndarray:
-    """Scale the whole take down if it overshoots the ceiling: one gain, so nothing is distorted."""
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if peak > ceiling:
-        samples = samples * np.float32(ceiling / peak)
-    return samples.astype(np.float32, copy=False)

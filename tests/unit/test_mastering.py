@@ -104,7 +104,7 @@ def test_true_peak_of_an_inter_sample_peak() -> None:
     assert report.true_peak_dbfs - report.sample_peak_dbfs == pytest.approx(3.01, abs=0.05)
     # The same at telephone rate (fs/4 = 2 kHz) and at the edge of a processing block.
     assert true_peak_dbfs(tone(2000.0, 8000, 1.0, 0.5, np.pi / 4, 0.01)) == pytest.approx(-6.02, abs=0.05)
-    n = mastering._BLOCK
+    n = mastering.BLOCK
     burst = np.zeros(2 * n, np.float32)
     burst[n - 400: n + 400] = tone(12000.0, 48000, 800 / 48000, 0.5, np.pi / 4, 0.002).samples
     assert true_peak_dbfs(Audio(burst, 48000)) == pytest.approx(-6.02, abs=0.05)
