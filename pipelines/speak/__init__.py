@@ -9,8 +9,19 @@ from ..base import Pipeline, VoicePrompt
 
 
 class SpeakPipeline(Pipeline):
+    """Capabilities are declared here with their defaults and overridden by the engines that have them, so
+    callers read them as attributes instead of probing."""
+
     task = "speak"
-    clones: ClassVar[bool] = False  # True only for engines that imitate a reference voice
+    # Imitates a reference voice (`voice=`) rather than speaking with built-in ones. The catalog's `clones`
+    # must agree (tests/unit/test_catalog.py checks).
+    clones: ClassVar[bool] = False
+    # Keyword options `__call__` accepts besides `voice` and `seed` (e.g. "speaker", "speed").
+    call_options: ClassVar[tuple[str, ...]] = ()
+    # (slowest, fastest) value of the `speed` option; None: no speed control, only natural speed.
+    speed_range: ClassVar[tuple[float, float] | None] = None
+    # Longest text one call takes, in characters; None: no limit of its own (narration chunks to 250).
+    max_chars: int | None = None
 
     @abstractmethod
     def __call__(self, text: str, *, voice: VoicePrompt | None = None, seed: int | None = None,

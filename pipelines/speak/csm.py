@@ -45,6 +45,7 @@ class CsmSpeak(SpeakPipeline):
     """
 
     clones: ClassVar[bool] = True
+    call_options: ClassVar[tuple[str, ...]] = ("temperature", "max_seconds")
 
     def __init__(self, model: Any, processor: Any, *, device: str = "cpu", max_voice_seconds: float = 30.0) -> None:
         self.model = model

@@ -35,6 +35,7 @@ class SpeechT5Speak(SpeakPipeline):
     """
 
     clones: ClassVar[bool] = True
+    call_options: ClassVar[tuple[str, ...]] = ("threshold",)
 
     def __init__(self, model: Any, vocoder: Any, tokenizer: "CharTokenizer | Any", *, device: str = "cpu",
                  speaker_encoder: Any = None, normalize_numbers: bool = True) -> None:
@@ -44,6 +45,7 @@ class SpeechT5Speak(SpeakPipeline):
         self.device = device
         self.speaker_encoder = speaker_encoder
         self.normalize_numbers = normalize_numbers
+        self.max_chars = self.max_text_tokens  # one character, one token
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None, *, vocoder_path: str | Path | None = None,
@@ -144,7 +146,7 @@ def speaker_embedding(voice: VoicePrompt | None, dim: int, speaker_encoder: Any 
     vector = voice.embeddings.get(EMBEDDING_KEY)
     if vector is None and speaker_encoder is not None and voice.clips:
         vectors = [np.asarray(speaker_encoder(clip), dtype=np.float64).reshape(-1) for clip in voice.clips]
-        vector = np.mean([v / max(np.linalg.norm(v), 1e-12) for v in vectors], axis=0)
+        vector = np.mean([v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors], axis=0)
     if vector is None:
         have = ", ".join(sorted(voice.embeddings)) or "none"
         raise ValueError(
