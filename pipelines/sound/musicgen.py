@@ -14,7 +14,7 @@ from . import SoundPipeline
 MAX_TRAINED_SECONDS = 30.0  # MusicGen was trained on 30 s excerpts; past that it loses the thread
 
 
-class MusicGen(SoundPipeline):
+class MusicGenSound(SoundPipeline):
     """MusicgenForConditionalGeneration (facebook/musicgen-small) + MusicgenProcessor.
 
     Components: a T5 text encoder with its tokenizer, a 300M-parameter decoder that samples four
@@ -38,10 +38,10 @@ class MusicGen(SoundPipeline):
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None, *, device: str = "cpu", dtype: str | None = None,
                         guidance_scale: float = 3.0, temperature: float = 1.0, top_k: int = 250,
-                        **options: Any) -> "MusicGen":
+                        **options: Any) -> "MusicGenSound":
         """`model_path`: the facebook/musicgen-small folder. `guidance_scale` (>= 1; 1 turns guidance off),
         `temperature` (> 0) and `top_k` (>= 1) set the sampling; the defaults are Meta's."""
-        reject_unknown("MusicGen.from_pretrained", options)
+        reject_unknown("MusicGenSound.from_pretrained", options)
         if guidance_scale < 1.0:
             raise ValueError(f"guidance_scale={guidance_scale} must be at least 1 (1 disables guidance).")
         if temperature <= 0.0:

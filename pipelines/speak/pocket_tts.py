@@ -18,7 +18,7 @@ CHUNK_TOKENS = 50  # the original runtime's chunk size: the model was trained on
 MIN_VOICE_SECONDS = 0.5
 
 
-class PocketTTS(SpeakPipeline):
+class PocketTTSSpeak(SpeakPipeline):
     """PocketTTSForConditionalGeneration + PocketTTSProcessor (transformers port of kyutai/pocket-tts;
     Hub: eustlb/pocket-tts with its codec eustlb/pocket-tts-audio-tokenizer).
 
@@ -44,13 +44,13 @@ class PocketTTS(SpeakPipeline):
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None, *, audio_tokenizer_path: str | Path | None = None,
                         device: str = "cpu", dtype: str | None = None, temperature: float = 0.7,
-                        max_voice_seconds: float = 15.0, **options: Any) -> "PocketTTS":
+                        max_voice_seconds: float = 15.0, **options: Any) -> "PocketTTSSpeak":
         """`model_path`: the eustlb/pocket-tts folder. `audio_tokenizer_path`: the codec's folder
         (eustlb/pocket-tts-audio-tokenizer, a separate repo the manager resolves); when omitted, the path
         the checkpoint's processor_config.json names is used if it is a local folder.
         `temperature`: variance of the flow sampler's noise (0 = deterministic, Kyutai's default 0.7).
         `max_voice_seconds`: how much of the reference clips conditions the voice."""
-        reject_unknown("PocketTTS.from_pretrained", options)
+        reject_unknown("PocketTTSSpeak.from_pretrained", options)
         if temperature < 0.0:
             raise ValueError(f"temperature={temperature} must be zero or positive.")
         if max_voice_seconds < MIN_VOICE_SECONDS:

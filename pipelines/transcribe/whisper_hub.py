@@ -22,7 +22,7 @@ _UNSPACED = {"zh", "ja", "th", "lo", "my", "yue"}
 _SPACE_MARK = "\u0120"  # how byte-level BPE spells a leading space inside a token ("Ġ")
 
 
-class WhisperHub(TranscribePipeline):
+class WhisperHubTranscribe(TranscribePipeline):
     """OpenAI Whisper (encoder-decoder ASR, 99+ languages) from a transformers checkpoint folder.
 
     Components: `WhisperForConditionalGeneration` and `WhisperProcessor` (log-mel feature extractor +
@@ -43,7 +43,7 @@ class WhisperHub(TranscribePipeline):
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None, *, device: str = "cpu",
-                        dtype: str | None = None, **options: Any) -> "WhisperHub":
+                        dtype: str | None = None, **options: Any) -> "WhisperHubTranscribe":
         """Load from a local checkpoint folder (config, weights, processor files, generation config).
 
         Options: num_beams (1: greedy, the fast choice on CPU), max_new_tokens (per 30 s window;
@@ -51,7 +51,7 @@ class WhisperHub(TranscribePipeline):
         word edges in silence move to the speech and audio without speech is not decoded (both use
         the Silero VAD bundled with faster-whisper and are skipped if it is not installed).
         """
-        reject_unknown("WhisperHub", options, ("num_beams", "max_new_tokens", "snap_words", "skip_silent"))
+        reject_unknown("WhisperHubTranscribe", options, ("num_beams", "max_new_tokens", "snap_words", "skip_silent"))
         folder = require_folder(model_path, "a Whisper repo (e.g. openai/whisper-large-v3-turbo)")
         num_beams = int(options.get("num_beams", 1))
         if num_beams < 1:
