@@ -166,7 +166,7 @@ class ModelManager:
     def cached(self, engine: Engine) -> bool:
         if engine.id in self.local_paths:
             return self.local_paths[engine.id].is_dir()
-        if engine.embedded:
+        if engine.hub_repo is None or engine.revision is None:  # embedded: nothing in the Hub cache
             return False
         repos = [(engine.hub_repo, engine.revision)] + [(c.repo, c.revision) for c in engine.components]
         return all(self._in_cache(repo, rev) for repo, rev in repos)
