@@ -1,6 +1,7 @@
 """Text to speech: zero-shot cloners (speak in a voice given by reference clips) and fixed-voice engines."""
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from typing import Any, ClassVar
 
@@ -32,3 +33,24 @@ class SpeakPipeline(Pipeline):
     def speakers(self) -> list[str]:
         """Built-in voices of a fixed-voice engine (empty for cloners)."""
         return []
+
+    def check_speed(self, speed: Any) -> float:
+        """`speed` as a float within `speed_range` (1.0 = natural), or ValueError saying the range."""
+        low, high = self.speed_range or (1.0, 1.0)
+        try:
+            value = float(speed)
+        except (TypeError, ValueError):
+            value = math.nan
+        if isinstance(speed, bool) or not low <= value <= high:
+            raise ValueError(f"speed must be a number from {low} to {high} (1.0 = natural), got {speed!r}.")
+        return value
+
+
+def check_text(text: Any) -> str:
+    """The text to speak with its whitespace collapsed, or ValueError when it is not a string or has no words."""
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, got {type(text).__name__}.")
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError("text is empty: give at least one word to speak.")
+    return text

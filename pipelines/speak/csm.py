@@ -16,7 +16,7 @@ import numpy as np
 from ..audio import Audio, resample, trim_silence
 from ..base import EngineError, VoicePrompt, seeded_rng
 from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
-from . import SpeakPipeline
+from . import SpeakPipeline, check_text
 
 HUB_REPO = "sesame/csm-1b"
 SPEAKER = "0"  # CSM's speaker ids only separate voices within one conversation; all turns here are one voice
@@ -191,11 +191,7 @@ class CsmSpeak(SpeakPipeline):
 
 
 def _check_text(text: str) -> str:
-    if not isinstance(text, str):
-        raise ValueError(f"text must be a string, got {type(text).__name__}.")
-    text = " ".join(text.split())
-    if not text:
-        raise ValueError("text is empty: give at least one word to speak.")
+    text = check_text(text)
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"text is too long for one CSM call: {len(text)} characters, at most {MAX_TEXT_CHARS} "
                          "(about 40 s of speech). Split it into sentences or paragraphs.")

