@@ -1,7 +1,8 @@
 """What every engine wrapper has in common, so the model manager can load, cache and unload any of them.
 
-A pipeline is built by `from_pretrained` (the only place that reads weights) and is then a plain callable.
-`__init__` only stores already-built parts, so tests can assemble a pipeline from tiny components.
+A pipeline is built by `from_pretrained` (the only place that reads weights, through `pipelines.loading`)
+and is then a plain callable. `__init__` only stores already-built parts, so tests can assemble a pipeline
+from tiny components. What an engine of a task can do beyond the call is declared on the task's base class.
 """
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ class Pipeline(ABC):
                         dtype: str | None = None, **options: Any) -> "Pipeline":
         """Build from a local folder (a Hub snapshot already on disk) or, for embedded engines whose
         weights ship inside a Python package, from `None`. Never downloads anything itself."""
+
+    @abstractmethod
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the engine; the task's base class declares on what and what comes back."""
 
     @property
     @abstractmethod

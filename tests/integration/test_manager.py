@@ -150,3 +150,13 @@ def test_unreachable_hub_fails_fast_with_the_offline_message(tmp_path):
     assert float(lines[0]) < 30
     assert "Whisper small is not downloaded and the Hub could not be reached" in lines[1]
     assert "Whisper base (offline)" in lines[1]
+
+
+def test_get_as_gives_the_task_class_or_names_the_mismatch(tmp_path, hub_cache):
+    from pipelines.enhance import EnhancePipeline
+    from pipelines.speak import SpeakPipeline
+
+    manager = ModelManager(cached_toys(tmp_path, hub_cache, ["gain"]), cache_dir=hub_cache)
+    assert isinstance(manager.get_as("gain", EnhancePipeline), EnhancePipeline)
+    with pytest.raises(ValueError, match="Toy gain is an engine for enhance, not for speak"):
+        manager.get_as("gain", SpeakPipeline)
