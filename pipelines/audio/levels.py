@@ -11,7 +11,7 @@ import numpy as np
 from .blocks import BLOCK
 from .limiter import ATTACK_S, limit_in_place
 from .meter import integrated_lufs
-from .value import Audio, db
+from .value import Audio, db, peak_dbfs
 
 __all__ = ["frame_powers", "frame_levels_db", "noise_floor_db", "noise_floor_of_powers", "NOISE_FLOOR_FRAME_S", "loudness",
            "normalize_loudness", "match_loudness", "cap_peak", "PEAK_CEILING_DBFS", "MAX_LIMITING_DB"]
@@ -91,9 +91,10 @@ def match_loudness(audio: Audio, target_lufs: float) -> Audio:
     peaks back down; a clip that would need more limiting than that is turned down instead.
     """
     loud = normalize_loudness(audio, target_lufs, peak_dbfs=PEAK_CEILING_DBFS + MAX_LIMITING_DB)
+    if peak_dbfs(loud) <= PEAK_CEILING_DBFS:  # no sample over: nothing to limit (and no limiter's cost)
+        return loud
     samples = loud.samples.copy()
-    if samples.size:
-        limit_in_place(samples, loud.sample_rate, PEAK_CEILING_DBFS, ATTACK_S, _MATCH_RELEASE_S)
+    limit_in_place(samples, loud.sample_rate, PEAK_CEILING_DBFS, ATTACK_S, _MATCH_RELEASE_S)
     return Audio(samples, loud.sample_rate)
 
 
