@@ -43,9 +43,9 @@ from collections.abc import Callable  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pipelines.audio import Audio, load, resample  # noqa: E402
-from pipelines.enhance.deepfilternet import DeepFilterNet3  # noqa: E402
+from pipelines.enhance.deepfilternet import DeepFilterNet3Enhance  # noqa: E402
 from pipelines.enhance.framing import collect, stream_frames  # noqa: E402
-from pipelines.enhance.rnnoise import RNNoise  # noqa: E402
+from pipelines.enhance.rnnoise import RNNoiseEnhance  # noqa: E402
 
 DATA = Path(os.environ.get("RETAKE_SPEECH_DIR", ROOT.parent / "shared" / "data" / "speech"))
 NOISE = Path(os.environ.get("RETAKE_NOISE_DIR", ROOT.parent / "shared" / "data" / "noise"))
@@ -53,7 +53,7 @@ RATE = 16000
 HOP = 480
 HOPS_PER_BLOCK = 100  # one second at 48 kHz, matching the wrapper's 1 s blocks
 
-Engine = DeepFilterNet3 | RNNoise
+Engine = DeepFilterNet3Enhance | RNNoiseEnhance
 
 
 def peak_rss_mb() -> float:
@@ -79,7 +79,7 @@ def noisy_speech(seconds: float, snr_db: float) -> Audio:
 class BareDeepFilterNet:
     """libDF called directly: a fresh state (built off the clock), one C call per hop."""
 
-    def __init__(self, engine: DeepFilterNet3, x48: np.ndarray):
+    def __init__(self, engine: DeepFilterNet3Enhance, x48: np.ndarray):
         self.lib, self.x = engine.lib, x48
         self.out = np.empty_like(x48)
         self.state = self.lib.df_create(str(engine.model_file).encode(), 100.0, None)
@@ -96,7 +96,7 @@ class BareDeepFilterNet:
 class BareRNNoise:
     """RNNoise called directly, in place on input pre-scaled to 16-bit values off the clock."""
 
-    def __init__(self, engine: RNNoise, x48: np.ndarray):
+    def __init__(self, engine: RNNoiseEnhance, x48: np.ndarray):
         self.lib = engine.lib
         self.buf = x48 * np.float32(32768.0)
         self.state = self.lib.rnnoise_create(None)
@@ -111,7 +111,7 @@ class BareRNNoise:
 
 
 def ready(engine: Engine) -> None:
-    if isinstance(engine, DeepFilterNet3):
+    if isinstance(engine, DeepFilterNet3Enhance):
         engine.pool.wait_ready()  # its next fresh state is built in the background between calls
 
 
@@ -178,7 +178,7 @@ def main() -> None:
     x48 = resample(audio, 48000).samples
     hops = x48.size // HOP
     x48 = np.ascontiguousarray(x48[: hops * HOP])
-    dfn, rnn = DeepFilterNet3.from_pretrained(None), RNNoise.from_pretrained(None)
+    dfn, rnn = DeepFilterNet3Enhance.from_pretrained(None), RNNoiseEnhance.from_pretrained(None)
     setups: dict[str, tuple[Engine, Callable[[], BareDeepFilterNet | BareRNNoise]]] = {
         "deepfilternet3": (dfn, lambda: BareDeepFilterNet(dfn, x48)),
         "rnnoise": (rnn, lambda: BareRNNoise(rnn, x48)),

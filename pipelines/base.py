@@ -1,11 +1,11 @@
 """What every engine wrapper has in common, so the model manager can load, cache and unload any of them.
 
-A pipeline is built by `from_pretrained` (the only place that reads weights) and is then a plain callable.
-`__init__` only stores already-built parts, so tests can assemble a pipeline from tiny components.
+A pipeline is built by `from_pretrained` (the only place that reads weights, through `pipelines.loading`)
+and is then a plain callable. `__init__` only stores already-built parts, so tests can assemble a pipeline
+from tiny components. What an engine of a task can do beyond the call is declared on the task's base class.
 """
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from abc import ABC, abstractmethod
@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .audio import Audio
+from .seeds import check_seed, random_seed
 
 TASKS = ("speak", "convert", "edit", "enhance", "sound", "transcribe", "speaker", "vad")
 
@@ -35,6 +36,10 @@ class Pipeline(ABC):
                         dtype: str | None = None, **options: Any) -> "Pipeline":
         """Build from a local folder (a Hub snapshot already on disk) or, for embedded engines whose
         weights ship inside a Python package, from `None`. Never downloads anything itself."""
+
+    @abstractmethod
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the engine; the task's base class declares on what and what comes back."""
 
     @property
     @abstractmethod
@@ -87,34 +92,6 @@ class VoicePrompt:
     embeddings: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def pick_device(requested: str | None = None) -> str:
-    """cuda if present, else Apple's mps, else cpu; an explicit request wins."""
-    if requested and requested != "auto":
-        return requested
-    try:
-        import torch
-    except ImportError:
-        return "cpu"
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def pick_dtype(device: str, requested: str | None = None) -> str:
-    """float32 on CPU (half precision is slow there); bfloat16 on GPUs that have it, else float16."""
-    if requested and requested != "auto":
-        return requested
-    if device == "cuda":
-        import torch
-
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-    if device == "mps":
-        return "float16"
-    return "float32"
-
-
 @contextmanager
 def seeded_rng(seed: int | None, device: str) -> Iterator[None]:
     """Seed torch's global generators for one call and restore them after, so a call is reproducible
@@ -122,10 +99,9 @@ def seeded_rng(seed: int | None, device: str) -> Iterator[None]:
     otherwise make every unseeded call identical)."""
     import torch
 
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-        raise ValueError(f"seed={seed!r} must be a non-negative whole number or None.")
+    seed = check_seed(seed)
     kind = torch.device(device).type
     devices = [] if kind == "cpu" else [torch.device(device).index or 0]
     with torch.random.fork_rng(devices=devices, device_type=kind if kind != "cpu" else "cuda"):
-        torch.manual_seed(int(seed) if seed is not None else secrets.randbits(63))
+        torch.manual_seed(seed if seed is not None else random_seed())
         yield

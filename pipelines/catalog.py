@@ -99,7 +99,7 @@ class Catalog:
     def load(cls, path: Path = CATALOG_PATH) -> "Catalog":
         with open(path, "rb") as f:
             raw = tomllib.load(f)
-        return cls([_engine(entry) for entry in raw.get("engine", [])])
+        return cls([parse_engine(entry) for entry in raw.get("engine", [])])
 
     def __iter__(self):
         return iter(self._engines.values())
@@ -125,7 +125,8 @@ class Catalog:
                 if e.embedded and e.package_installed() and (task is None or e.task == task)]
 
 
-def _engine(entry: dict) -> Engine:
+def parse_engine(entry: dict) -> Engine:
+    """One `[[engine]]` entry of catalog.toml as a checked Engine; ValueError naming the entry and field."""
     entry = dict(entry)
     where = entry.get("id", "?")
     for key in ("id", "task", "name", "pipeline", "licence", "languages", "sample_rate", "download_mb",

@@ -14,12 +14,15 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
-from .base import EngineError, Pipeline, pick_device, pick_dtype
+from .base import EngineError, Pipeline
+from .loading import pick_device, pick_dtype
 from .catalog import Catalog, Engine
 
 log = logging.getLogger("retake.models")
+
+P = TypeVar("P", bound=Pipeline)
 
 Progress = Callable[[float, str], None]
 """Called with a fraction in [0, 1] and a short description, e.g. (0.4, "pocket-tts: 180 of 450 MB")."""
@@ -96,6 +99,15 @@ class ModelManager:
                 self._evict_over_budget(keep=engine_id)
             return loaded.pipeline
 
+    def get_as(self, engine_id: str, kind: type[P], progress: Progress | None = None) -> P:
+        """`get`, as the task's class the caller works with (e.g. SpeakPipeline), so the caller is type-checked
+        and an engine of another task is refused by name instead of failing somewhere in its call."""
+        pipeline = self.get(engine_id, progress)
+        if not isinstance(pipeline, kind):
+            raise ValueError(f"{self.catalog.get(engine_id).name} is an engine for {pipeline.task}, not for "
+                             f"{getattr(kind, 'task', kind.__name__)}.")
+        return pipeline
+
     def _load(self, engine: Engine, progress: Progress | None) -> _Loaded:
         started = time.perf_counter()
         if engine.embedded:
@@ -165,7 +177,7 @@ class ModelManager:
     def cached(self, engine: Engine) -> bool:
         if engine.id in self.local_paths:
             return self.local_paths[engine.id].is_dir()
-        if engine.embedded:
+        if engine.hub_repo is None or engine.revision is None:  # embedded: nothing in the Hub cache
             return False
         repos = [(engine.hub_repo, engine.revision)] + [(c.repo, c.revision) for c in engine.components]
         return all(self._in_cache(repo, rev) for repo, rev in repos)

@@ -6,8 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 
 def models_cache_dir() -> Path:
     """Where weights that ship in parts are joined once: $RETAKE_MODELS_DIR, else ~/.cache/retake/models."""
@@ -21,12 +19,6 @@ def available_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
-
-
-def check_seed(seed: Any) -> None:
-    """Deterministic native engines accept any whole number as a seed (or None)."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ValueError(f"seed must be a whole number or None, got {seed!r}.")
 
 
 def check_threads(threads: Any) -> int:

@@ -161,10 +161,10 @@ def _money(match: re.Match[str]) -> str:
     return " and ".join(parts)
 
 
-def _time(match: re.Match[str]) -> str:
-    hour, minute, meridiem = int(match.group("h")), int(match.group("m") or 0), match.group("ampm")
+def _time(match: _TimeMatch) -> str:
+    hour, minute, meridiem = int(match.group("h") or 0), int(match.group("m") or 0), match.group("ampm")
     if hour > 24 or minute > 59:
-        return match.group(0)
+        return match.group(0) or ""
     words = cardinal(hour)
     if minute == 0:
         words += "" if meridiem else " o'clock"

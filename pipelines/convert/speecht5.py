@@ -7,15 +7,9 @@ from typing import Any
 import numpy as np
 
 from ..audio import Audio, resample
-from ..base import VoicePrompt, pick_device, seeded_rng
-from ..speak.speecht5 import (
-    _check_speaker_encoder,
-    _require_folder,
-    _torch_dtype,
-    load_vocoder,
-    speaker_embedding,
-    to_audio,
-)
+from ..base import VoicePrompt, seeded_rng
+from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
+from ..speak.speecht5 import check_speaker_encoder, load_vocoder, speaker_embedding, to_audio
 from . import ConvertPipeline
 
 MIN_SECONDS = 0.25  # the waveform encoder's convolutions need a few hundred samples to yield any frame
@@ -55,8 +49,7 @@ class SpeechT5Convert(ConvertPipeline):
                         **options: Any) -> "SpeechT5Convert":
         """`model_path`: the microsoft/speecht5_vc folder; `vocoder_path`: the microsoft/speecht5_hifigan
         folder. `threshold`: stop-token probability that ends the output."""
-        if options:
-            raise TypeError(f"SpeechT5Convert.from_pretrained got unknown options: {sorted(options)}")
+        reject_unknown("SpeechT5Convert.from_pretrained", options)
         if not 0.0 < min_length_ratio <= max_length_ratio:
             raise ValueError(f"length ratios must satisfy 0 < min_length_ratio <= max_length_ratio, got "
                              f"{min_length_ratio} and {max_length_ratio}.")
@@ -64,14 +57,14 @@ class SpeechT5Convert(ConvertPipeline):
             raise ValueError(f"threshold={threshold!r} must be a probability strictly between 0 and 1.")
         from transformers import SpeechT5FeatureExtractor, SpeechT5ForSpeechToSpeech
 
-        folder = _require_folder(model_path, "model_path", "microsoft/speecht5_vc")
+        folder = require_folder(model_path, "microsoft/speecht5_vc")
         device = pick_device(device)
-        torch_dtype = _torch_dtype(device, dtype)
-        model = SpeechT5ForSpeechToSpeech.from_pretrained(folder, local_files_only=True, dtype=torch_dtype)
-        features = SpeechT5FeatureExtractor.from_pretrained(folder, local_files_only=True)
-        vocoder = load_vocoder(vocoder_path, device, torch_dtype)
-        _check_speaker_encoder(speaker_encoder, model.config.speaker_embedding_dim)
-        return cls(model.to(device).eval(), vocoder, features, device=device, speaker_encoder=speaker_encoder,
+        precision = torch_dtype(device, dtype)
+        model = load_model(SpeechT5ForSpeechToSpeech, folder, device=device, dtype=precision)
+        features = load_part(SpeechT5FeatureExtractor, folder)
+        vocoder = load_vocoder(vocoder_path, device, precision)
+        check_speaker_encoder(speaker_encoder, model.config.speaker_embedding_dim)
+        return cls(model, vocoder, features, device=device, speaker_encoder=speaker_encoder,
                    min_length_ratio=min_length_ratio, max_length_ratio=max_length_ratio, threshold=threshold)
 
     @property

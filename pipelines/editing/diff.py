@@ -121,10 +121,10 @@ def align_words(words: Sequence[Word], edited_text: str) -> list[Opcode]:
         ops.append(("equal", 0, n_words, 0, n_tokens))
     # Stretch the first and last opcodes to the ends, so leading/trailing punctuation-only words and
     # tokens belong somewhere.
-    tag, _, i2, _, j2 = ops[0]
-    ops[0] = (tag, 0, i2, 0, j2)
-    tag, i1, _, j1, _ = ops[-1]
-    ops[-1] = (tag, i1, n_words, j1, n_tokens)
+    first = ops[0]
+    ops[0] = (first[0], 0, first[2], 0, first[4])
+    last = ops[-1]
+    ops[-1] = (last[0], last[1], n_words, last[3], n_tokens)
     return ops
 
 

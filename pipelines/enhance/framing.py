@@ -6,12 +6,14 @@ frame callback: resampling in and out, delay compensation and bounded memory are
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from typing import Any, Callable, Iterator
 
 import numpy as np
 import soxr
 
 from ..audio import Audio
+from . import EnhancePipeline
 
 # The same soxr setting as pipelines.audio.resample: ResampleStream fed block by block gives
 # bit-identical samples to that one-shot call, without holding the whole clip at the engine's rate.
@@ -107,3 +109,24 @@ def check_device(device: Any) -> None:
     if device is None or str(device).split(":")[0] in ("cpu", "auto", "cuda", "mps"):
         return
     raise ValueError(f"device={device!r} is not a device name; use 'cpu' (this engine runs on the CPU).")
+
+
+class FramedEnhancePipeline(EnhancePipeline):
+    """An enhancer that runs a native engine frame by frame through `stream_frames`: the whole-clip call and
+    the stream share one path, so they give the same samples. Subclasses implement `_cleaned_blocks`."""
+
+    def stream(self, audio: Audio, block_seconds: float = 1.0) -> Iterator[Audio]:
+        """Cleaned audio in blocks of about `block_seconds`, at the input's rate and time-aligned
+        with it; concatenated they equal `self(audio)`. Memory stays flat in the input's length."""
+        audio = check_audio(audio)
+        block_seconds = check_block_seconds(block_seconds)
+        return self._cleaned_blocks(audio, block_seconds)
+
+    def __call__(self, audio: Audio) -> Audio:
+        """Cleaned audio at the input's own rate and length."""
+        audio = check_audio(audio)
+        return collect(self._cleaned_blocks(audio, 1.0), audio)
+
+    @abstractmethod
+    def _cleaned_blocks(self, audio: Audio, block_seconds: float) -> Iterator[Audio]:
+        """The engine's state for one stream around `stream_frames` (input already checked)."""

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..audio import Audio
 from ..base import EngineError
-from . import EnhancePipeline
-from .framing import check_audio, check_block_seconds, check_device, collect, stream_frames
+from ..loading import reject_unknown
+from .framing import FramedEnhancePipeline, check_device, stream_frames
 
 ENGINE_ID = "rnnoise"
 _INSTALL = "pip install pyrnnoise"
@@ -51,7 +51,7 @@ def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
     return lib
 
 
-class RNNoise(EnhancePipeline):
+class RNNoiseEnhance(FramedEnhancePipeline):
     """RNNoise noise suppression: a GRU predicting 22 band gains plus a pitch comb filter, 48 kHz, 480-sample frames.
 
     Components: `librnnoise.so` from the `pyrnnoise` wheel, with the default RNNoise model compiled in.
@@ -67,11 +67,10 @@ class RNNoise(EnhancePipeline):
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None = None, *, device: str = "cpu",
-                        dtype: str | None = None, **options: Any) -> "RNNoise":
+                        dtype: str | None = None, **options: Any) -> "RNNoiseEnhance":
         """Load the library shipped in `pyrnnoise` (`model_path` must be None: the weights are compiled
         into it). No options. Runs on the CPU whatever `device` says; `dtype` is ignored."""
-        if options:
-            raise ValueError(f"Unknown RNNoise options {sorted(options)}; it takes none.")
+        reject_unknown("RNNoiseEnhance", options)
         if model_path is not None:
             raise ValueError(f"model_path must be None for RNNoise (its weights are built into pyrnnoise), "
                              f"got {model_path!r}.")
@@ -95,14 +94,7 @@ class RNNoise(EnhancePipeline):
         """The shared library's size: the model is compiled into it (measured ~13 MB resident once it has run)."""
         return self.library_file.stat().st_size if self.library_file.exists() else 0
 
-    def stream(self, audio: Audio, block_seconds: float = 1.0) -> Iterator[Audio]:
-        """Cleaned audio in blocks of about `block_seconds`, at the input's rate and time-aligned
-        with it; concatenated they equal `self(audio)`. Memory stays flat in the input's length."""
-        audio = check_audio(audio)
-        block_seconds = check_block_seconds(block_seconds)
-        return self._stream(audio, block_seconds)
-
-    def _stream(self, audio: Audio, block_seconds: float) -> Iterator[Audio]:
+    def _cleaned_blocks(self, audio: Audio, block_seconds: float) -> Iterator[Audio]:
         if audio.num_samples == 0:
             return
         state = self.lib.rnnoise_create(None)  # ~1 ms: a fresh state per stream keeps calls independent
@@ -124,7 +116,3 @@ class RNNoise(EnhancePipeline):
         finally:
             self.lib.rnnoise_destroy(state)
 
-    def __call__(self, audio: Audio) -> Audio:
-        """Cleaned audio at the input's own rate and length."""
-        audio = check_audio(audio)
-        return collect(self._stream(audio, 1.0), audio)

@@ -7,13 +7,14 @@ from typing import Any
 import numpy as np
 
 from ..audio import Audio
-from ..base import EngineError, pick_device, pick_dtype, seeded_rng
+from ..base import EngineError, seeded_rng
+from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
 from . import SoundPipeline
 
 MAX_TRAINED_SECONDS = 30.0  # MusicGen was trained on 30 s excerpts; past that it loses the thread
 
 
-class MusicGen(SoundPipeline):
+class MusicGenSound(SoundPipeline):
     """MusicgenForConditionalGeneration (facebook/musicgen-small) + MusicgenProcessor.
 
     Components: a T5 text encoder with its tokenizer, a 300M-parameter decoder that samples four
@@ -37,28 +38,23 @@ class MusicGen(SoundPipeline):
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None, *, device: str = "cpu", dtype: str | None = None,
                         guidance_scale: float = 3.0, temperature: float = 1.0, top_k: int = 250,
-                        **options: Any) -> "MusicGen":
+                        **options: Any) -> "MusicGenSound":
         """`model_path`: the facebook/musicgen-small folder. `guidance_scale` (>= 1; 1 turns guidance off),
         `temperature` (> 0) and `top_k` (>= 1) set the sampling; the defaults are Meta's."""
-        if options:
-            raise TypeError(f"MusicGen.from_pretrained got unknown options: {sorted(options)}")
+        reject_unknown("MusicGenSound.from_pretrained", options)
         if guidance_scale < 1.0:
             raise ValueError(f"guidance_scale={guidance_scale} must be at least 1 (1 disables guidance).")
         if temperature <= 0.0:
             raise ValueError(f"temperature={temperature} must be positive.")
         if top_k < 1:
             raise ValueError(f"top_k={top_k} must be at least 1.")
-        import torch
+        folder = require_folder(model_path, "facebook/musicgen-small")
         from transformers import MusicgenForConditionalGeneration, MusicgenProcessor
 
-        if model_path is None or not Path(model_path).is_dir():
-            raise EngineError(f"model_path {model_path!r} is not a folder; expected a local copy of "
-                              "facebook/musicgen-small (the model manager downloads it).")
         device = pick_device(device)
-        torch_dtype = getattr(torch, pick_dtype(device, dtype))
-        model = MusicgenForConditionalGeneration.from_pretrained(model_path, local_files_only=True, dtype=torch_dtype)
-        processor = MusicgenProcessor.from_pretrained(model_path, local_files_only=True)
-        return cls(model.to(device).eval(), processor, device=device, guidance_scale=guidance_scale,
+        model = load_model(MusicgenForConditionalGeneration, folder, device=device, dtype=torch_dtype(device, dtype))
+        processor = load_part(MusicgenProcessor, folder)
+        return cls(model, processor, device=device, guidance_scale=guidance_scale,
                    temperature=temperature, top_k=top_k)
 
     @property

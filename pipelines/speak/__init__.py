@@ -1,6 +1,7 @@
 """Text to speech: zero-shot cloners (speak in a voice given by reference clips) and fixed-voice engines."""
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from typing import Any, ClassVar
 
@@ -9,8 +10,19 @@ from ..base import Pipeline, VoicePrompt
 
 
 class SpeakPipeline(Pipeline):
+    """Capabilities are declared here with their defaults and overridden by the engines that have them, so
+    callers read them as attributes instead of probing."""
+
     task = "speak"
-    clones: ClassVar[bool] = False  # True only for engines that imitate a reference voice
+    # Imitates a reference voice (`voice=`) rather than speaking with built-in ones. The catalog's `clones`
+    # must agree (tests/unit/test_catalog.py checks).
+    clones: ClassVar[bool] = False
+    # Keyword options `__call__` accepts besides `voice` and `seed` (e.g. "speaker", "speed").
+    call_options: ClassVar[tuple[str, ...]] = ()
+    # (slowest, fastest) value of the `speed` option; None: no speed control, only natural speed.
+    speed_range: ClassVar[tuple[float, float] | None] = None
+    # Longest text one call takes, in characters; None: no limit of its own (narration chunks to 250).
+    max_chars: int | None = None
 
     @abstractmethod
     def __call__(self, text: str, *, voice: VoicePrompt | None = None, seed: int | None = None,
@@ -21,3 +33,24 @@ class SpeakPipeline(Pipeline):
     def speakers(self) -> list[str]:
         """Built-in voices of a fixed-voice engine (empty for cloners)."""
         return []
+
+    def check_speed(self, speed: Any) -> float:
+        """`speed` as a float within `speed_range` (1.0 = natural), or ValueError saying the range."""
+        low, high = self.speed_range or (1.0, 1.0)
+        try:
+            value = float(speed)
+        except (TypeError, ValueError):
+            value = math.nan
+        if isinstance(speed, bool) or not low <= value <= high:
+            raise ValueError(f"speed must be a number from {low} to {high} (1.0 = natural), got {speed!r}.")
+        return value
+
+
+def check_text(text: Any) -> str:
+    """The text to speak with its whitespace collapsed, or ValueError when it is not a string or has no words."""
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a string, got {type(text).__name__}.")
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError("text is empty: give at least one word to speak.")
+    return text

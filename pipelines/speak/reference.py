@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from ..audio import AudioError
 from ..base import VoicePrompt
+from ..editing import fade, low_energy_point, trim
 
 MIN_REFERENCE_S = 1.0  # under a second of speech says too little about a voice
 SEARCH_S = 1.5  # where to look for a quiet cut point: this much before the limit
@@ -39,8 +40,6 @@ class FittedReference:
 def fit_reference(voice: VoicePrompt, max_seconds: float) -> FittedReference:
     """The voice with at most `max_seconds` of reference audio (see the module doc). AudioError when the
     reference holds less than `MIN_REFERENCE_S` seconds in all."""
-    from ..editing import fade, low_energy_point, trim
-
     if not max_seconds >= MIN_REFERENCE_S:
         raise ValueError(f"max_seconds must be at least {MIN_REFERENCE_S:g}, got {max_seconds!r}.")
     total = sum(clip.duration for clip in voice.clips)

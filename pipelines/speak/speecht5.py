@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..audio import Audio
-from ..base import EngineError, VoicePrompt, pick_device, pick_dtype, seeded_rng
+from ..base import EngineError, VoicePrompt, seeded_rng
+from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
 from . import SpeakPipeline
 
 EMBEDDING_KEY = "wavlm-base-plus-sv"  # id of the WavLM x-vector encoder in VoicePrompt.embeddings
@@ -34,6 +35,7 @@ class SpeechT5Speak(SpeakPipeline):
     """
 
     clones: ClassVar[bool] = True
+    call_options: ClassVar[tuple[str, ...]] = ("threshold",)
 
     def __init__(self, model: Any, vocoder: Any, tokenizer: "CharTokenizer | Any", *, device: str = "cpu",
                  speaker_encoder: Any = None, normalize_numbers: bool = True) -> None:
@@ -43,6 +45,7 @@ class SpeechT5Speak(SpeakPipeline):
         self.device = device
         self.speaker_encoder = speaker_encoder
         self.normalize_numbers = normalize_numbers
+        self.max_chars = self.max_text_tokens  # one character, one token
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None, *, vocoder_path: str | Path | None = None,
@@ -52,18 +55,17 @@ class SpeechT5Speak(SpeakPipeline):
         folder (a separate Hub repo the manager resolves). `speaker_encoder`: an optional SpeakerEncoder
         with 512-d output used when a voice has no stored x-vector. `normalize_numbers`: spell digits out
         in English words, since the character vocabulary was trained on words."""
-        if options:
-            raise TypeError(f"SpeechT5Speak.from_pretrained got unknown options: {sorted(options)}")
+        reject_unknown("SpeechT5Speak.from_pretrained", options)
         from transformers import SpeechT5ForTextToSpeech
 
-        folder = _require_folder(model_path, "model_path", "microsoft/speecht5_tts")
+        folder = require_folder(model_path, "microsoft/speecht5_tts")
         device = pick_device(device)
-        torch_dtype = _torch_dtype(device, dtype)
-        model = SpeechT5ForTextToSpeech.from_pretrained(folder, local_files_only=True, dtype=torch_dtype)
-        vocoder = load_vocoder(vocoder_path, device, torch_dtype)
+        precision = torch_dtype(device, dtype)
+        model = load_model(SpeechT5ForTextToSpeech, folder, device=device, dtype=precision)
+        vocoder = load_vocoder(vocoder_path, device, precision)
         tokenizer = load_char_tokenizer(folder)
-        _check_speaker_encoder(speaker_encoder, model.config.speaker_embedding_dim)
-        return cls(model.to(device).eval(), vocoder, tokenizer, device=device, speaker_encoder=speaker_encoder,
+        check_speaker_encoder(speaker_encoder, model.config.speaker_embedding_dim)
+        return cls(model, vocoder, tokenizer, device=device, speaker_encoder=speaker_encoder,
                    normalize_numbers=normalize_numbers)
 
     @property
@@ -82,8 +84,7 @@ class SpeechT5Speak(SpeakPipeline):
         natural prosody), so randomness is seeded: the same seed gives the same audio."""
         import torch
 
-        if options:
-            raise TypeError(f"SpeechT5 speak got unknown options: {sorted(options)}")
+        reject_unknown("SpeechT5 speak", options)
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold={threshold!r} must be a probability strictly between 0 and 1.")
         ids = self._encode(text)
@@ -118,34 +119,16 @@ class SpeechT5Speak(SpeakPipeline):
 # ------------------------------------------------------------------------------- shared with convert
 
 
-def _require_folder(path: str | Path | None, name: str, repo: str) -> Path:
-    if path is None:
-        raise EngineError(f"{name} is required: the local folder of {repo} (the model manager downloads it).")
-    folder = Path(path)
-    if not folder.is_dir():
-        raise EngineError(f"{name} {str(folder)!r} is not a folder; expected a local copy of {repo}.")
-    return folder
-
-
-def _torch_dtype(device: str, dtype: str | None) -> Any:
-    import torch
-
-    name = pick_dtype(device, dtype)
-    value = getattr(torch, name, None)
-    if not isinstance(value, torch.dtype):
-        raise ValueError(f"dtype={dtype!r} is not a torch dtype; use float32, float16 or bfloat16.")
-    return value
-
-
-def load_vocoder(vocoder_path: str | Path | None, device: str, torch_dtype: Any) -> Any:
+def load_vocoder(vocoder_path: str | Path | None, device: str, precision: Any) -> Any:
     """The HiFi-GAN that turns SpeechT5's 80-bin log-mels into 16 kHz audio."""
     from transformers import SpeechT5HifiGan
 
-    folder = _require_folder(vocoder_path, "vocoder_path", "microsoft/speecht5_hifigan")
-    return SpeechT5HifiGan.from_pretrained(folder, local_files_only=True, dtype=torch_dtype).to(device).eval()
+    folder = require_folder(vocoder_path, "microsoft/speecht5_hifigan", "vocoder_path")
+    return load_model(SpeechT5HifiGan, folder, device=device, dtype=precision)
 
 
-def _check_speaker_encoder(encoder: Any, dim: int) -> None:
+def check_speaker_encoder(encoder: Any, dim: int) -> None:
+    """Refuse a speaker encoder whose vectors are not the x-vectors SpeechT5 conditions on."""
     if encoder is not None and getattr(encoder, "dim", dim) != dim:
         raise ValueError(f"speaker_encoder gives {encoder.dim}-d embeddings; SpeechT5 needs {dim}-d x-vectors "
                          f"({EMBEDDING_KEY}).")
@@ -163,7 +146,7 @@ def speaker_embedding(voice: VoicePrompt | None, dim: int, speaker_encoder: Any 
     vector = voice.embeddings.get(EMBEDDING_KEY)
     if vector is None and speaker_encoder is not None and voice.clips:
         vectors = [np.asarray(speaker_encoder(clip), dtype=np.float64).reshape(-1) for clip in voice.clips]
-        vector = np.mean([v / max(np.linalg.norm(v), 1e-12) for v in vectors], axis=0)
+        vector = np.mean([v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors], axis=0)
     if vector is None:
         have = ", ".join(sorted(voice.embeddings)) or "none"
         raise ValueError(
@@ -261,7 +244,7 @@ def load_char_tokenizer(folder: Path) -> CharTokenizer | _SentencePieceTokenizer
     if importlib.util.find_spec("sentencepiece") is not None:
         from transformers import SpeechT5Tokenizer
 
-        return _SentencePieceTokenizer(SpeechT5Tokenizer.from_pretrained(folder, local_files_only=True))
+        return _SentencePieceTokenizer(load_part(SpeechT5Tokenizer, folder))
     return CharTokenizer.from_file(vocab)
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..audio import Audio, is_silent, resample
-from ..base import EngineError, pick_device
+from ..base import EngineError
+from ..loading import pick_device, reject_unknown
 from . import SpeakerEncoder
 
 ENGINE_ID = "resemblyzer"
@@ -24,7 +25,7 @@ _PARTIALS_PER_SECOND, _MIN_COVERAGE = 1.3, 0.75  # resemblyzer's defaults for em
 def _mel_filterbank() -> np.ndarray:
     """Slaney-style mel filters (area-normalised triangles on the Slaney mel scale), as librosa builds
     them by default; shape (40, 201)."""
-    def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
         hz = np.asarray(hz, dtype=np.float64)
         linear = hz / (200.0 / 3)
         log = 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
@@ -71,7 +72,7 @@ def _import_resemblyzer():
     return resemblyzer
 
 
-class Resemblyzer(SpeakerEncoder):
+class ResemblyzerSpeaker(SpeakerEncoder):
     """GE2E d-vector (Wan et al. 2018): 3-layer LSTM over 40-band mel frames, 256-d unit vector.
 
     Components: `resemblyzer.VoiceEncoder` (a torch module, 1.4 M parameters, weights `pretrained.pt`
@@ -88,16 +89,13 @@ class Resemblyzer(SpeakerEncoder):
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None = None, *, device: str = "cpu",
-                        dtype: str | None = None, **options: Any) -> "Resemblyzer":
+                        dtype: str | None = None, **options: Any) -> "ResemblyzerSpeaker":
         """Load the weights shipped in the package (model_path None) or a compatible `.pt` file.
 
         Options: trim_pauses (True; shorten silences with webrtcvad before embedding).
         float32 only: the model is tiny and fast on CPU, so `dtype` is ignored.
         """
-        allowed = {"trim_pauses"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ValueError(f"Unknown Resemblyzer options {unknown}; allowed: {', '.join(sorted(allowed))}.")
+        reject_unknown("ResemblyzerSpeaker", options, ("trim_pauses",))
         resemblyzer = _import_resemblyzer()
         weights = None
         if model_path is not None:

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from ..audio import Audio, resample
-from ..base import EngineError, pick_device, pick_dtype
+from ..base import EngineError
+from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
 from . import SpeakerEncoder
 
 HUB_REPO = "microsoft/wavlm-base-plus-sv"
@@ -33,30 +34,17 @@ class WavLMSpeaker(SpeakerEncoder):
     def from_pretrained(cls, model_path: str | Path | None, *, device: str = "cpu",
                         dtype: str | None = None, **options: Any) -> "WavLMSpeaker":
         """Load from a local checkpoint folder. Options: chunk_seconds (20)."""
-        allowed = {"chunk_seconds"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ValueError(f"Unknown WavLMSpeaker options {unknown}; allowed: {', '.join(sorted(allowed))}.")
+        reject_unknown("WavLMSpeaker", options, ("chunk_seconds",))
         chunk_seconds = float(options.get("chunk_seconds", 20.0))
         if chunk_seconds < 1.0:
             raise ValueError(f"chunk_seconds must be at least 1 s, got {chunk_seconds}.")
-        if model_path is None:
-            raise EngineError(f"WavLMSpeaker needs a local checkpoint folder (a snapshot of {HUB_REPO}); "
-                              "the model manager downloads it first.")
-        folder = Path(model_path)
-        if not (folder / "config.json").is_file():
-            raise EngineError(f"No WavLM checkpoint in {folder} (config.json missing).")
-        try:
-            import torch
-            from transformers import AutoFeatureExtractor, WavLMForXVector
-        except ImportError as exc:
-            raise EngineError("WavLMSpeaker needs torch and transformers; "
-                              "run `pip install torch transformers`.") from exc
+        folder = require_folder(model_path, HUB_REPO)
         device = pick_device(device)
-        torch_dtype = getattr(torch, pick_dtype(device, dtype))
-        feature_extractor = AutoFeatureExtractor.from_pretrained(folder, local_files_only=True)
-        model = WavLMForXVector.from_pretrained(folder, local_files_only=True, dtype=torch_dtype)
-        model.to(device).eval()
+        precision = torch_dtype(device, dtype)
+        from transformers import AutoFeatureExtractor, WavLMForXVector
+
+        feature_extractor = load_part(AutoFeatureExtractor, folder)
+        model = load_model(WavLMForXVector, folder, device=device, dtype=precision)
         return cls(model, feature_extractor, chunk_seconds=chunk_seconds)
 
     @property

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..audio import Audio, resample
 from ..runtime import models_cache_dir
-from ..base import EngineError, Transcript, Word, pick_device
+from ..base import EngineError, Transcript, Word
+from ..loading import pick_device, reject_unknown
 from . import TranscribePipeline
 from .timing import snap_to_speech, speech_regions, tidy_words
 
@@ -33,7 +34,7 @@ def _package_data(module: str) -> Path:
         raise EngineError(f"The embedded Whisper base weights are not installed; run `{_INSTALL}`.") from exc
 
 
-def _weight_parts() -> tuple[list[Path], Path, str]:
+def weight_parts() -> tuple[list[Path], Path, str]:
     """The model.bin parts in order, the folder holding the tokenizer/config, and a version key."""
     parts: list[Path] = []
     side_dir: Path | None = None
@@ -66,7 +67,7 @@ def prepare_model_dir(cache_dir: str | Path | None = None) -> Path:
     The join is written to a temporary folder next to the target and renamed into place, so a crash
     or a second process never leaves (or sees) a half-written model.bin; later calls reuse the folder.
     """
-    parts, side_dir, key = _weight_parts()
+    parts, side_dir, key = weight_parts()
     expected = sum(p.stat().st_size for p in parts)
     root = Path(cache_dir).expanduser() if cache_dir is not None else models_cache_dir()
     target = root / f"{ENGINE_ID}-{key}"
@@ -106,7 +107,7 @@ def prepare_model_dir(cache_dir: str | Path | None = None) -> Path:
     return target
 
 
-class FasterWhisper(TranscribePipeline):
+class FasterWhisperTranscribe(TranscribePipeline):
     """OpenAI Whisper base (multilingual, 74 M parameters) run by CTranslate2 via faster-whisper.
 
     Components: a `faster_whisper.WhisperModel` (encoder-decoder + tokenizer + log-mel front end) and,
@@ -128,7 +129,7 @@ class FasterWhisper(TranscribePipeline):
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None = None, *, device: str = "cpu",
-                        dtype: str | None = None, **options: Any) -> "FasterWhisper":
+                        dtype: str | None = None, **options: Any) -> "FasterWhisperTranscribe":
         """Load the embedded weights (model_path None) or a CTranslate2 Whisper folder.
 
         Options: cache_dir (where the joined model goes; default $RETAKE_MODELS_DIR or
@@ -142,10 +143,8 @@ class FasterWhisper(TranscribePipeline):
             from faster_whisper import WhisperModel
         except ImportError as exc:
             raise EngineError(f"faster-whisper is not installed; run `{_INSTALL}`.") from exc
-        allowed = {"cache_dir", "cpu_threads", "beam_size", "vad_filter", "snap_words", "skip_silent"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ValueError(f"Unknown FasterWhisper options {unknown}; allowed: {', '.join(sorted(allowed))}.")
+        reject_unknown("FasterWhisperTranscribe", options,
+                       ("cache_dir", "cpu_threads", "beam_size", "vad_filter", "snap_words", "skip_silent"))
         beam_size = int(options.get("beam_size", 5))
         if beam_size < 1:
             raise ValueError(f"beam_size must be at least 1, got {beam_size}.")

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from ..audio import Audio, resample
-from ..base import EngineError, Transcript, Word, pick_device, pick_dtype
+from ..base import EngineError, Transcript, Word
+from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
 from . import TranscribePipeline
 from .timing import snap_to_speech, speech_regions, tidy_words
 
@@ -21,7 +22,7 @@ _UNSPACED = {"zh", "ja", "th", "lo", "my", "yue"}
 _SPACE_MARK = "\u0120"  # how byte-level BPE spells a leading space inside a token ("Ġ")
 
 
-class WhisperHub(TranscribePipeline):
+class WhisperHubTranscribe(TranscribePipeline):
     """OpenAI Whisper (encoder-decoder ASR, 99+ languages) from a transformers checkpoint folder.
 
     Components: `WhisperForConditionalGeneration` and `WhisperProcessor` (log-mel feature extractor +
@@ -42,7 +43,7 @@ class WhisperHub(TranscribePipeline):
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None, *, device: str = "cpu",
-                        dtype: str | None = None, **options: Any) -> "WhisperHub":
+                        dtype: str | None = None, **options: Any) -> "WhisperHubTranscribe":
         """Load from a local checkpoint folder (config, weights, processor files, generation config).
 
         Options: num_beams (1: greedy, the fast choice on CPU), max_new_tokens (per 30 s window;
@@ -50,33 +51,20 @@ class WhisperHub(TranscribePipeline):
         word edges in silence move to the speech and audio without speech is not decoded (both use
         the Silero VAD bundled with faster-whisper and are skipped if it is not installed).
         """
-        allowed = {"num_beams", "max_new_tokens", "snap_words", "skip_silent"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ValueError(f"Unknown WhisperHub options {unknown}; allowed: {', '.join(sorted(allowed))}.")
-        if model_path is None:
-            raise EngineError("WhisperHub needs a local checkpoint folder (e.g. a snapshot of "
-                              f"{HUB_REPOS['whisper-large-v3-turbo']}); the model manager downloads it first.")
-        folder = Path(model_path)
-        if not (folder / "config.json").is_file():
-            raise EngineError(f"No Whisper checkpoint in {folder} (config.json missing).")
+        reject_unknown("WhisperHubTranscribe", options, ("num_beams", "max_new_tokens", "snap_words", "skip_silent"))
+        folder = require_folder(model_path, "a Whisper repo (e.g. openai/whisper-large-v3-turbo)")
         num_beams = int(options.get("num_beams", 1))
         if num_beams < 1:
             raise ValueError(f"num_beams must be at least 1, got {num_beams}.")
         max_new_tokens = options.get("max_new_tokens")
-        try:
-            import torch
-            from transformers import WhisperForConditionalGeneration, WhisperProcessor
-        except ImportError as exc:
-            raise EngineError("WhisperHub needs torch and transformers; "
-                              "run `pip install torch transformers`.") from exc
         device = pick_device(device)
-        torch_dtype = getattr(torch, pick_dtype(device, dtype))
-        processor = WhisperProcessor.from_pretrained(folder, local_files_only=True)
+        precision = torch_dtype(device, dtype)
+        from transformers import WhisperForConditionalGeneration, WhisperProcessor
+
+        processor = load_part(WhisperProcessor, folder)
         # Token timestamps read cross-attention weights, which only the eager implementation returns.
-        model = WhisperForConditionalGeneration.from_pretrained(
-            folder, local_files_only=True, dtype=torch_dtype, attn_implementation="eager")
-        model.to(device).eval()
+        model = load_model(WhisperForConditionalGeneration, folder, device=device, dtype=precision,
+                           attn_implementation="eager")
         generation = model.generation_config
         if getattr(generation, "alignment_heads", None) is None:
             # Fine-tunes often drop them; openai-whisper's fallback: every head of the decoder's upper half.

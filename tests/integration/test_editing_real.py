@@ -45,9 +45,9 @@ FLOOR_DB = 3.0
 @pytest.fixture(scope="module")
 def asr():
     pytest.importorskip("faster_whisper")
-    from pipelines.transcribe.faster_whisper import FasterWhisper
+    from pipelines.transcribe.faster_whisper import FasterWhisperTranscribe
 
-    return FasterWhisper.from_pretrained(None)
+    return FasterWhisperTranscribe.from_pretrained(None)
 
 
 @pytest.fixture(scope="module")

@@ -41,9 +41,9 @@ import pytest
 from pipelines.audio import Audio, resample
 from pipelines.base import EngineError
 from pipelines.enhance import EnhancePipeline
-from pipelines.enhance.deepfilternet import DeepFilterNet3
+from pipelines.enhance.deepfilternet import DeepFilterNet3Enhance
 from pipelines.enhance.framing import collect, stream_frames
-from pipelines.enhance.rnnoise import RNNoise
+from pipelines.enhance.rnnoise import RNNoiseEnhance
 from tests.noisy import clip, frame_energy, mix, noise, noise_names, si_sdr
 
 VCTK = ("p287_002", "p287_004", "p287_006")
@@ -70,15 +70,15 @@ def lag_samples(output: Audio, reference: Audio, max_lag: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def dfn() -> Iterator[DeepFilterNet3]:
-    engine = DeepFilterNet3.from_pretrained(None)
+def dfn() -> Iterator[DeepFilterNet3Enhance]:
+    engine = DeepFilterNet3Enhance.from_pretrained(None)
     yield engine
     engine.close()
 
 
 @pytest.fixture(scope="module")
-def rnn() -> RNNoise:
-    return RNNoise.from_pretrained(None)
+def rnn() -> RNNoiseEnhance:
+    return RNNoiseEnhance.from_pretrained(None)
 
 
 @pytest.fixture(params=["deepfilternet3", "rnnoise"])
@@ -106,7 +106,7 @@ def mixture_results(name: str, engine: EnhancePipeline) -> list[tuple[str, int, 
 
 
 def engine_name(engine: EnhancePipeline) -> str:
-    return "deepfilternet3" if isinstance(engine, DeepFilterNet3) else "rnnoise"
+    return "deepfilternet3" if isinstance(engine, DeepFilterNet3Enhance) else "rnnoise"
 
 
 # ------------------------------------------------------------------------------------------ quality
@@ -126,13 +126,13 @@ def test_mixtures_improve_si_sdr(engine: EnhancePipeline) -> None:
 
 
 @pytest.mark.slow
-def test_deepfilternet_beats_rnnoise_on_mixtures(dfn: DeepFilterNet3, rnn: RNNoise) -> None:
+def test_deepfilternet_beats_rnnoise_on_mixtures(dfn: DeepFilterNet3Enhance, rnn: RNNoiseEnhance) -> None:
     dfn_gain = np.mean([o - i for *_, i, o in mixture_results("deepfilternet3", dfn)])
     rnn_gain = np.mean([o - i for *_, i, o in mixture_results("rnnoise", rnn)])
     assert dfn_gain > rnn_gain + 2.0, (dfn_gain, rnn_gain)
 
 
-def test_vctk_pairs(dfn: DeepFilterNet3, rnn: RNNoise) -> None:
+def test_vctk_pairs(dfn: DeepFilterNet3Enhance, rnn: RNNoiseEnhance) -> None:
     """Recorded noisy/clean pairs: DeepFilterNet3 improves SI-SDR on every one; both engines cut the
     noise in the pauses (the quietest fifth of the clean recording's 20 ms frames)."""
     for utt in VCTK:
@@ -195,7 +195,7 @@ def test_silence_in_near_silence_out(engine: EnhancePipeline) -> None:
     assert np.abs(out.samples).max() <= np.abs(hiss.samples).max()
 
 
-def test_attenuation_limit(dfn: DeepFilterNet3) -> None:
+def test_attenuation_limit(dfn: DeepFilterNet3Enhance) -> None:
     """atten_lim_db caps the noise reduction: pure noise comes out about that many dB quieter."""
     background = noise("koala_noise")
     skip = background.sample_rate  # let the first second settle
@@ -205,8 +205,8 @@ def test_attenuation_limit(dfn: DeepFilterNet3) -> None:
         return float(10 * np.log10(np.mean(out ** 2) / np.mean(background.samples[skip:].astype(np.float64) ** 2)))
 
     unlimited = reduction(dfn)
-    limited = DeepFilterNet3.from_pretrained(None, atten_lim_db=6)
-    post = DeepFilterNet3.from_pretrained(None, post_filter_beta=0.02)
+    limited = DeepFilterNet3Enhance.from_pretrained(None, atten_lim_db=6)
+    post = DeepFilterNet3Enhance.from_pretrained(None, post_filter_beta=0.02)
     try:
         assert unlimited < -20.0  # measured -31.7
         assert -7.5 < reduction(limited) < -4.5  # measured -5.9
@@ -299,13 +299,13 @@ def test_bad_input_is_refused_with_a_reason(engine: EnhancePipeline) -> None:
 def test_deepfilternet_options_are_checked() -> None:
     for bad in (0, -3, 120, "loud"):
         with pytest.raises(ValueError, match="atten_lim_db"):
-            DeepFilterNet3.from_pretrained(None, atten_lim_db=bad)
+            DeepFilterNet3Enhance.from_pretrained(None, atten_lim_db=bad)
     with pytest.raises(ValueError, match="post_filter_beta"):
-        DeepFilterNet3.from_pretrained(None, post_filter_beta=-0.1)
+        DeepFilterNet3Enhance.from_pretrained(None, post_filter_beta=-0.1)
     with pytest.raises(ValueError, match="model_path"):
-        RNNoise.from_pretrained("/some/folder")
+        RNNoiseEnhance.from_pretrained("/some/folder")
     with pytest.raises(EngineError, match="not found"):
-        DeepFilterNet3.from_pretrained("/no/such/model.tar.gz")
+        DeepFilterNet3Enhance.from_pretrained("/no/such/model.tar.gz")
 
 
 def test_engine_facts(engine: EnhancePipeline) -> None:
@@ -315,7 +315,7 @@ def test_engine_facts(engine: EnhancePipeline) -> None:
 
 
 def test_closed_deepfilternet_says_so() -> None:
-    engine = DeepFilterNet3.from_pretrained(None)
+    engine = DeepFilterNet3Enhance.from_pretrained(None)
     engine.close()
     with pytest.raises(EngineError, match="closed"):
         engine(clip("pocketsphinx_cards_001"))
@@ -331,7 +331,7 @@ def rss_bytes() -> int:
 
 
 @pytest.mark.slow
-def test_ten_minutes_keep_memory_flat(dfn: DeepFilterNet3) -> None:
+def test_ten_minutes_keep_memory_flat(dfn: DeepFilterNet3Enhance) -> None:
     """Ten minutes at 16 kHz: what grows with the input is the output itself and the boolean mask
     Audio's finite-check makes over it (a quarter of its size). A whole-clip implementation would
     add ~110 MB for every 48 kHz copy of the clip."""

@@ -28,9 +28,9 @@ import soundfile as sf
 from pystoi import stoi
 
 from pipelines.audio import Audio, AudioError, load, loudness, resample
-from pipelines.enhance.deepfilternet import DeepFilterNet3
+from pipelines.enhance.deepfilternet import DeepFilterNet3Enhance
 from pipelines.mastering import TARGETS, MasteringResult, master, measure
-from pipelines.transcribe.faster_whisper import FasterWhisper
+from pipelines.transcribe.faster_whisper import FasterWhisperTranscribe
 from tests.noisy import SNRS, VCTK, clip, mix, noise, noise_names, normalise_text, si_sdr, transcript
 
 STOI_RATE = 16000
@@ -53,15 +53,15 @@ WER_SNRS = (0, 5)
 
 
 @pytest.fixture(scope="module")
-def dfn() -> Iterator[DeepFilterNet3]:
-    engine = DeepFilterNet3.from_pretrained(None)
+def dfn() -> Iterator[DeepFilterNet3Enhance]:
+    engine = DeepFilterNet3Enhance.from_pretrained(None)
     yield engine
     engine.close()
 
 
 @pytest.fixture(scope="module")
-def asr() -> FasterWhisper:
-    return FasterWhisper.from_pretrained(None)
+def asr() -> FasterWhisperTranscribe:
+    return FasterWhisperTranscribe.from_pretrained(None)
 
 
 def stoi16(reference: Audio, degraded: Audio) -> float:
@@ -71,7 +71,7 @@ def stoi16(reference: Audio, degraded: Audio) -> float:
 
 
 @pytest.fixture(scope="module")
-def mixture_scores(dfn: DeepFilterNet3) -> list[tuple[str, int, str, float, float, float, float]]:
+def mixture_scores(dfn: DeepFilterNet3Enhance) -> list[tuple[str, int, str, float, float, float, float]]:
     """(noise, snr, utterance, SI-SDR in, out, STOI in, out) for every VCTK clean clip x noise x SNR."""
     rows = []
     for name in noise_names():
@@ -108,7 +108,7 @@ def test_si_sdr_and_stoi_on_mixtures(mixture_scores: list[tuple]) -> None:
         assert np.mean([r[6] for r in level]) >= np.mean([r[5] for r in level]) - STOI_SLACK, report
 
 
-def test_stoi_on_recorded_pairs(dfn: DeepFilterNet3) -> None:
+def test_stoi_on_recorded_pairs(dfn: DeepFilterNet3Enhance) -> None:
     """The VCTK pairs carry real DEMAND noise recorded with the speech: STOI must not drop there either."""
     before, after = [], []
     for utt in VCTK:
@@ -120,7 +120,7 @@ def test_stoi_on_recorded_pairs(dfn: DeepFilterNet3) -> None:
 
 
 @pytest.mark.slow
-def test_wer_does_not_rise(dfn: DeepFilterNet3, asr: FasterWhisper) -> None:
+def test_wer_does_not_rise(dfn: DeepFilterNet3Enhance, asr: FasterWhisperTranscribe) -> None:
     """What the embedded ASR hears in the denoised speech is no worse than in the noisy speech."""
     cases: list[tuple[str, str, Audio]] = [
         (f"vctk {utt}", f"denoiser_clean_{utt}", clip(f"denoiser_noisy_{utt}")) for utt in VCTK]
@@ -141,7 +141,7 @@ def test_wer_does_not_rise(dfn: DeepFilterNet3, asr: FasterWhisper) -> None:
     assert enhanced_wer <= noisy_wer + WER_SLACK, report
 
 
-def test_denoised_pairs_meet_the_targets(dfn: DeepFilterNet3) -> None:
+def test_denoised_pairs_meet_the_targets(dfn: DeepFilterNet3Enhance) -> None:
     """The whole chain on real noisy recordings: denoise, then master to each delivery target."""
     for utt in VCTK:
         enhanced = dfn(clip(f"denoiser_noisy_{utt}"))
@@ -169,7 +169,7 @@ def assert_sane(result: MasteringResult) -> None:
 # ---------------------------------------------------------------------------------------- bad input
 
 
-def test_silence_through_the_chain(dfn: DeepFilterNet3) -> None:
+def test_silence_through_the_chain(dfn: DeepFilterNet3Enhance) -> None:
     silent = Audio(np.zeros(3 * 16000, dtype=np.float32), 16000)
     denoised = dfn(silent)
     assert np.abs(denoised.samples).max() < 1e-5  # the denoiser passes silence on as silence...
@@ -179,7 +179,7 @@ def test_silence_through_the_chain(dfn: DeepFilterNet3) -> None:
 
 
 @pytest.mark.parametrize("peak_dbfs", [-20.0, 0.0])
-def test_pure_noise_through_the_chain(dfn: DeepFilterNet3, peak_dbfs: float) -> None:
+def test_pure_noise_through_the_chain(dfn: DeepFilterNet3Enhance, peak_dbfs: float) -> None:
     """Noise and no speech: the denoiser takes most of it away, nothing explodes or turns NaN, and
     mastering either calls the remainder silent or turns it up by no more than its 30 dB cap."""
     reductions = []
@@ -208,7 +208,7 @@ def rms_db(audio: Audio) -> float:
     return float(10 * np.log10(np.mean(audio.samples.astype(np.float64) ** 2) + 1e-20))
 
 
-def test_clipped_audio_through_the_chain(dfn: DeepFilterNet3) -> None:
+def test_clipped_audio_through_the_chain(dfn: DeepFilterNet3Enhance) -> None:
     clean = clip("denoiser_clean_p287_004")
     clipped = Audio(np.clip(mix(clean, noise("koala_noise"), 10).samples * 6, -1, 1), clean.sample_rate)
     assert np.mean(np.abs(clipped.samples) >= 1) > 0.03
@@ -219,7 +219,7 @@ def test_clipped_audio_through_the_chain(dfn: DeepFilterNet3) -> None:
         assert result.before.sample_peak_dbfs > result.after.sample_peak_dbfs
 
 
-def test_telephone_audio_through_the_chain(dfn: DeepFilterNet3) -> None:
+def test_telephone_audio_through_the_chain(dfn: DeepFilterNet3Enhance) -> None:
     speech = clip("deb_asterisk_en_vm-opts")
     assert speech.sample_rate == 8000
     noisy = mix(speech, noise("koala_noise"), 5)
@@ -231,7 +231,7 @@ def test_telephone_audio_through_the_chain(dfn: DeepFilterNet3) -> None:
 
 
 @pytest.mark.parametrize("channels", [2, 6])
-def test_multichannel_file_through_the_chain(dfn: DeepFilterNet3, tmp_path, channels: int) -> None:
+def test_multichannel_file_through_the_chain(dfn: DeepFilterNet3Enhance, tmp_path, channels: int) -> None:
     """A multichannel upload is downmixed by load() and then cleaned and mastered like any mono clip."""
     speech = clip("coqui_lj_LJ001-0016")
     background = noise("koala_noise")
@@ -252,7 +252,7 @@ def test_multichannel_file_through_the_chain(dfn: DeepFilterNet3, tmp_path, chan
 
 
 @pytest.mark.slow
-def test_ten_minutes_with_flat_memory(dfn: DeepFilterNet3) -> None:
+def test_ten_minutes_with_flat_memory(dfn: DeepFilterNet3Enhance) -> None:
     """Ten minutes at 16 kHz through denoise -> master: besides the two clips the chain returns (the
     denoised one and the mastered one, each with the validity mask Audio makes, 1.25x its size), memory
     stays within a few MB, whatever the length: every stage works block by block."""
@@ -279,7 +279,7 @@ def test_ten_minutes_with_flat_memory(dfn: DeepFilterNet3) -> None:
         f"traced peak {peak / 2**20:.1f} MB for two {clip_bytes / 2**20:.1f} MB clips"
 
 
-def test_chain_reports_before_and_after(dfn: DeepFilterNet3) -> None:
+def test_chain_reports_before_and_after(dfn: DeepFilterNet3Enhance) -> None:
     noisy = clip("denoiser_noisy_p287_002")
     denoised = dfn(noisy)
     result = master(denoised, "broadcast")

@@ -29,11 +29,11 @@ def hub_cache(tmp_path):
     return tmp_path / "hub"
 
 
-def cached_toys(tmp_path, hub_cache, names, megabytes=1.0, load_seconds=0.0) -> Catalog:
+def cached_toys(tmp_path, hub_cache, names, megabytes=1.0, hold=False) -> Catalog:
     engines = []
     for name in names:
         engine = toy_engine(name)
-        folder = toy.build(tmp_path / "built" / name, name, megabytes=megabytes, load_seconds=load_seconds)
+        folder = toy.build(tmp_path / "built" / name, name, megabytes=megabytes, hold=hold)
         install_in_hub_cache(hub_cache, engine.hub_repo, engine.revision, folder)
         engines.append(engine)
     return Catalog(engines)
@@ -96,14 +96,21 @@ def test_an_engine_bigger_than_the_budget_still_loads_alone(tmp_path, hub_cache)
 
 
 def test_concurrent_first_use_loads_once(tmp_path, hub_cache):
-    catalog = cached_toys(tmp_path, hub_cache, ["shared"], load_seconds=0.3)
+    """Five callers arrive while the first one's load is held open: none starts a second load."""
+    catalog = cached_toys(tmp_path, hub_cache, ["shared"], hold=True)
     manager = ModelManager(catalog, cache_dir=hub_cache)
     toy.LOADS.pop("shared", None)
+    toy.LOADING.clear()
+    toy.RELEASE.clear()
     results = []
-    threads = [threading.Thread(target=lambda: results.append(manager.get("shared"))) for _ in range(6)]
-    for t in threads:
+    first = threading.Thread(target=lambda: results.append(manager.get("shared")))
+    first.start()
+    assert toy.LOADING.wait(timeout=60)  # the first load is under way and cannot finish yet
+    others = [threading.Thread(target=lambda: results.append(manager.get("shared"))) for _ in range(5)]
+    for t in others:
         t.start()
-    for t in threads:
+    toy.RELEASE.set()
+    for t in [first, *others]:
         t.join()
     assert toy.LOADS["shared"] == 1
     assert len(results) == 6 and all(r is results[0] for r in results)
@@ -143,3 +150,13 @@ def test_unreachable_hub_fails_fast_with_the_offline_message(tmp_path):
     assert float(lines[0]) < 30
     assert "Whisper small is not downloaded and the Hub could not be reached" in lines[1]
     assert "Whisper base (offline)" in lines[1]
+
+
+def test_get_as_gives_the_task_class_or_names_the_mismatch(tmp_path, hub_cache):
+    from pipelines.enhance import EnhancePipeline
+    from pipelines.speak import SpeakPipeline
+
+    manager = ModelManager(cached_toys(tmp_path, hub_cache, ["gain"]), cache_dir=hub_cache)
+    assert isinstance(manager.get_as("gain", EnhancePipeline), EnhancePipeline)
+    with pytest.raises(ValueError, match="Toy gain is an engine for enhance, not for speak"):
+        manager.get_as("gain", SpeakPipeline)

@@ -273,17 +273,17 @@ def piper():
 @pytest.fixture(scope="module")
 def whisper(tmp_path_factory: pytest.TempPathFactory):
     pytest.importorskip("faster_whisper")
-    from pipelines.transcribe.faster_whisper import FasterWhisper
+    from pipelines.transcribe.faster_whisper import FasterWhisperTranscribe
 
-    return FasterWhisper.from_pretrained(None, cache_dir=Path(tmp_path_factory.mktemp("models")))
+    return FasterWhisperTranscribe.from_pretrained(None, cache_dir=Path(tmp_path_factory.mktemp("models")))
 
 
 @pytest.fixture(scope="module")
 def encoder():
     pytest.importorskip("resemblyzer")
-    from pipelines.speaker.resemblyzer import Resemblyzer
+    from pipelines.speaker.resemblyzer import ResemblyzerSpeaker
 
-    return Resemblyzer.from_pretrained(None)
+    return ResemblyzerSpeaker.from_pretrained(None)
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
-"""A real, minimal enhancement pipeline whose weight size and load time a test can choose, so the model
-manager's caching, eviction and single-flight loading can be exercised quickly and exactly."""
+"""A real, minimal enhancement pipeline whose weight size a test can choose, and whose loading a test can hold
+open (`LOADING` / `RELEASE`), so the model manager's caching, eviction and single-flight loading can be
+exercised quickly and exactly, without sleeping."""
 from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,8 @@ from pipelines.enhance import EnhancePipeline
 
 LOADS: dict[str, int] = {}
 _LOCK = threading.Lock()
+LOADING = threading.Event()  # set when a held load has started
+RELEASE = threading.Event()  # a held load finishes once this is set
 
 
 class TinyGain(EnhancePipeline):
@@ -29,7 +31,10 @@ class TinyGain(EnhancePipeline):
     def from_pretrained(cls, model_path, *, device="cpu", dtype=None, **options):
         folder = Path(model_path)
         config = json.loads((folder / "config.json").read_text())
-        time.sleep(config.get("load_seconds", 0.0))
+        if config.get("hold"):
+            LOADING.set()
+            if not RELEASE.wait(timeout=60):
+                raise TimeoutError("the test never released the held load")
         with _LOCK:
             LOADS[config["name"]] = LOADS.get(config["name"], 0) + 1
         return cls(load_file(folder / "model.safetensors")["gain"], config["sample_rate"])
@@ -42,12 +47,12 @@ class TinyGain(EnhancePipeline):
         return Audio(audio.samples * float(self.weights[0]), audio.sample_rate)
 
 
-def build(folder: Path, name: str, *, megabytes: float = 1.0, load_seconds: float = 0.0) -> Path:
+def build(folder: Path, name: str, *, megabytes: float = 1.0, hold: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     size = int(megabytes * 2**20 / 4)
     save_file({"gain": torch.full((size,), 0.5, dtype=torch.float32)}, folder / "model.safetensors")
     (folder / "config.json").write_text(json.dumps({"name": name, "sample_rate": 16000,
-                                                    "load_seconds": load_seconds}))
+                                                    "hold": hold}))
     return folder
 
 

@@ -15,7 +15,7 @@ import pytest
 from pipelines.audio import Audio
 from pipelines.base import EngineError, Transcript, Word
 from pipelines.speaker.wavlm import WavLMSpeaker
-from pipelines.transcribe.whisper_hub import WhisperHub
+from pipelines.transcribe.whisper_hub import WhisperHubTranscribe
 from tests.tiny.wavlm import BUILDERS as WAVLM_BUILDERS
 from tests.tiny.whisper import BUILDERS as WHISPER_BUILDERS, LANGUAGES
 
@@ -35,9 +35,9 @@ def whisper_folder(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def whisper(whisper_folder) -> WhisperHub:
+def whisper(whisper_folder) -> WhisperHubTranscribe:
     # Random weights hear "words" in noise; the VAD would rightly find none there and skip decoding.
-    return WhisperHub.from_pretrained(whisper_folder, max_new_tokens=24, skip_silent=False)
+    return WhisperHubTranscribe.from_pretrained(whisper_folder, max_new_tokens=24, skip_silent=False)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_whisper_long_form_timings_stay_inside_the_audio(whisper) -> None:
 def test_whisper_skips_audio_without_speech(whisper_folder) -> None:
     """By default silence and noise give an empty transcript instead of Whisper's invented words."""
     pytest.importorskip("faster_whisper")  # the VAD used for this ships with it
-    pipeline = WhisperHub.from_pretrained(whisper_folder, max_new_tokens=8)
+    pipeline = WhisperHubTranscribe.from_pretrained(whisper_folder, max_new_tokens=8)
     assert pipeline(Audio(np.zeros(16000, dtype=np.float32), 16000)) == Transcript("", (), None)
     assert pipeline(noise(1.0), language="de") == Transcript("", (), "de")
 
@@ -122,11 +122,11 @@ def test_whisper_groups_tokens_into_words(whisper) -> None:
 
 def test_whisper_loads_only_what_it_is_given(tmp_path, whisper_folder) -> None:
     with pytest.raises(EngineError, match="local checkpoint folder"):
-        WhisperHub.from_pretrained(None)
+        WhisperHubTranscribe.from_pretrained(None)
     with pytest.raises(EngineError, match="config.json"):
-        WhisperHub.from_pretrained(tmp_path)
-    with pytest.raises(ValueError, match="Unknown WhisperHub options"):
-        WhisperHub.from_pretrained(whisper_folder, beam=3)
+        WhisperHubTranscribe.from_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="Unknown WhisperHubTranscribe options"):
+        WhisperHubTranscribe.from_pretrained(whisper_folder, beam=3)
 
 
 def test_whisper_without_alignment_heads_still_gives_timings(tmp_path, whisper_folder) -> None:
@@ -137,7 +137,7 @@ def test_whisper_without_alignment_heads_still_gives_timings(tmp_path, whisper_f
     config = json.loads(path.read_text())
     del config["alignment_heads"]
     path.write_text(json.dumps(config))
-    pipeline = WhisperHub.from_pretrained(folder, max_new_tokens=8, skip_silent=False)
+    pipeline = WhisperHubTranscribe.from_pretrained(folder, max_new_tokens=8, skip_silent=False)
     assert pipeline.model.generation_config.alignment_heads == [[1, 0], [1, 1]]
     assert_transcript_contract(pipeline(noise(1.5)), 1.5)
 

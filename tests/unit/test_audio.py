@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -86,15 +85,13 @@ def test_load_path_str_bytes_and_audio_agree() -> None:
     assert A.load(from_path) is from_path
 
 
-def test_load_ten_second_wav_is_fast_and_needs_no_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_ten_second_wav_needs_no_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WAV is decoded in-process by libsndfile (fast: no subprocess); its speed is bench material, not a test's."""
     path = tmp_path / "ten.wav"
     sf.write(path, sine(seconds=10.0, rate=48000), 48000, subtype="PCM_16")
     monkeypatch.setenv("PATH", "")  # ffmpeg/ffprobe unreachable: wav must go through soundfile alone
-    start = time.perf_counter()
     audio = A.load(path)
-    elapsed = time.perf_counter() - start
     assert audio.duration == pytest.approx(10.0)
-    assert elapsed < 0.25
 
 
 # ------------------------------------------------------------------------------------ bit depths / files

@@ -6,7 +6,7 @@ import inspect
 import pytest
 
 from pipelines.base import TASKS, Pipeline
-from pipelines.catalog import Catalog, _engine
+from pipelines.catalog import Catalog, parse_engine
 from pipelines.convert import ConvertPipeline
 from pipelines.enhance import EnhancePipeline
 from pipelines.sound import SoundPipeline
@@ -75,12 +75,12 @@ def test_malformed_entries_are_refused_by_name(patch, message):
     entry.update(patch)
     entry = {k: v for k, v in entry.items() if v is not None}
     with pytest.raises(ValueError, match=message):
-        _engine(entry)
+        parse_engine(entry)
 
 
 def test_missing_field_and_duplicate_ids_are_refused():
     with pytest.raises(ValueError, match="lacks 'licence'"):
-        _engine({"id": "x", "task": "enhance", "name": "X", "pipeline": "m:C"})
+        parse_engine({"id": "x", "task": "enhance", "name": "X", "pipeline": "m:C"})
     engine = next(iter(CATALOG))
     with pytest.raises(ValueError, match="duplicate"):
         Catalog([engine, engine])
@@ -99,8 +99,15 @@ def test_cloners_have_a_reference_limit_and_fixed_voices_none():
     cloner = {"id": "c", "task": "speak", "name": "C", "pipeline": "m:C", "licence": "MIT", "languages": ["en"],
               "sample_rate": 24000, "download_mb": 1, "memory_mb": 1, "hub_repo": "o/r", "revision": "main",
               "clones": True}
-    assert _engine(dict(cloner)).max_reference_s == DEFAULT_MAX_REFERENCE_S
+    assert parse_engine(dict(cloner)).max_reference_s == DEFAULT_MAX_REFERENCE_S
     with pytest.raises(ValueError, match="max_reference_s must be at least 1"):
-        _engine({**cloner, "max_reference_s": 0.5})
+        parse_engine({**cloner, "max_reference_s": 0.5})
     with pytest.raises(ValueError, match="does not clone"):
-        _engine({**cloner, "clones": False, "max_reference_s": 10})
+        parse_engine({**cloner, "clones": False, "max_reference_s": 10})
+
+
+@pytest.mark.parametrize("engine", CATALOG.for_task("speak"), ids=lambda e: e.id)
+def test_catalog_and_class_agree_on_cloning(engine):
+    """`clones` is declared once per engine class (SpeakPipeline's default False); the catalog repeats it
+    for listings that must not import the engine, so the two have to agree."""
+    assert engine.load_class().clones == engine.clones

@@ -74,18 +74,18 @@ def pocket_dirs(tiny_root) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def pocket(pocket_dirs):
-    from pipelines.speak.pocket_tts import PocketTTS
+    from pipelines.speak.pocket_tts import PocketTTSSpeak
 
     model, codec = pocket_dirs
-    return PocketTTS.from_pretrained(model, audio_tokenizer_path=codec)
+    return PocketTTSSpeak.from_pretrained(model, audio_tokenizer_path=codec)
 
 
 @pytest.fixture(scope="module")
 def musicgen(tiny_root):
-    from pipelines.sound.musicgen import MusicGen
+    from pipelines.sound.musicgen import MusicGenSound
     from tests.tiny.musicgen import BUILDERS
 
-    return MusicGen.from_pretrained(BUILDERS["musicgen-small"](tiny_root / "musicgen_small"))
+    return MusicGenSound.from_pretrained(BUILDERS["musicgen-small"](tiny_root / "musicgen_small"))
 
 
 @pytest.fixture(scope="module")
@@ -288,10 +288,10 @@ def test_pocket_tts_splits_long_text_into_chunks(pocket, reference_voice):
 
 
 def test_pocket_tts_zero_temperature_is_deterministic(pocket_dirs, reference_voice):
-    from pipelines.speak.pocket_tts import PocketTTS
+    from pipelines.speak.pocket_tts import PocketTTSSpeak
 
     model, codec = pocket_dirs
-    greedy = PocketTTS.from_pretrained(model, audio_tokenizer_path=codec, temperature=0.0)
+    greedy = PocketTTSSpeak.from_pretrained(model, audio_tokenizer_path=codec, temperature=0.0)
     assert _same(greedy("Hi.", voice=reference_voice, seed=1), greedy("Hi.", voice=reference_voice, seed=2))
 
 
@@ -311,12 +311,12 @@ def test_pocket_tts_rejects_bad_input(pocket, reference_voice):
 
 def test_pocket_tts_needs_its_codec_folder(pocket_dirs):
     """The checkpoint names its codec by Hub id: loading must ask for the local folder, not download."""
-    from pipelines.speak.pocket_tts import PocketTTS
+    from pipelines.speak.pocket_tts import PocketTTSSpeak
 
     with pytest.raises(EngineError, match="audio_tokenizer_path is required.*eustlb/pocket-tts-audio-tokenizer"):
-        PocketTTS.from_pretrained(pocket_dirs[0])
+        PocketTTSSpeak.from_pretrained(pocket_dirs[0])
     with pytest.raises(EngineError, match="not a folder"):
-        PocketTTS.from_pretrained(pocket_dirs[0], audio_tokenizer_path=pocket_dirs[0] / "missing")
+        PocketTTSSpeak.from_pretrained(pocket_dirs[0], audio_tokenizer_path=pocket_dirs[0] / "missing")
 
 
 # -------------------------------------------------------------------------------------------- MusicGen

@@ -2,7 +2,6 @@
 anything short or mixed is left alone (None / no refusal) so a real narration is never refused by mistake."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -88,11 +87,16 @@ def test_every_speak_engine_in_the_catalog_accepts_english():
         check_language(ENGLISH[0], engine.languages, engine.name)
 
 
-def test_a_100k_character_text_is_checked_quickly():
+def test_a_100k_character_text_is_checked_on_a_bounded_sample(monkeypatch):
+    """A chapter is judged on evenly spaced windows: the work does not grow with the text."""
+    from pipelines import languages
+
+    seen: list[int] = []
+    real = languages.script_shares
+    monkeypatch.setattr(languages, "script_shares", lambda text: seen.append(len(text)) or real(text))
     text = (ENGLISH[4] + " ") * (100_000 // (len(ENGLISH[4]) + 1))
-    started = time.perf_counter()
     assert detect_language(text) == "en"
-    assert time.perf_counter() - started < 0.5
+    assert seen and max(seen) <= languages.SAMPLE_CHARS + 100
 
 
 def test_language_names():

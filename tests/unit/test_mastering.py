@@ -61,12 +61,35 @@ def with_noise(audio: Audio, level_db: float, seed: int = 0) -> Audio:
 # ------------------------------------------------------------------------------------------- meter
 
 
+def test_the_one_meter_is_pinned_to_pyloudnorm_on_all_shared_speech() -> None:
+    """Retake's one BS.1770 meter (audio.meter) agrees with pyloudnorm, the meter audio.loudness used before
+    it, on every shared speech clip, whole and cut to 250 ms (looped to one gating block): measured 5e-14 LU
+    and 2e-13 LU at most when the two were merged."""
+    import warnings
+
+    pyloudnorm = pytest.importorskip("pyloudnorm")
+    from tests.conftest import speech_manifest
+
+    for clip_id in speech_manifest():
+        audio = load(speech_clip(clip_id), allow_silent=True, max_seconds=None)
+        short = audio.samples[: audio.sample_rate // 4].astype(np.float64)
+        for samples in (audio.samples.astype(np.float64), short):
+            looped = np.tile(samples, int(np.ceil((0.4 * audio.sample_rate + 1) / samples.size)))
+            with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+                warnings.simplefilter("ignore", RuntimeWarning)
+                reference = float(pyloudnorm.Meter(audio.sample_rate).integrated_loudness(looped))
+            ours = loudness(Audio(samples.astype(np.float32), audio.sample_rate))
+            if not math.isfinite(reference):
+                assert ours == float("-inf"), clip_id
+            else:
+                assert ours == pytest.approx(reference, abs=1e-6), clip_id
+
+
 @pytest.mark.parametrize("clip_id", CLIPS + ("pocketsphinx_cards_001", "denoiser_noisy_p287_002"))
-def test_loudness_agrees_with_the_audio_core(clip_id: str) -> None:
-    """The block-wise meter is the same BS.1770 meter as audio.loudness (pyloudnorm), to 0.01 LU."""
+def test_measure_reports_the_meter_and_the_peaks(clip_id: str) -> None:
     audio = clip(clip_id)
     report = measure(audio)
-    assert report.integrated_lufs == pytest.approx(loudness(audio), abs=0.01)
+    assert report.integrated_lufs == loudness(audio)
     assert report.true_peak_dbfs >= report.sample_peak_dbfs
     assert report.sample_peak_dbfs == pytest.approx(20 * np.log10(np.abs(audio.samples).max()), abs=1e-6)
     assert report.duration == pytest.approx(audio.duration)
@@ -104,7 +127,7 @@ def test_true_peak_of_an_inter_sample_peak() -> None:
     assert report.true_peak_dbfs - report.sample_peak_dbfs == pytest.approx(3.01, abs=0.05)
     # The same at telephone rate (fs/4 = 2 kHz) and at the edge of a processing block.
     assert true_peak_dbfs(tone(2000.0, 8000, 1.0, 0.5, np.pi / 4, 0.01)) == pytest.approx(-6.02, abs=0.05)
-    n = mastering._BLOCK
+    n = mastering.BLOCK
     burst = np.zeros(2 * n, np.float32)
     burst[n - 400: n + 400] = tone(12000.0, 48000, 800 / 48000, 0.5, np.pi / 4, 0.002).samples
     assert true_peak_dbfs(Audio(burst, 48000)) == pytest.approx(-6.02, abs=0.05)

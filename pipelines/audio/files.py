@@ -1,12 +1,8 @@
-"""One audio value type and the few operations every Retake pipeline needs on it.
-
-Everything inside Retake is mono float32 at a known sample rate (`Audio`): engines, scorers and storage
-all agree on that, so format quirks (bit depths, channel layouts, containers, codecs) are dealt with
-once, here, at the edges: `load` on the way in, `encode` / `to_gradio` on the way out.
-Errors a user can fix (wrong file, silent microphone, too long) are raised as `AudioError` with a
-message that can be shown as is.
+"""Audio in and out of Retake: `load` turns whatever a user or Gradio hands over (a path, file bytes, a
+`(rate, array)` pair) into validated mono `Audio`, and `encode` / `to_gradio` turn it back into files and
+widgets. Format quirks (bit depths, channel layouts, containers, codecs) are dealt with here, once; what
+libsndfile cannot read or write goes through the ffmpeg command line.
 """
-
 from __future__ import annotations
 
 import io
@@ -15,39 +11,19 @@ import os
 import shutil
 import subprocess
 import tempfile
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Sequence, Union
+from typing import BinaryIO, Union
 
 import numpy as np
-import pyloudnorm
 import soundfile as sf
-import soxr
 
-__all__ = [
-    "AudioError",
-    "Audio",
-    "AudioSource",
-    "DEFAULT_MAX_SECONDS",
-    "SILENCE_DBFS",
-    "SUPPORTED_INPUT",
-    "SUPPORTED_OUTPUT",
-    "load",
-    "resample",
-    "loudness",
-    "normalize_loudness",
-    "trim_silence",
-    "join",
-    "encode",
-    "to_gradio",
-    "peak_dbfs",
-    "is_silent",
-    "silence",
-]
+from .ops import resample
+from .value import SILENCE_DBFS, Audio, AudioError, is_silent, peak_dbfs
+
+__all__ = ["AudioSource", "DEFAULT_MAX_SECONDS", "SUPPORTED_INPUT", "SUPPORTED_OUTPUT", "FFMPEG_TIMEOUT_S", "load",
+           "encode", "encode_with_ffmpeg", "to_gradio"]
 
 DEFAULT_MAX_SECONDS = 600.0
-SILENCE_DBFS = -60.0  # a peak below this is a dead or muted microphone, not a quiet voice
 SUPPORTED_INPUT = ("wav", "flac", "ogg", "mp3", "m4a", "webm", "opus")
 SUPPORTED_OUTPUT = ("wav", "flac", "mp3", "ogg")
 FFMPEG_TIMEOUT_S = 300.0
@@ -60,49 +36,6 @@ _SOUNDFILE_OUTPUT = {
 }
 _FFMPEG_OUTPUT = {"mp3": ("mp3", "libmp3lame"), "ogg": ("ogg", "libvorbis")}
 _MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
-_LOUDNESS_BLOCK_S = 0.4  # BS.1770 gating block
-_TRIM_FRAME_S = 0.01
-
-class AudioError(ValueError):
-    """Input audio that cannot be used; message is user-readable."""
-
-
-@dataclass(frozen=True, eq=False)
-class Audio:
-    """Mono float32 samples plus their rate: the only audio shape the rest of Retake has to handle.
-
-    eq=False: comparing sample arrays element-wise is never what `==` on a value should mean, and an
-    ndarray is not hashable, so identity semantics are the honest choice.
-    """
-
-    samples: np.ndarray
-    sample_rate: int
-
-    def __post_init__(self) -> None:
-        samples = np.asarray(self.samples)
-        if samples.ndim != 1:
-            raise AudioError(f"Audio samples must be mono (1-D), got shape {samples.shape}; use load() to downmix.")
-        if not np.issubdtype(samples.dtype, np.floating):
-            raise AudioError(f"Audio samples must be floating point, got {samples.dtype}; use load() to convert.")
-        samples = np.ascontiguousarray(samples, dtype=np.float32)
-        bad = samples.size - int(np.count_nonzero(np.isfinite(samples)))
-        if bad:
-            raise AudioError(f"The audio contains {bad} NaN or infinite sample values; it is corrupt.")
-        rate = self.sample_rate
-        if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
-            raise AudioError(f"Sample rate must be a positive whole number of Hz, got {rate!r}.")
-        object.__setattr__(self, "samples", samples)
-        object.__setattr__(self, "sample_rate", int(rate))
-
-    @property
-    def duration(self) -> float:
-        """Length in seconds."""
-        return self.samples.size / self.sample_rate
-
-    @property
-    def num_samples(self) -> int:
-        return int(self.samples.size)
-
 
 # Everything load() accepts: a path, encoded file bytes, Gradio's (rate, array) or an Audio.
 AudioSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, tuple[int, np.ndarray], Audio]
@@ -299,134 +232,6 @@ def _read_ffmpeg(path: Path, name: str, max_seconds: float | None) -> Audio:
     return Audio(_downmix(data), rate)
 
 
-# ------------------------------------------------------------------------------------------ processing
-
-
-def peak_dbfs(audio: Audio) -> float:
-    """Sample peak in dBFS; -inf for digital silence or an empty clip."""
-    return _peak_db(audio.samples)
-
-
-def _peak_db(samples: np.ndarray) -> float:
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
-    return 20.0 * float(np.log10(peak)) if peak > 0 else float("-inf")
-
-
-def is_silent(audio: Audio, threshold_dbfs: float = SILENCE_DBFS) -> bool:
-    """True when nothing in the clip rises above the silence floor (dead or muted microphone)."""
-    return peak_dbfs(audio) < threshold_dbfs
-
-
-def silence(seconds: float, sample_rate: int) -> Audio:
-    """Digital silence, e.g. a pause between narrated sentences."""
-    if seconds < 0:
-        raise AudioError(f"Silence length must not be negative, got {seconds} s.")
-    return Audio(np.zeros(int(round(seconds * sample_rate)), dtype=np.float32), sample_rate)
-
-
-def resample(audio: Audio, sample_rate: int) -> Audio:
-    """Change the rate with soxr's high-quality filter, so engines get the rate they were trained on."""
-    if sample_rate <= 0:
-        raise AudioError(f"Target sample rate must be positive, got {sample_rate}.")
-    if sample_rate == audio.sample_rate:
-        return audio
-    if audio.num_samples == 0:
-        return Audio(audio.samples, sample_rate)
-    out = soxr.resample(audio.samples, audio.sample_rate, sample_rate, quality="HQ")
-    return Audio(np.asarray(out, dtype=np.float32), sample_rate)
-
-
-def loudness(audio: Audio) -> float:
-    """Integrated loudness in LUFS (ITU-R BS.1770 via pyloudnorm); -inf for silence.
-
-    BS.1770 needs at least one 400 ms block, so shorter clips are looped to that length:
-    looping keeps a steady sound's loudness, where padding with silence would understate it.
-    """
-    if audio.num_samples == 0 or not np.any(audio.samples):
-        return float("-inf")
-    samples = audio.samples.astype(np.float64)
-    needed = int(np.ceil(_LOUDNESS_BLOCK_S * audio.sample_rate)) + 1
-    if samples.size < needed:
-        samples = np.tile(samples, int(np.ceil(needed / samples.size)))
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        value = float(pyloudnorm.Meter(audio.sample_rate).integrated_loudness(samples))
-    return value if np.isfinite(value) else float("-inf")
-
-
-def normalize_loudness(audio: Audio, target_lufs: float = -20.0, peak_dbfs: float = -1.0) -> Audio:
-    """Bring a clip to a target loudness so takes sit at the same level, without letting peaks clip.
-
-    If reaching the target would push the sample peak over `peak_dbfs`, the gain is lowered to
-    the ceiling instead: a slightly quiet take is better than a distorted one. Silence is returned as is.
-    """
-    current = loudness(audio)
-    if not np.isfinite(current):
-        return audio
-    gain_db = min(target_lufs - current, peak_dbfs - _peak_db(audio.samples))
-    return Audio(audio.samples * np.float32(10.0 ** (gain_db / 20.0)), audio.sample_rate)
-
-
-def _frame_levels_db(samples: np.ndarray, frame: int) -> np.ndarray:
-    """RMS level of consecutive frames in dBFS (last partial frame included)."""
-    count = -(-samples.size // frame)
-    padded = np.zeros(count * frame, dtype=np.float64)
-    padded[: samples.size] = samples
-    rms = np.sqrt(np.mean(padded.reshape(count, frame) ** 2, axis=1))
-    with np.errstate(divide="ignore"):
-        return 20.0 * np.log10(rms)
-
-
-def trim_silence(audio: Audio, threshold_db: float = -45.0, pad_seconds: float = 0.1) -> Audio:
-    """Cut leading and trailing silence (pauses inside the clip stay) so joins and scores see only speech.
-
-    `threshold_db` is relative to the loudest 10 ms frame, so the same setting works for quiet
-    and loud recordings; `pad_seconds` of context is kept on each side so soft onsets aren't clipped.
-    A clip with nothing above the silence floor trims to empty.
-    """
-    if audio.num_samples == 0:
-        return audio
-    frame = max(1, int(round(_TRIM_FRAME_S * audio.sample_rate)))
-    levels = _frame_levels_db(audio.samples, frame)
-    loudest = float(levels.max())
-    if loudest < SILENCE_DBFS:
-        return Audio(audio.samples[:0], audio.sample_rate)
-    voiced = np.flatnonzero(levels >= loudest + threshold_db)
-    pad = int(round(pad_seconds * audio.sample_rate))
-    start = max(0, voiced[0] * frame - pad)
-    end = min(audio.num_samples, (voiced[-1] + 1) * frame + pad)
-    return Audio(audio.samples[start:end], audio.sample_rate)
-
-
-def join(parts: Sequence[Audio], crossfade_seconds: float = 0.01) -> Audio:
-    """Concatenate clips at the first part's rate with a short linear crossfade at each seam.
-
-    The crossfade hides the click a hard cut makes; linear (not equal-power) because a convex mix
-    of two clips can never peak above the louder of them, so normalised takes stay unclipped.
-    Each seam touches only its own overlap and the pieces are copied together once, so joining a
-    1,000-chunk chapter costs what its samples cost (re-copying the joined part at every seam was quadratic).
-    A part shorter than the crossfade is merged with the one before it, so a seam may reach back over it.
-    """
-    if not parts:
-        raise AudioError("Nothing to join: no audio clips were given.")
-    rate = parts[0].sample_rate
-    fade = max(0, int(round(crossfade_seconds * rate)))
-    pieces = [parts[0].samples.copy()]
-    for part in parts[1:]:
-        following = resample(part, rate).samples
-        while len(pieces) > 1 and pieces[-1].size < fade:
-            pieces[-2:] = [np.concatenate(pieces[-2:])]
-        tail = pieces[-1]
-        overlap = min(fade, tail.size, following.size)
-        if overlap == 0:
-            pieces.append(following)
-            continue
-        ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
-        seam = tail[-overlap:] * (1.0 - ramp) + following[:overlap] * ramp
-        pieces[-1:] = [tail[:-overlap], seam, following[overlap:]]
-    return Audio(np.concatenate(pieces), rate)
-
-
 # ------------------------------------------------------------------------------------------- encoding
 
 
@@ -450,7 +255,7 @@ def encode(audio: Audio, fmt: str = "wav") -> bytes:
     except (sf.SoundFileError, RuntimeError, ValueError, TypeError):
         if fmt not in _FFMPEG_OUTPUT:
             raise
-        return _encode_ffmpeg(samples, audio.sample_rate, fmt)
+        return encode_with_ffmpeg(samples, audio.sample_rate, fmt)
     return buffer.getvalue()
 
 
@@ -460,7 +265,7 @@ def _mp3_rate(rate: int) -> int:
     return higher[0] if higher else _MP3_RATES[-1]
 
 
-def _encode_ffmpeg(samples: np.ndarray, rate: int, fmt: str) -> bytes:
+def encode_with_ffmpeg(samples: np.ndarray, rate: int, fmt: str) -> bytes:
     """Encode via the ffmpeg CLI into a private temp dir: a seekable output lets ffmpeg finish the
     mp3 Xing/LAME header (frame count, encoder delay), which decoders need to get the length right."""
     container, codec = _FFMPEG_OUTPUT[fmt]

@@ -1,0 +1,113 @@
+"""Delivery targets: what a platform accepts (loudness, peak ceiling, noise floor), and the reports that
+say whether a clip meets one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..audio import Audio
+
+__all__ = ["LevelReport", "DeliveryTarget", "TARGETS", "MasteringResult", "delivery_target"]
+
+
+@dataclass(frozen=True)
+class LevelReport:
+    """The numbers a delivery spec is written in, for one clip. Silent measurements are -inf."""
+
+    integrated_lufs: float  # ITU-R BS.1770-4 gated loudness
+    true_peak_dbfs: float  # 4x-oversampled peak (dBTP): what a DAC or a lossy encoder will reach
+    sample_peak_dbfs: float
+    rms_db: float  # unweighted RMS of the whole clip, as ACX measures it
+    noise_floor_db: float  # RMS of the quietest 10 % of 50 ms frames: the room tone in the pauses
+    duration: float  # seconds
+
+    def describe(self) -> str:
+        """One line for a UI or a log."""
+        return (f"{self.integrated_lufs:.1f} LUFS, true peak {self.true_peak_dbfs:.1f} dBTP, "
+                f"peak {self.sample_peak_dbfs:.1f} dBFS, RMS {self.rms_db:.1f} dB, "
+                f"noise floor {self.noise_floor_db:.1f} dB, {self.duration:.1f} s")
+
+
+@dataclass(frozen=True)
+class DeliveryTarget:
+    """What a platform accepts. The level is either integrated loudness (`level_kind` "lufs") or whole-file
+    RMS ("rms", ACX); `level_db` is where mastering aims inside [`level_min_db`, `level_max_db`]."""
+
+    name: str
+    description: str
+    level_kind: str
+    level_db: float
+    level_min_db: float
+    level_max_db: float
+    true_peak_max_dbfs: float  # the limiter's ceiling; also bounds the sample peak
+    sample_peak_max_dbfs: float | None = None
+    noise_floor_max_db: float | None = None
+    room_tone_s: float = 0.1  # how much lead-in / tail is kept when trimming silence at the ends
+
+    def __post_init__(self) -> None:
+        if self.level_kind not in ("lufs", "rms"):
+            raise ValueError(f"level_kind must be 'lufs' or 'rms', got {self.level_kind!r}.")
+        if not self.level_min_db <= self.level_db <= self.level_max_db:
+            raise ValueError(f"level_db {self.level_db} must lie in [{self.level_min_db}, {self.level_max_db}].")
+        if not -60.0 <= self.true_peak_max_dbfs <= 0.0:
+            raise ValueError(f"true_peak_max_dbfs must be in [-60, 0] dBFS, got {self.true_peak_max_dbfs}.")
+
+    def level(self, report: LevelReport) -> float:
+        """The level this target is specified in, read from a report."""
+        return report.integrated_lufs if self.level_kind == "lufs" else report.rms_db
+
+    def check(self, report: LevelReport) -> tuple[str, ...]:
+        """Every way `report` misses this target, as readable sentences; empty when it is met."""
+        unit = "LUFS" if self.level_kind == "lufs" else "dB RMS"
+        level = self.level(report)
+        problems = []
+        if not self.level_min_db <= level <= self.level_max_db:
+            problems.append(f"level {level:.1f} {unit} is outside {self.level_min_db:g}..{self.level_max_db:g} {unit}")
+        if report.true_peak_dbfs > self.true_peak_max_dbfs:
+            problems.append(f"true peak {report.true_peak_dbfs:.2f} dBTP is above {self.true_peak_max_dbfs:g} dBTP")
+        if self.sample_peak_max_dbfs is not None and report.sample_peak_dbfs > self.sample_peak_max_dbfs:
+            problems.append(f"peak {report.sample_peak_dbfs:.2f} dBFS is above {self.sample_peak_max_dbfs:g} dBFS")
+        if self.noise_floor_max_db is not None and report.noise_floor_db > self.noise_floor_max_db:
+            problems.append(f"noise floor {report.noise_floor_db:.1f} dB is above {self.noise_floor_max_db:g} dB")
+        return tuple(problems)
+
+
+TARGETS: dict[str, DeliveryTarget] = {
+    "podcast": DeliveryTarget(
+        name="podcast", description="Podcast / streaming: -16 LUFS integrated, true peak at most -1 dBTP",
+        level_kind="lufs", level_db=-16.0, level_min_db=-17.0, level_max_db=-15.0, true_peak_max_dbfs=-1.0),
+    "broadcast": DeliveryTarget(
+        name="broadcast", description="Broadcast (EBU R128): -23 LUFS +-0.5 LU, true peak at most -1 dBTP",
+        level_kind="lufs", level_db=-23.0, level_min_db=-23.5, level_max_db=-22.5, true_peak_max_dbfs=-1.0),
+    "audiobook": DeliveryTarget(
+        name="audiobook",
+        description="Audiobook (ACX): RMS -23..-18 dB, peak at most -3 dBFS, noise floor at most -60 dB",
+        level_kind="rms", level_db=-20.5, level_min_db=-23.0, level_max_db=-18.0, true_peak_max_dbfs=-3.0,
+        sample_peak_max_dbfs=-3.0, noise_floor_max_db=-60.0, room_tone_s=1.0),  # ACX wants room tone at the ends
+}
+
+
+@dataclass(frozen=True, eq=False)
+class MasteringResult:
+    """The mastered clip, its levels before and after, and how the chain got there."""
+
+    audio: Audio
+    before: LevelReport
+    after: LevelReport
+    target: DeliveryTarget
+    gain_db: float  # the static gain applied after the high-pass
+    gate_depth_db: float  # how far the expander pulled the pauses down (0: not needed)
+    problems: tuple[str, ...]  # what is still off target (target.check(after)); empty when met
+
+    @property
+    def met(self) -> bool:
+        return not self.problems
+
+
+def delivery_target(target: str | DeliveryTarget) -> DeliveryTarget:
+    """The target named `target` (or `target` itself); ValueError naming the valid ones otherwise."""
+    if isinstance(target, DeliveryTarget):
+        return target
+    key = str(target).strip().lower()
+    if key not in TARGETS:
+        raise ValueError(f"Unknown delivery target {target!r}; choose one of: {', '.join(TARGETS)}.")
+    return TARGETS[key]
