@@ -34,13 +34,14 @@ from pipelines.editing import (
 from pipelines.languages import check_language
 from pipelines.manager import ModelManager
 from pipelines.narration import chunk_seed
+from pipelines.seeds import check_seed, random_seed
 from pipelines.speak import SpeakPipeline
 from pipelines.speaker import similarity
 from pipelines.transcribe import TranscribePipeline
 from storage import NewTake, NewTranscript, NotFoundError, Store, Take, TakeTranscript
 
 from .config import Settings
-from .media import TRANSCRIBER, Media, Progress, check_seed, draw_seed, stepper
+from .media import TRANSCRIBER, Media, Progress, stepper
 from .voice_match import VoiceMatcher
 
 Synthesize = Callable[[SynthesisRequest], tuple[au.Audio, dict[str, Any]]]
@@ -123,7 +124,7 @@ class Edit:
         notices: list[str] = []
         synthesize = None
         check_seed(seed)
-        base_seed = draw_seed() if seed is None else int(seed)
+        base_seed = random_seed() if seed is None else int(seed)
         engine = None
         if any(e.kind != "delete" for e in edits):
             engine = self._speak_engine(engine_id)

@@ -11,11 +11,12 @@ from typing import cast
 from pipelines import audio as au
 from pipelines.manager import ModelManager
 from pipelines.narration import Narrator, PlannedChunk, surround
+from pipelines.seeds import check_seed, random_seed
 from pipelines.speak import SpeakPipeline
 from storage import Store, Take
 
 from . import narrations
-from .media import Media, Progress, check_seed, draw_seed, stepper
+from .media import Media, Progress, stepper
 from .narrations import SpeakEvent
 from .voice_match import VoiceMatcher
 from .voicing import prepare_voicing
@@ -68,7 +69,7 @@ class Fix:
         planned = PlannedChunk(index=index, text=old.text or "", spoken=old.parameters.get("spoken") or old.text or "",
                                lead_s=layout[index][0], pause_s=layout[index][1],
                                boundary=old.parameters.get("boundary", "sentence"))
-        first = int(seed) if seed is not None else draw_seed()
+        first = int(seed) if seed is not None else random_seed()
         step(0.2, f"speaking chunk {index + 1} of {len(kept)} again")
         target = voicing.quality.scorer.reference_for(voicing.prompt) if voicing.quality is not None else None
         redone = narrator.render(planned, voice=voicing.voice, base_seed=first, first_seed=True,

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from pathlib import Path
-from typing import Any, Callable
-
-import numpy as np
+from typing import Callable
 
 from pipelines import audio as au
 from pipelines.catalog import Catalog, Engine
@@ -17,7 +14,6 @@ from storage import NotFoundError, Store, Take
 from .config import Settings
 
 Progress = Callable[[float, str], None]
-SEED_BITS = 31  # drawn seeds: small enough to read aloud and type back
 TRANSCRIBER = "whisper-base-embedded"  # embedded, so transcripts and the quality gate work offline
 
 # How to say "this engine is for something else", by the task that was wanted.
@@ -71,17 +67,6 @@ class Media:
         """Where to put a file handed to the browser (downloads, exports); safe to delete at any time."""
         self.settings.cache_dir.mkdir(parents=True, exist_ok=True)
         return self.settings.cache_dir / name
-
-
-def check_seed(seed: Any) -> None:
-    """A seed a person typed: empty, or a whole number that fits the store's 64-bit seed column."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-                             or seed >= 2**63):
-        raise ValueError(f"Seed must be a non-negative whole number or empty, got {seed!r}.")
-
-
-def draw_seed() -> int:
-    return secrets.randbits(SEED_BITS)
 
 
 def stepper(progress: Progress | None) -> Progress:

@@ -16,10 +16,11 @@ from pipelines import audio as au
 from pipelines.languages import check_language
 from pipelines.manager import ModelManager
 from pipelines.narration import NarrationChunk, NarrationSettings, Narrator
+from pipelines.seeds import check_seed
 from storage import NewTake, Store
 
 from . import narrations
-from .media import Media, Progress, check_seed, stepper
+from .media import Media, Progress, stepper
 from .narrations import SpeakEvent
 from .voice_match import VoiceMatcher
 from .voicing import Voicing, prepare_voicing

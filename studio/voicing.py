@@ -47,7 +47,7 @@ def prepare_voicing(models: ModelManager, matcher: VoiceMatcher, engine: Engine,
     step(0.0, f"loading {engine.name}")
     pipeline = cast(SpeakPipeline, models.get(engine.id, step))
     options: dict[str, Any] = {}
-    speed_range = getattr(pipeline, "speed_range", None)
+    speed_range = pipeline.speed_range
     if speed_range is None:  # no speed control (the cloners): only natural speed can be honoured
         if speed != 1.0:
             raise ValueError(f"{engine.name} has no speed control; leave speed at 1.0.")
