@@ -1,4 +1,5 @@
-"""pipelines/ stays easy to grow: small modules, public interfaces between them, no import cycles.
+"""pipelines/, studio/ and storage/ stay easy to grow: small modules, public interfaces between them, no
+import cycles.
 
 Read from the source (AST), so an import inside a function counts too: a lazy import still ties modules into
 a loop, it only hides it until the first call.
@@ -10,7 +11,9 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-PACKAGE = ROOT / "pipelines"
+import pytest
+
+PACKAGES = ("pipelines", "studio", "storage")
 MAX_LINES = 450
 
 
@@ -19,7 +22,12 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+def package_modules(package: str) -> dict[str, Path]:
+    return {module_name(p): p for p in sorted((ROOT / package).rglob("*.py"))}
+
+
+MODULES = package_modules("pipelines")
+ALL_MODULES = {name: path for package in PACKAGES for name, path in package_modules(package).items()}
 
 
 def imports(name: str, path: Path) -> list[tuple[str, list[str]]]:
@@ -40,19 +48,19 @@ def imports(name: str, path: Path) -> list[tuple[str, list[str]]]:
     return found
 
 
-def graph() -> dict[str, set[str]]:
-    """Module -> the pipelines modules importing it runs: the module itself and the packages above it (an
+def graph(modules: dict[str, Path] = MODULES) -> dict[str, set[str]]:
+    """Module -> the modules of its package importing it runs: the module itself and the packages above it (an
     import runs each enclosing package's __init__), except the importer's own enclosing packages."""
-    edges: dict[str, set[str]] = {name: set() for name in MODULES}
-    for name, path in MODULES.items():
+    edges: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
         own = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
         for target, names in imports(name, path):
-            wanted = [f"{target}.{n}" if f"{target}.{n}" in MODULES else target for n in names] or [target]
+            wanted = [f"{target}.{n}" if f"{target}.{n}" in modules else target for n in names] or [target]
             for module in wanted:
                 parts = module.split(".")
                 for i in range(1, len(parts) + 1):
                     step = ".".join(parts[:i])
-                    if step in MODULES and step not in own and step != name:
+                    if step in modules and step not in own and step != name:
                         edges[name].add(step)
     return edges
 
@@ -92,8 +100,9 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def test_no_import_cycle_inside_pipelines():
-    assert cycles(graph()) == []
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_import_cycle_inside_a_package(package):
+    assert cycles(graph(package_modules(package))) == []
 
 
 def test_no_import_cycle_between_the_parts_of_pipelines():
@@ -110,7 +119,7 @@ def test_no_import_cycle_between_the_parts_of_pipelines():
 
 
 def test_no_module_imports_a_private_name_from_another_module():
-    private = [f"{name}: {target}.{n}" for name, path in MODULES.items() for target, names in imports(name, path)
+    private = [f"{name}: {target}.{n}" for name, path in ALL_MODULES.items() for target, names in imports(name, path)
                for n in names if n.startswith("_") and not n.startswith("__")]
     assert private == []
 
@@ -124,8 +133,8 @@ def test_tests_use_only_public_names_of_pipelines():
     assert private == []
 
 
-def test_no_module_in_pipelines_is_over_450_lines():
-    long = {name: n for name, path in MODULES.items() if (n := len(path.read_text(encoding="utf-8").splitlines()))
+def test_no_module_is_over_450_lines():
+    long = {name: n for name, path in ALL_MODULES.items() if (n := len(path.read_text(encoding="utf-8").splitlines()))
             > MAX_LINES}
     assert long == {}
 
