@@ -17,3 +17,11 @@ def test_no_pyflakes_errors():
                              "storage", "studio", "bench", "tests", "spaces"], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_types_check():
+    """pipelines/, storage/ and studio/ type-check (pyproject.toml's [tool.mypy]; the Gradio layout is left out)."""
+    pytest.importorskip("mypy", reason="mypy is not installed (requirements-dev.txt has it)")
+    result = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", "/dev/null"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
