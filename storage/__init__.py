@@ -3,6 +3,7 @@
 Callers use `Store` (several writes that belong together: `Store.unit_of_work()`) and get frozen
 records back; nothing here imports pipelines, Gradio or model code, and audio is kept as the
 encoded bytes it is handed."""
+from .archive.limits import ImportLimits
 from .blobs import BlobStore
 from .errors import ConflictError, NotFoundError, StorageError, StorageFullError
 from .records import (
@@ -25,6 +26,7 @@ __all__ = [
     "BlobStore",
     "Clip",
     "ConflictError",
+    "ImportLimits",
     "Consent",
     "NewClip",
     "NewTake",

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import archive
+from .archive.limits import ImportLimits
 from .blobs import BlobStore, is_sha
 from .database import create_engine_for, migrate, writer
 from .errors import ConflictError, NotFoundError, StorageFullError
@@ -340,8 +341,11 @@ class Store:
         """Write the project (voices, consent, clips, embeddings, takes, audio) to one zip."""
         return archive.export_project(self._readers, self.blobs, project_id, Path(path))
 
-    def import_project(self, path: str | Path, name: str | None = None) -> Project:
+    def import_project(
+        self, path: str | Path, name: str | None = None, *, limits: ImportLimits | None = None
+    ) -> Project:
         """Create a new project from an exported zip; nothing is written unless all of it checks
-        out. A name already in use gets a " (2)" style suffix."""
-        project_id = archive.import_project(self.unit_of_work, self.blobs, Path(path), name)
+        out, within `limits` (sizes, lengths, an audio check). A name already in use gets a " (2)"
+        style suffix."""
+        project_id = archive.import_project(self.unit_of_work, self.blobs, Path(path), name, limits)
         return self.get_project(project_id)
