@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from .errors import NotFoundError, StorageFullError
 
@@ -98,7 +98,7 @@ class BlobStore:
         _fsync_dir(shard)
         return sha
 
-    def stage(self, source: BinaryIO, sha: str, max_bytes: int, chunk: int = 1024 * 1024) -> tuple[Path, str, int]:
+    def stage(self, source: IO[bytes], sha: str, max_bytes: int, chunk: int = 1024 * 1024) -> tuple[Path, str, int]:
         """Stream `source` into a temp file beside where blob `sha` would live; return (temp path, sha256 of
         what was read, bytes read). Nothing is kept in memory beyond one chunk. Reading stops with
         ValueError as soon as more than `max_bytes` arrive (the temp file is removed). The caller checks the

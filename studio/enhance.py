@@ -14,6 +14,7 @@ from storage import NewTake, Store, Take
 
 from .config import Settings
 from .media import Media
+from .ownership import take_in
 from .takes import Takes, recording_take
 
 NO_ENGINE = "none"  # enhancement without a denoiser: clean-up and loudness only
@@ -47,9 +48,7 @@ class Enhance:
             raise ValueError("Choose either a take or an uploaded recording to enhance.")
         if target is not None and target not in mastering.TARGETS:
             raise ValueError(f"Unknown delivery target {target!r}; choose one of {', '.join(mastering.TARGETS)}.")
-        parent = self.store.get_take(take_id) if take_id is not None else None
-        if parent is not None and parent.project_id != project_id:
-            raise ValueError(f"Take {parent.id} belongs to another project.")
+        parent = take_in(self.store, take_id, project_id) if take_id is not None else None
         if parent is not None:
             original = self.media.take_audio(parent)
         else:

@@ -9,6 +9,7 @@ from storage import NewTake, Store, Take
 
 from .config import Settings
 from .media import Media, write_atomic
+from .ownership import take_in
 
 DOWNLOAD_FORMATS = ("wav", "flac", "mp3", "ogg")
 
@@ -54,23 +55,25 @@ class Takes:
     def count(self, project_id: int, *, voice_id: int | None = None, starred_only: bool = False) -> int:
         return self.store.count_takes(project_id, voice_id=voice_id, starred=True if starred_only else None)
 
-    def get(self, take_id: int) -> Take:
-        return self.store.get_take(take_id)
+    def get(self, take_id: int, *, project_id: int | None = None) -> Take:
+        return take_in(self.store, take_id, project_id)
 
-    def audio(self, take_id: int) -> au.Audio:
-        return self.media.take_audio(self.store.get_take(take_id))
+    def audio(self, take_id: int, *, project_id: int | None = None) -> au.Audio:
+        return self.media.take_audio(take_in(self.store, take_id, project_id))
 
-    def set_starred(self, take_id: int, starred: bool) -> Take:
-        return self.store.set_starred(take_id, starred)
+    def set_starred(self, take_id: int, starred: bool, *, project_id: int | None = None) -> Take:
+        take = take_in(self.store, take_id, project_id)
+        return self.store.set_starred(take.id, starred)
 
-    def delete(self, take_id: int) -> None:
-        self.store.delete_take(take_id)
+    def delete(self, take_id: int, *, project_id: int | None = None) -> None:
+        take = take_in(self.store, take_id, project_id)
+        self.store.delete_take(take.id)
 
-    def file(self, take_id: int, fmt: str = "wav") -> Path:
+    def file(self, take_id: int, fmt: str = "wav", *, project_id: int | None = None) -> Path:
         """Encode a take for download; the file lives in the cache directory."""
         if fmt not in DOWNLOAD_FORMATS:
             raise ValueError(f"Download format must be one of {', '.join(DOWNLOAD_FORMATS)}, got {fmt!r}.")
-        take = self.store.get_take(take_id)
+        take = take_in(self.store, take_id, project_id)
         target = self.media.cache_file(f"retake-take-{take.id}.{fmt}")
         write_atomic(target, au.encode(self.media.take_audio(take), fmt))
         return target
