@@ -6,6 +6,7 @@ encoded bytes it is handed."""
 from .archive.limits import ImportLimits
 from .blobs import BlobStore
 from .errors import ConflictError, NotFoundError, StorageError, StorageFullError
+from .integrity import DatabaseDamaged
 from .records import (
     Clip,
     Consent,
@@ -26,6 +27,7 @@ __all__ = [
     "BlobStore",
     "Clip",
     "ConflictError",
+    "DatabaseDamaged",
     "ImportLimits",
     "Consent",
     "NewClip",

@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("output", type=Path)
     projects.add_parser("import").add_argument("archive", type=Path)
 
-    groups.add_parser("gc", help="delete audio files no row refers to")
+    gc = groups.add_parser("gc", help="delete audio files no row refers to, and temp files crashes left")
+    gc.add_argument("--grace", type=float, default=3600.0, help="only files older than this many seconds")
     return parser
 
 
@@ -111,13 +112,17 @@ def run(studio: Studio, args: argparse.Namespace):
         case "projects", "import":
             return studio.projects.import_archive(args.archive)
         case "gc", _:
-            return {"removed_files": studio.takes.collect_garbage()}
+            return {"removed_files": studio.takes.collect_garbage(args.grace)}
     raise AssertionError(f"unhandled command {args.group} {args.action}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    studio = Studio.open(Settings.from_env())
+    try:
+        studio = Studio.open(Settings.from_env())
+    except (ValueError, StorageError, OSError) as error:  # a damaged database, a bad setting: one sentence
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         result = run(studio, args)
     except (ValueError, StorageError, OSError) as error:

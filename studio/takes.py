@@ -7,6 +7,7 @@ from pathlib import Path
 from pipelines import audio as au
 from storage import NewTake, Store, Take
 
+from . import housekeeping
 from .config import Settings
 from .media import Media, write_atomic
 from .ownership import take_in
@@ -78,6 +79,6 @@ class Takes:
         write_atomic(target, au.encode(self.media.take_audio(take), fmt))
         return target
 
-    def collect_garbage(self) -> int:
-        """Delete audio files no row refers to any more; returns how many went."""
-        return self.store.collect_garbage()
+    def collect_garbage(self, grace_seconds: float = housekeeping.GRACE_SECONDS) -> int:
+        """Delete audio files no row refers to any more, and temp files crashes left; returns how many went."""
+        return housekeeping.collect_garbage(self.store, self.settings, grace_seconds)
