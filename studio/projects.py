@@ -9,6 +9,7 @@ from storage import ImportLimits, Project, Store
 from storage.archive.limits import MB
 
 from .media import Media, slug
+from .text_input import clean_text
 
 
 class Projects:
@@ -22,7 +23,7 @@ class Projects:
         return projects or [self.store.default_project()]
 
     def create(self, name: str) -> Project:
-        return self.store.create_project(name.strip())
+        return self.store.create_project(clean_text(name, "The project name").strip())
 
     def export(self, project_id: int) -> Path:
         """The project as one archive in the cache directory, ready to download."""

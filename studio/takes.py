@@ -11,6 +11,7 @@ from . import housekeeping
 from .config import Settings
 from .media import Media, write_atomic
 from .ownership import take_in
+from .text_input import clean_text
 
 DOWNLOAD_FORMATS = ("wav", "flac", "mp3", "ogg")
 
@@ -31,6 +32,7 @@ class Takes:
     def import_recording(self, project_id: int, source: au.AudioSource, text: str | None = None,
                          name: str | None = None) -> Take:
         """Bring an existing recording into the project as a take, so it can be edited or enhanced."""
+        text = clean_text(text or "", "The take's text")
         audio = au.load(source, max_seconds=self.settings.max_audio_seconds)
         return self.store.add_take(project_id, recording_take(audio, text, name))
 

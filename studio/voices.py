@@ -76,7 +76,7 @@ class Voices:
         voice in one transaction. Noisy references make noisy clones: `denoise_with` names an enhancer."""
         if not parse_consent(consent):
             raise ConsentRequired("Confirm that you have the speaker's consent before creating a voice.")
-        name = name.strip()
+        name = clean_text(name, "The voice name").strip()
         if not name:
             raise ValueError("Give the voice a name.")
         language = language.strip() or "en"
@@ -109,7 +109,7 @@ class Voices:
                 f"a reference needs at least {MIN_REFERENCE_SECONDS:.0f} s."
             )
         audio = au.normalize_loudness(audio, REFERENCE_LOUDNESS_LUFS)
-        transcript = (clip.transcript or "").strip() or None
+        transcript = clean_text(clip.transcript or "", f"The transcript of {label}").strip() or None
         return NewClip(
             audio=au.encode(audio, "flac"),
             sample_rate=audio.sample_rate,
