@@ -15,6 +15,7 @@ from storage import NewTake, Store, Take
 from .config import Settings
 from .media import Media
 from .ownership import take_in
+from .recordings import load_recording
 from .takes import Takes, recording_take
 
 NO_ENGINE = "none"  # enhancement without a denoiser: clean-up and loudness only
@@ -53,7 +54,7 @@ class Enhance:
             original = self.media.take_audio(parent)
         else:
             assert source is not None
-            original = au.load(source, max_seconds=self.settings.max_audio_seconds)
+            original = load_recording(source, max_seconds=self.settings.max_audio_seconds)
         engine = None if engine_id == NO_ENGINE else self.media.engine(engine_id, "enhance")
         cleaned = cast(EnhancePipeline, self.models.get(engine.id, progress))(original) if engine else original
         if target:

@@ -11,6 +11,7 @@ from . import housekeeping
 from .config import Settings
 from .media import Media, write_atomic
 from .ownership import take_in
+from .recordings import load_recording
 from .text_input import clean_text
 
 DOWNLOAD_FORMATS = ("wav", "flac", "mp3", "ogg")
@@ -33,7 +34,7 @@ class Takes:
                          name: str | None = None) -> Take:
         """Bring an existing recording into the project as a take, so it can be edited or enhanced."""
         text = clean_text(text or "", "The take's text")
-        audio = au.load(source, max_seconds=self.settings.max_audio_seconds)
+        audio = load_recording(source, max_seconds=self.settings.max_audio_seconds)
         return self.store.add_take(project_id, recording_take(audio, text, name))
 
     def list(self, project_id: int, *, voice_id: int | None = None, starred_only: bool = False,

@@ -14,6 +14,7 @@ from storage import Consent, NewClip, Store, Voice
 from .config import Settings
 from .media import Media
 from .ownership import voice_in
+from .recordings import load_recording
 from .text_input import clean_text
 
 CONSENT_STATEMENT = (
@@ -97,7 +98,8 @@ class Voices:
     def _prepare_reference(self, clip: ClipInput, position: int, denoiser: EnhancePipeline | None) -> NewClip:
         label = clip.name or f"clip {position}"
         try:
-            audio = au.load(clip.source, max_seconds=self.settings.max_audio_seconds)
+            audio = load_recording(clip.source, max_seconds=self.settings.max_audio_seconds,
+                                   min_seconds=MIN_REFERENCE_SECONDS)
         except au.AudioError as error:
             raise au.AudioError(f"{label}: {error}") from None
         if denoiser is not None:
