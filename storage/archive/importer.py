@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -55,7 +56,7 @@ def import_project(
                 entries = _sized_entries(zf, plan, limits)  # every check before the first byte is inflated
                 for sha, entry in entries.items():
                     staged[sha] = _stage(zf, entry, sha, blobs, limits)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
             raise StorageError(f"{path.name} is not a readable Retake project archive: {exc}") from exc
         for sha, tmp in staged.items():
             if sha in blobs:
