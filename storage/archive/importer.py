@@ -58,6 +58,11 @@ def import_project(
                     staged[sha] = _stage(zf, entry, sha, blobs, limits)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
             raise StorageError(f"{path.name} is not a readable Retake project archive: {exc}") from exc
+        except OSError as exc:
+            if isinstance(exc, StorageError):  # the disk is full: say that, not "bad archive"
+                raise
+            # A forged directory can make zipfile seek before the start of the file (EINVAL).
+            raise StorageError(f"{path.name} is not a readable Retake project archive: {exc}") from exc
         for sha, tmp in staged.items():
             if sha in blobs:
                 tmp.unlink(missing_ok=True)  # the same bytes are already kept

@@ -118,3 +118,16 @@ def test_a_valid_archive_still_imports(guarded, tmp_path):
     project = guarded.projects.import_archive(forge.write_archive(tmp_path / "ok.zip", man, {f"audio/{sha}": clip}))
     assert [t.audio_sha for t in guarded.takes.all(project.id)] == [sha]
     assert not [p for p in guarded.store.blobs.root.rglob("*.tmp")]
+
+
+def test_a_zip_whose_directory_points_before_the_file_is_refused(guarded, tmp_path):
+    """Found by the fuzzing drill: a directory offset larger than it can be made zipfile seek before the
+    start of the file (OSError: Invalid argument), which escaped as a raw error."""
+    clip = forge.tone_flac(1.0)
+    archive = forge.audio_archive(tmp_path / "ok.zip", clip)
+    data = bytearray(archive.read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    offset = int.from_bytes(data[end + 16:end + 20], "little")
+    data[end + 16:end + 20] = (offset + 10_000).to_bytes(4, "little")
+    archive.write_bytes(bytes(data))
+    refused(guarded, archive, "not a readable Retake project archive")
