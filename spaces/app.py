@@ -18,4 +18,4 @@ os.environ.setdefault("RETAKE_MAX_AUDIO_SECONDS", "300")
 from app import main  # noqa: E402  (environment first, then the app reads it)
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

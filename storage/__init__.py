@@ -3,8 +3,10 @@
 Callers use `Store` (several writes that belong together: `Store.unit_of_work()`) and get frozen
 records back; nothing here imports pipelines, Gradio or model code, and audio is kept as the
 encoded bytes it is handed."""
+from .archive.limits import ImportLimits
 from .blobs import BlobStore
 from .errors import ConflictError, NotFoundError, StorageError, StorageFullError
+from .integrity import DatabaseDamaged
 from .records import (
     Clip,
     Consent,
@@ -25,6 +27,8 @@ __all__ = [
     "BlobStore",
     "Clip",
     "ConflictError",
+    "DatabaseDamaged",
+    "ImportLimits",
     "Consent",
     "NewClip",
     "NewTake",

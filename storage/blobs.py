@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
+from typing import IO
 
 from .errors import NotFoundError, StorageFullError
 
@@ -96,6 +97,41 @@ class BlobStore:
             raise
         _fsync_dir(shard)
         return sha
+
+    def stage(self, source: IO[bytes], sha: str, max_bytes: int, chunk: int = 1024 * 1024) -> tuple[Path, str, int]:
+        """Stream `source` into a temp file beside where blob `sha` would live; return (temp path, sha256 of
+        what was read, bytes read). Nothing is kept in memory beyond one chunk. Reading stops with
+        ValueError as soon as more than `max_bytes` arrive (the temp file is removed). The caller checks the
+        file, then `adopt`s it or unlinks it; a crash leaves a temp file that collect_garbage removes."""
+        shard = self.path_for(sha).parent
+        shard.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=shard, prefix=f".{sha[:12]}-", suffix=TEMP_SUFFIX)
+        tmp = Path(tmp_name)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as f:
+                while data := source.read(chunk):
+                    size += len(data)
+                    if size > max_bytes:
+                        raise ValueError(f"more than {max_bytes} bytes")
+                    digest.update(data)
+                    f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise StorageFullError() from exc
+            raise
+        return tmp, digest.hexdigest(), size
+
+    def adopt(self, tmp: Path, sha: str) -> None:
+        """Move a staged temp file (see `stage`), whose bytes hash to `sha`, into place as that blob."""
+        final = self.path_for(sha)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
 
     def read(self, sha: str) -> bytes:
         try:

@@ -14,13 +14,15 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import URL, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import archive
+from .archive.limits import ImportLimits
 from .blobs import BlobStore, is_sha
 from .database import create_engine_for, migrate, writer
 from .errors import ConflictError, NotFoundError, StorageFullError
+from .integrity import check_integrity, damaged
 from .lookups import (
     embedding_row,
     filtered_takes,
@@ -68,7 +70,12 @@ class Store:
         self.clock = clock
         self._engine = create_engine_for(database_url)
         try:
-            migrate(self._engine)
+            try:
+                migrate(self._engine)
+            except DatabaseError as exc:  # e.g. "file is not a database": a damaged header
+                if isinstance(exc, OperationalError):  # locked, read-only, missing folder: not damage
+                    raise
+                raise damaged(self._engine, exc.orig) from None
         except BaseException:
             self._engine.dispose()
             raise
@@ -83,6 +90,11 @@ class Store:
         # URL.create quotes nothing but also parses nothing: '?', '#' or '%' in a path are safe.
         url = database_url or URL.create("sqlite", database=str((data_dir / "retake.db").resolve()))
         return cls(url, data_dir / "blobs", clock=clock)
+
+    def check_integrity(self) -> None:
+        """DatabaseDamaged (one sentence: which file, what to do) unless the database file is whole;
+        run at start-up, before anything reads or writes rows."""
+        check_integrity(self._engine)
 
     def close(self) -> None:
         """Release pooled connections (the SQLite file can then be moved or deleted)."""
@@ -340,8 +352,11 @@ class Store:
         """Write the project (voices, consent, clips, embeddings, takes, audio) to one zip."""
         return archive.export_project(self._readers, self.blobs, project_id, Path(path))
 
-    def import_project(self, path: str | Path, name: str | None = None) -> Project:
+    def import_project(
+        self, path: str | Path, name: str | None = None, *, limits: ImportLimits | None = None
+    ) -> Project:
         """Create a new project from an exported zip; nothing is written unless all of it checks
-        out. A name already in use gets a " (2)" style suffix."""
-        project_id = archive.import_project(self.unit_of_work, self.blobs, Path(path), name)
+        out, within `limits` (sizes, lengths, an audio check). A name already in use gets a " (2)"
+        style suffix."""
+        project_id = archive.import_project(self.unit_of_work, self.blobs, Path(path), name, limits)
         return self.get_project(project_id)

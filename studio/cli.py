@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("output", type=Path)
     projects.add_parser("import").add_argument("archive", type=Path)
 
-    groups.add_parser("gc", help="delete audio files no row refers to")
+    gc = groups.add_parser("gc", help="delete audio files no row refers to, and temp files crashes left")
+    gc.add_argument("--grace", type=float, default=3600.0, help="only files older than this many seconds")
     return parser
 
 
@@ -83,22 +84,23 @@ def run(studio: Studio, args: argparse.Namespace):
             return studio.voices.create(project_id, args.name, clips, language=args.language,
                                         consent=args.consent, consented_by=args.by)
         case "voices", "rename":
-            return studio.voices.rename(args.voice_id, args.name)
+            return studio.voices.rename(args.voice_id, args.name, project_id=args.project)
         case "voices", "delete":
-            studio.voices.delete(args.voice_id)
+            studio.voices.delete(args.voice_id, project_id=args.project)
             return {"deleted": args.voice_id}
         case "takes", "list":
             return studio.takes.list(project_id, voice_id=args.voice, starred_only=args.starred, page=args.page)
         case "takes", "import":
             return studio.takes.import_recording(project_id, args.path, args.text, name=args.path.name)
         case "takes", "export":
-            shutil.copyfile(studio.takes.file(args.take_id, args.format), args.output)
+            shutil.copyfile(studio.takes.file(args.take_id, args.format, project_id=args.project), args.output)
             return {"written": str(args.output)}
         case "edit", "transcribe":
-            heard = studio.edit.transcript(args.take_id)
+            heard = studio.edit.transcript(args.take_id, project_id=args.project)
             return {"text": heard.text, "words": [dataclasses.asdict(w) for w in heard.words]}
         case "edit", "apply":
-            outcome = studio.edit.apply(args.take_id, args.text, engine_id=args.engine, seed=args.seed)
+            outcome = studio.edit.apply(args.take_id, args.text, engine_id=args.engine, seed=args.seed,
+                                        project_id=args.project)
             return {"take": outcome.take, "notices": list(outcome.notices)}
         case "projects", "list":
             return studio.projects.list()
@@ -110,13 +112,17 @@ def run(studio: Studio, args: argparse.Namespace):
         case "projects", "import":
             return studio.projects.import_archive(args.archive)
         case "gc", _:
-            return {"removed_files": studio.takes.collect_garbage()}
+            return {"removed_files": studio.takes.collect_garbage(args.grace)}
     raise AssertionError(f"unhandled command {args.group} {args.action}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    studio = Studio.open(Settings.from_env())
+    try:
+        studio = Studio.open(Settings.from_env())
+    except (ValueError, StorageError, OSError) as error:  # a damaged database, a bad setting: one sentence
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         result = run(studio, args)
     except (ValueError, StorageError, OSError) as error:

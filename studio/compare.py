@@ -7,6 +7,8 @@ from typing import Any
 
 from storage import Store, Take
 
+from .ownership import take_in
+
 _HIGHER_IS_BETTER = ("similarity", "voice_match_similarity")
 _LOWER_IS_BETTER = ("wer", "chunks_failed", "clipping_ratio", "longest_silence_s")
 
@@ -32,10 +34,10 @@ class Compare:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def takes(self, a_id: int, b_id: int) -> TakeComparison:
+    def takes(self, a_id: int, b_id: int, *, project_id: int | None = None) -> TakeComparison:
         """Two takes side by side: what made them (engine, revision, speaker, seed, speed) and how they
         measure (duration and every score either has), with the better one marked where "better" is clear."""
-        a, b = self.store.get_take(int(a_id)), self.store.get_take(int(b_id))
+        a, b = take_in(self.store, a_id, project_id), take_in(self.store, b_id, project_id)
         rows = [ComparisonRow("take", f"#{a.id} {a.kind}", f"#{b.id} {b.kind}"),
                 ComparisonRow("engine", a.engine_id, b.engine_id),
                 ComparisonRow("engine revision", a.engine_revision, b.engine_revision),

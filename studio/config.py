@@ -22,6 +22,7 @@ class Settings:
     port: int = 7860
     max_audio_seconds: float = 600.0
     max_upload_mb: int = 200
+    max_import_mb: int = 4096  # all the audio one project archive may unpack to
     auth: tuple[str, str] | None = None
     memory_budget_mb: float | None = None  # None: half the machine's memory
     device: str | None = None  # None/"auto": cuda, then mps, then cpu
@@ -49,6 +50,7 @@ class Settings:
             port=_number(env, "RETAKE_PORT", cls.port, int),
             max_audio_seconds=_number(env, "RETAKE_MAX_AUDIO_SECONDS", cls.max_audio_seconds, float),
             max_upload_mb=_number(env, "RETAKE_MAX_UPLOAD_MB", cls.max_upload_mb, int),
+            max_import_mb=_number(env, "RETAKE_MAX_IMPORT_MB", cls.max_import_mb, int),
             auth=auth,
             memory_budget_mb=_number(env, "RETAKE_MEMORY_BUDGET_MB", None, float),
             device=env.get("RETAKE_DEVICE") or None,

@@ -42,6 +42,8 @@ from storage import NewTake, NewTranscript, NotFoundError, Store, Take, TakeTran
 
 from .config import Settings
 from .media import TRANSCRIBER, Media, Progress, stepper
+from .ownership import take_in
+from .text_input import clean_text
 from .voice_match import VoiceMatcher
 
 Synthesize = Callable[[SynthesisRequest], tuple[au.Audio, dict[str, Any]]]
@@ -88,10 +90,10 @@ class Edit:
 
     # Transcripts ----------------------------------------------------------------------------------
     def transcript(self, take_id: int, *, engine_id: str = TRANSCRIBER, refresh: bool = False,
-                   progress: Progress | None = None) -> Transcript:
+                   progress: Progress | None = None, project_id: int | None = None) -> Transcript:
         """The take's transcript with word timings: the stored one, or transcribed now (by `engine_id`:
         the embedded Whisper base offline, a Hub Whisper once downloaded) and stored."""
-        take = self.store.get_take(take_id)
+        take = take_in(self.store, take_id, project_id)
         stored = None if refresh else self.store.get_transcript(take.id)
         if stored is not None:
             return to_transcript(stored)
@@ -105,17 +107,21 @@ class Edit:
                                          engine_id=engine.id, language=heard.language or language)
         return heard
 
-    def preview(self, take_id: int, edited_text: str) -> EditPreview:
+    def preview(self, take_id: int, edited_text: str, *, project_id: int | None = None) -> EditPreview:
         """The word edits the text implies, and the text marked up for highlighting."""
-        transcript = to_transcript(self._stored(take_id))
+        take = take_in(self.store, take_id, project_id)
+        edited_text = clean_text(edited_text or "", "The edited text")
+        transcript = to_transcript(self._stored(take.id))
         edits = tuple(TranscriptEditor().plan(transcript, edited_text or ""))
         return EditPreview(edits, highlight(transcript.words, edits))
 
     # Editing by text ------------------------------------------------------------------------------
     def apply(self, take_id: int, edited_text: str, *, engine_id: str | None = DEFAULT_INSERT_ENGINE,
-              seed: int | None = None, progress: Progress | None = None) -> EditOutcome:
+              seed: int | None = None, progress: Progress | None = None,
+              project_id: int | None = None) -> EditOutcome:
         """Apply every change of `edited_text` to the take in one pass; the result is a new child take."""
-        take = self.store.get_take(take_id)
+        take = take_in(self.store, take_id, project_id)
+        edited_text = clean_text(edited_text or "", "The edited text")
         stored = self._stored(take.id)
         transcript = to_transcript(stored)
         original = self.media.editable_audio(take)
@@ -158,12 +164,12 @@ class Edit:
 
     # Plain waveform edits -------------------------------------------------------------------------
     def waveform(self, take_id: int, operation: str, *, start: float = 0.0, end: float = 0.0,
-                 seconds: float = 0.0) -> Take:
+                 seconds: float = 0.0, project_id: int | None = None) -> Take:
         """Trim to [start, end], cut [start, end] out, insert `seconds` of silence at `start`, or fade in
         over `start` seconds and out over `end` seconds. The result is a new child take."""
         if operation not in WAVEFORM_OPERATIONS:
             raise ValueError(f"Unknown waveform edit {operation!r}; choose one of {', '.join(WAVEFORM_OPERATIONS)}.")
-        take = self.store.get_take(take_id)
+        take = take_in(self.store, take_id, project_id)
         audio = self.media.editable_audio(take)
         start, end, seconds = _number(start, "start"), _number(end, "end"), _number(seconds, "seconds")
         if operation == "trim":
@@ -177,14 +183,14 @@ class Edit:
         return self._store_plain(take, edited, {"operation": operation, "start": start, "end": end,
                                                 "seconds": seconds, "source_take": take.id})
 
-    def join(self, take_ids: Sequence[int], *, gap_s: float = 0.3) -> Take:
+    def join(self, take_ids: Sequence[int], *, gap_s: float = 0.3, project_id: int | None = None) -> Take:
         """One take from several, in order, with a gap between them; its parent is the first."""
         ids = [int(i) for i in take_ids]
         if len(ids) < 2:
             raise ValueError("Choose at least two takes to join.")
         if len(ids) > MAX_JOIN:
             raise ValueError(f"At most {MAX_JOIN} takes can be joined at once, got {len(ids)}.")
-        takes = [self.store.get_take(i) for i in ids]
+        takes = [take_in(self.store, i, project_id) for i in ids]
         if len({t.project_id for t in takes}) != 1:
             raise ValueError("Takes from different projects cannot be joined.")
         gap_s = _number(gap_s, "gap")
@@ -198,16 +204,16 @@ class Edit:
         return self._store_plain(takes[0], joined, {"operation": "join", "takes": ids, "gap_s": gap_s},
                                  text=text)
 
-    def origin(self, take_id: int) -> Take:
+    def origin(self, take_id: int, *, project_id: int | None = None) -> Take:
         """The take an edit was made from ("go back"); a ValueError if the take is an original."""
-        take = self.store.get_take(take_id)
+        take = take_in(self.store, take_id, project_id)
         if take.parent_id is None:
             raise ValueError(f"Take #{take.id} is an original; there is nothing to go back to.")
         return self.store.get_take(take.parent_id)
 
-    def audio(self, take_id: int) -> au.Audio:
+    def audio(self, take_id: int, *, project_id: int | None = None) -> au.Audio:
         """The take's audio for editing; readable errors for a missing file or an over-long take."""
-        return self.media.editable_audio(self.store.get_take(take_id))
+        return self.media.editable_audio(take_in(self.store, take_id, project_id))
 
     # Helpers --------------------------------------------------------------------------------------
     def _store_plain(self, parent: Take, audio: au.Audio, parameters: dict[str, Any], *,

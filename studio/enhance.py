@@ -14,6 +14,8 @@ from storage import NewTake, Store, Take
 
 from .config import Settings
 from .media import Media
+from .ownership import take_in
+from .recordings import load_recording
 from .takes import Takes, recording_take
 
 NO_ENGINE = "none"  # enhancement without a denoiser: clean-up and loudness only
@@ -47,14 +49,12 @@ class Enhance:
             raise ValueError("Choose either a take or an uploaded recording to enhance.")
         if target is not None and target not in mastering.TARGETS:
             raise ValueError(f"Unknown delivery target {target!r}; choose one of {', '.join(mastering.TARGETS)}.")
-        parent = self.store.get_take(take_id) if take_id is not None else None
-        if parent is not None and parent.project_id != project_id:
-            raise ValueError(f"Take {parent.id} belongs to another project.")
+        parent = take_in(self.store, take_id, project_id) if take_id is not None else None
         if parent is not None:
             original = self.media.take_audio(parent)
         else:
             assert source is not None
-            original = au.load(source, max_seconds=self.settings.max_audio_seconds)
+            original = load_recording(source, max_seconds=self.settings.max_audio_seconds)
         engine = None if engine_id == NO_ENGINE else self.media.engine(engine_id, "enhance")
         cleaned = cast(EnhancePipeline, self.models.get(engine.id, progress))(original) if engine else original
         if target:

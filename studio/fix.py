@@ -18,6 +18,7 @@ from storage import Store, Take
 from . import narrations
 from .media import Media, Progress, stepper
 from .narrations import SpeakEvent
+from .ownership import NotInProject, take_in
 from .voice_match import VoiceMatcher
 from .voicing import prepare_voicing
 
@@ -29,16 +30,22 @@ class Fix:
         self.media = media
         self.matcher = matcher
 
-    def kept_attempts(self, take_id: int) -> list[Take]:
+    def kept_attempts(self, take_id: int, *, project_id: int | None = None) -> list[Take]:
         """The attempt take each chunk of this narration is made of, in order."""
-        return narrations.kept_chunks(self.store, narrations.speech_take(self.store, take_id))
+        return narrations.kept_chunks(self.store, self._narration(take_id, project_id))
 
-    def chunk_attempts(self, take_id: int) -> list[Take]:
+    def _narration(self, take_id: int | str | None, project_id: int | None) -> Take:
+        take = narrations.speech_take(self.store, take_id)
+        if project_id is not None and take.project_id != int(project_id):
+            raise NotInProject(f"Take #{take.id} is not in this project.")
+        return take
+
+    def chunk_attempts(self, take_id: int, *, project_id: int | None = None) -> list[Take]:
         """The attempt takes a chunk of this narration can be switched to: its own attempts and those of the
         narrations it was made from, by chunk, then oldest first."""
         seen: set[int] = set()
         found: list[Take] = []
-        take: Take | None = narrations.speech_take(self.store, take_id)
+        take: Take | None = self._narration(take_id, project_id)
         while take is not None and take.id not in seen and take.kind == "speech":
             seen.add(take.id)
             found.extend(t for t in self.store.take_children(take.id) if t.kind == "attempt")
@@ -46,13 +53,13 @@ class Fix:
         return sorted(found, key=lambda t: (t.parameters.get("chunk", 0), t.id))
 
     def regenerate_chunk(self, take_id: int, chunk: int, *, seed: int | None = None, gate: bool = True,
-                         progress: Progress | None = None) -> SpeakEvent:
+                         progress: Progress | None = None, project_id: int | None = None) -> SpeakEvent:
         """Speak chunk `chunk` (0-based) of a stored narration again and keep the result as a new speech take.
 
         `seed` None draws a new one; a given seed is the first attempt's exact seed (so a seed copied from an
         attempt reproduces it), and the gate's retries derive theirs from it. The other chunks come from their
         stored attempt takes, untouched. Returns a "done" event: the new take, its attempts, the whole audio."""
-        take = narrations.speech_take(self.store, take_id)
+        take = self._narration(take_id, project_id)
         kept = narrations.kept_chunks(self.store, take)
         index = narrations.chunk_index(chunk, len(kept))
         check_seed(seed)
@@ -96,16 +103,17 @@ class Fix:
         return SpeakEvent("done", index, len(kept), whole, chunk=redone, take=new, attempts=stored,
                           match=match, notices=voicing.notices)
 
-    def choose_attempt(self, attempt_take_id: int, take_id: int | None = None) -> SpeakEvent:
+    def choose_attempt(self, attempt_take_id: int, take_id: int | None = None, *,
+                       project_id: int | None = None) -> SpeakEvent:
         """Keep another stored attempt for its chunk: a new speech take made from `take_id` (default: the
         attempt's own narration) with that chunk swapped, re-joined from stored audio; nothing is synthesised."""
-        attempt = self.store.get_take(attempt_take_id)
+        attempt = take_in(self.store, attempt_take_id, project_id)
         if attempt.kind != "attempt":
             raise ValueError(f"Take #{attempt.id} is a {attempt.kind} take, not an attempt at a narration chunk.")
         if attempt.parent_id is None and take_id is None:
             raise ValueError(f"Attempt #{attempt.id} no longer belongs to a narration (it was deleted); choose the "
                              "narration to put it in as well.")
-        take = narrations.speech_take(self.store, take_id if take_id is not None else attempt.parent_id)
+        take = self._narration(take_id if take_id is not None else attempt.parent_id, project_id)
         if attempt.id not in {t.id for t in self.chunk_attempts(take.id)}:
             raise ValueError(f"Attempt #{attempt.id} is not an attempt at a chunk of take #{take.id}.")
         kept = narrations.kept_chunks(self.store, take)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -81,12 +82,18 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "project"
 
 
+TEMP_SUFFIX = ".tmp"
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Readers never see half a file, and a full disk leaves no partial file behind."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Readers never see half a file, a full disk leaves no partial file behind, and writers of one path at
+    once (twenty people downloading one take) each get their own temp file: the last rename wins, whole."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=TEMP_SUFFIX)
+    tmp = Path(name)
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

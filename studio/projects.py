@@ -4,9 +4,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from storage import Project, Store
+from pipelines import audio as au
+from storage import ImportLimits, Project, Store
+from storage.archive.limits import MB
 
 from .media import Media, slug
+from .text_input import clean_text
 
 
 class Projects:
@@ -20,7 +23,7 @@ class Projects:
         return projects or [self.store.default_project()]
 
     def create(self, name: str) -> Project:
-        return self.store.create_project(name.strip())
+        return self.store.create_project(clean_text(name, "The project name").strip())
 
     def export(self, project_id: int) -> Path:
         """The project as one archive in the cache directory, ready to download."""
@@ -28,4 +31,14 @@ class Projects:
         return self.store.export_project(project_id, self.media.cache_file(f"{slug(project.name)}.retake.zip"))
 
     def import_archive(self, archive: str | os.PathLike) -> Project:
-        return self.store.import_project(Path(archive))
+        """A project from an archive, trusted no more than an upload: every recording within the upload and
+        length limits and decodable as audio, or nothing is imported."""
+        return self.store.import_project(Path(archive), limits=self.import_limits())
+
+    def import_limits(self) -> ImportLimits:
+        settings = self.media.settings
+        return ImportLimits(max_member_bytes=settings.max_upload_mb * MB, max_total_bytes=settings.max_import_mb * MB,
+                            max_audio_seconds=settings.max_audio_seconds, check_audio=self._audio_seconds)
+
+    def _audio_seconds(self, path: Path) -> float:
+        return au.load(path, max_seconds=self.media.settings.max_audio_seconds, allow_silent=True).duration

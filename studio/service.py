@@ -10,6 +10,7 @@ from pipelines.catalog import Catalog
 from pipelines.manager import ModelManager
 from storage import Store
 
+from . import housekeeping
 from .compare import Compare
 from .config import Settings
 from .edit import Edit
@@ -48,8 +49,17 @@ class Studio:
 
     @classmethod
     def open(cls, settings: Settings, models: ModelManager | None = None) -> "Studio":
+        """Open the store, refuse a damaged database (storage.DatabaseDamaged, one sentence) and collect the
+        files earlier crashes left behind."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(Store.open(settings.data_dir, settings.database_url), settings, models)
+        store = Store.open(settings.data_dir, settings.database_url)
+        try:
+            store.check_integrity()
+        except BaseException:
+            store.close()
+            raise
+        housekeeping.at_start_up(store, settings)
+        return cls(store, settings, models)
 
     def close(self) -> None:
         self.store.close()

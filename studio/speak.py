@@ -22,6 +22,7 @@ from storage import NewTake, Store
 from . import narrations
 from .media import Media, Progress, stepper
 from .narrations import SpeakEvent
+from .text_input import clean_text, spoken_words
 from .voice_match import VoiceMatcher
 from .voicing import Voicing, prepare_voicing
 
@@ -42,11 +43,13 @@ class Speak:
               progress: Progress | None = None) -> Iterator[SpeakEvent]:
         """Check the request now (ValueError with a readable message), then return an iterator of events:
         one per chunk, and a final one once the takes are stored. Nothing is stored if synthesis fails."""
-        if not isinstance(text, str) or not _SPEAKABLE.search(text):
-            raise ValueError("Type some text to speak: words, not only spaces or punctuation.")
+        text = clean_text(text, "The text to speak")
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"The text has {len(text):,} characters; at most {MAX_TEXT_CHARS:,} can be spoken "
                              f"at once. Split it into parts.")
+        words = spoken_words(text)  # pause marks checked here, and kept out of language detection
+        if not _SPEAKABLE.search(words):
+            raise ValueError("Type some text to speak: words, not only spaces, punctuation or pause marks.")
         check_seed(seed)
         try:
             speed = float(speed)
@@ -54,7 +57,7 @@ class Speak:
             raise ValueError(f"Speed must be a number, got {speed!r}.") from None
         self.store.get_project(project_id)
         engine = self.media.engine(engine_id, "speak")
-        check_language(text, engine.languages, engine.name)
+        check_language(words, engine.languages, engine.name)
         if engine.clones and voice_id is None:
             raise ValueError(f"{engine.name} clones a voice: choose a voice to speak in.")
         if voice_id is not None:

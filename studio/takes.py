@@ -7,8 +7,12 @@ from pathlib import Path
 from pipelines import audio as au
 from storage import NewTake, Store, Take
 
+from . import housekeeping
 from .config import Settings
 from .media import Media, write_atomic
+from .ownership import take_in
+from .recordings import load_recording
+from .text_input import clean_text
 
 DOWNLOAD_FORMATS = ("wav", "flac", "mp3", "ogg")
 
@@ -29,7 +33,8 @@ class Takes:
     def import_recording(self, project_id: int, source: au.AudioSource, text: str | None = None,
                          name: str | None = None) -> Take:
         """Bring an existing recording into the project as a take, so it can be edited or enhanced."""
-        audio = au.load(source, max_seconds=self.settings.max_audio_seconds)
+        text = clean_text(text or "", "The take's text")
+        audio = load_recording(source, max_seconds=self.settings.max_audio_seconds)
         return self.store.add_take(project_id, recording_take(audio, text, name))
 
     def list(self, project_id: int, *, voice_id: int | None = None, starred_only: bool = False,
@@ -54,27 +59,29 @@ class Takes:
     def count(self, project_id: int, *, voice_id: int | None = None, starred_only: bool = False) -> int:
         return self.store.count_takes(project_id, voice_id=voice_id, starred=True if starred_only else None)
 
-    def get(self, take_id: int) -> Take:
-        return self.store.get_take(take_id)
+    def get(self, take_id: int, *, project_id: int | None = None) -> Take:
+        return take_in(self.store, take_id, project_id)
 
-    def audio(self, take_id: int) -> au.Audio:
-        return self.media.take_audio(self.store.get_take(take_id))
+    def audio(self, take_id: int, *, project_id: int | None = None) -> au.Audio:
+        return self.media.take_audio(take_in(self.store, take_id, project_id))
 
-    def set_starred(self, take_id: int, starred: bool) -> Take:
-        return self.store.set_starred(take_id, starred)
+    def set_starred(self, take_id: int, starred: bool, *, project_id: int | None = None) -> Take:
+        take = take_in(self.store, take_id, project_id)
+        return self.store.set_starred(take.id, starred)
 
-    def delete(self, take_id: int) -> None:
-        self.store.delete_take(take_id)
+    def delete(self, take_id: int, *, project_id: int | None = None) -> None:
+        take = take_in(self.store, take_id, project_id)
+        self.store.delete_take(take.id)
 
-    def file(self, take_id: int, fmt: str = "wav") -> Path:
+    def file(self, take_id: int, fmt: str = "wav", *, project_id: int | None = None) -> Path:
         """Encode a take for download; the file lives in the cache directory."""
         if fmt not in DOWNLOAD_FORMATS:
             raise ValueError(f"Download format must be one of {', '.join(DOWNLOAD_FORMATS)}, got {fmt!r}.")
-        take = self.store.get_take(take_id)
+        take = take_in(self.store, take_id, project_id)
         target = self.media.cache_file(f"retake-take-{take.id}.{fmt}")
         write_atomic(target, au.encode(self.media.take_audio(take), fmt))
         return target
 
-    def collect_garbage(self) -> int:
-        """Delete audio files no row refers to any more; returns how many went."""
-        return self.store.collect_garbage()
+    def collect_garbage(self, grace_seconds: float = housekeeping.GRACE_SECONDS) -> int:
+        """Delete audio files no row refers to any more, and temp files crashes left; returns how many went."""
+        return housekeeping.collect_garbage(self.store, self.settings, grace_seconds)

@@ -13,6 +13,9 @@ from storage import Consent, NewClip, Store, Voice
 
 from .config import Settings
 from .media import Media
+from .ownership import voice_in
+from .recordings import load_recording
+from .text_input import clean_text
 
 CONSENT_STATEMENT = (
     "I am the person speaking in these recordings, or I have their permission to create and use a "
@@ -26,6 +29,20 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 class ConsentRequired(ValueError):
     """A voice may only be made from someone who agreed to it."""
+
+
+def parse_consent(value: object) -> bool:
+    """Consent as a real yes or no. An API client may send text: "true" and "false" are read as such, and
+    anything else ("no", "0", "yes please", 1) is refused instead of counting as given because it is not
+    empty."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ConsentRequired(f"Consent must be true or false, got {value!r}; confirm the speaker's consent "
+                          "with a checkbox or the value true.")
 
 
 @dataclass(frozen=True)
@@ -51,16 +68,16 @@ class Voices:
         clips: Sequence[ClipInput],
         *,
         language: str = "en",
-        consent: bool = False,
+        consent: bool | str = False,
         consented_by: str = "anonymous",
         denoise_with: str | None = None,
         progress: Progress | None = None,
     ) -> Voice:
         """Check consent, clean each reference clip (optionally denoise, then trim and level) and store the
         voice in one transaction. Noisy references make noisy clones: `denoise_with` names an enhancer."""
-        if not consent:
+        if not parse_consent(consent):
             raise ConsentRequired("Confirm that you have the speaker's consent before creating a voice.")
-        name = name.strip()
+        name = clean_text(name, "The voice name").strip()
         if not name:
             raise ValueError("Give the voice a name.")
         language = language.strip() or "en"
@@ -81,7 +98,8 @@ class Voices:
     def _prepare_reference(self, clip: ClipInput, position: int, denoiser: EnhancePipeline | None) -> NewClip:
         label = clip.name or f"clip {position}"
         try:
-            audio = au.load(clip.source, max_seconds=self.settings.max_audio_seconds)
+            audio = load_recording(clip.source, max_seconds=self.settings.max_audio_seconds,
+                                   min_seconds=MIN_REFERENCE_SECONDS)
         except au.AudioError as error:
             raise au.AudioError(f"{label}: {error}") from None
         if denoiser is not None:
@@ -93,7 +111,7 @@ class Voices:
                 f"a reference needs at least {MIN_REFERENCE_SECONDS:.0f} s."
             )
         audio = au.normalize_loudness(audio, REFERENCE_LOUDNESS_LUFS)
-        transcript = (clip.transcript or "").strip() or None
+        transcript = clean_text(clip.transcript or "", f"The transcript of {label}").strip() or None
         return NewClip(
             audio=au.encode(audio, "flac"),
             sample_rate=audio.sample_rate,
@@ -105,20 +123,23 @@ class Voices:
     def list(self, project_id: int) -> list[Voice]:
         return self.store.list_voices(project_id)
 
-    def get(self, voice_id: int) -> Voice:
-        return self.store.get_voice(voice_id)
+    def get(self, voice_id: int, *, project_id: int | None = None) -> Voice:
+        return voice_in(self.store, voice_id, project_id)
 
-    def rename(self, voice_id: int, name: str) -> Voice:
+    def rename(self, voice_id: int, name: str, *, project_id: int | None = None) -> Voice:
+        name = clean_text(name, "The voice name")
         if not name.strip():
             raise ValueError("Give the voice a name.")
-        return self.store.rename_voice(voice_id, name.strip())
+        voice = voice_in(self.store, voice_id, project_id)
+        return self.store.rename_voice(voice.id, name.strip())
 
-    def delete(self, voice_id: int) -> None:
-        self.store.delete_voice(voice_id)
+    def delete(self, voice_id: int, *, project_id: int | None = None) -> None:
+        voice = voice_in(self.store, voice_id, project_id)
+        self.store.delete_voice(voice.id)
 
-    def clip_audio(self, voice_id: int, index: int = 0) -> au.Audio:
+    def clip_audio(self, voice_id: int, index: int = 0, *, project_id: int | None = None) -> au.Audio:
         """The voice's reference clip number `index` (0 = first), ready to play."""
-        voice = self.store.get_voice(voice_id)
+        voice = voice_in(self.store, voice_id, project_id)
         if not 0 <= index < len(voice.clips):
             raise ValueError(f"Voice '{voice.name}' has {len(voice.clips)} clip(s); there is no clip {index + 1}.")
         return self.media.audio(voice.clips[index].audio_sha)

@@ -1,10 +1,13 @@
-"""Reading a project from a zip: check all of it (structure, references, every blob's sha256),
-then write the blobs, then every row in one unit of work."""
+"""Reading a project from a zip: check all of it (structure, references, sizes against the limits, every
+blob's sha256 and that it is audio), then put the blobs in place, then every row in one unit of work.
+
+Members are streamed to temp files beside the blob store, never read whole into memory; sizes are checked
+from the zip's directory before anything is inflated, and counted again while reading."""
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
+import zlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -25,36 +28,118 @@ from ..models import (
     VoiceRow,
 )
 from ..unit_of_work import UnitOfWork
+from .limits import ImportLimits, size_text
 from .manifest import AUDIO_DIR, MANIFEST, Plan, parse
 
-MAX_MANIFEST_BYTES = 256 * 1024 * 1024
-_CHUNK = 1024 * 1024
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
 UnitsOfWork = Callable[[], AbstractContextManager[UnitOfWork]]
 
 
 def import_project(
-    unit_of_work: UnitsOfWork, blobs: BlobStore, path: Path, name: str | None
+    unit_of_work: UnitsOfWork,
+    blobs: BlobStore,
+    path: Path,
+    name: str | None,
+    limits: ImportLimits | None = None,
 ) -> int:
     """Import the archive at `path` as a new project and return its id."""
+    limits = limits or ImportLimits()
     if not path.is_file():
         raise NotFoundError(f"archive {path} not found")
+    staged: dict[str, Path] = {}
     try:
-        with zipfile.ZipFile(path) as zf:
-            plan = parse(_read_manifest(zf), name)
-            for sha in plan.shas:  # every check before the first write
-                _verify(zf, sha)
-            for sha in plan.shas:
-                if sha in blobs:
-                    continue
-                if blobs.put(zf.read(AUDIO_DIR + sha)) != sha:  # changed under our feet
-                    raise StorageError(f"archive audio {sha} changed while importing")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
-        raise StorageError(f"{path.name} is not a readable Retake project archive: {exc}") from exc
+        try:
+            with zipfile.ZipFile(path) as zf:
+                plan = parse(_read_manifest(zf), name)
+                _check_durations(plan, limits)
+                entries = _sized_entries(zf, plan, limits)  # every check before the first byte is inflated
+                for sha, entry in entries.items():
+                    staged[sha] = _stage(zf, entry, sha, blobs, limits)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise StorageError(f"{path.name} is not a readable Retake project archive: {exc}") from exc
+        except OSError as exc:
+            if isinstance(exc, StorageError):  # the disk is full: say that, not "bad archive"
+                raise
+            # A forged directory can make zipfile seek before the start of the file (EINVAL).
+            raise StorageError(f"{path.name} is not a readable Retake project archive: {exc}") from exc
+        for sha, tmp in staged.items():
+            if sha in blobs:
+                tmp.unlink(missing_ok=True)  # the same bytes are already kept
+            else:
+                blobs.adopt(tmp, sha)
+        staged.clear()
+    finally:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
     # Blobs are in place; rows follow in one transaction. Should it fail, the new blobs are
     # merely unreferenced and collect_garbage removes them.
     with unit_of_work() as uow:
         return _insert(uow, plan)
+
+
+def _check_durations(plan: Plan, limits: ImportLimits) -> None:
+    """The lengths the manifest declares, against the studio's limit (the audio itself is checked too)."""
+    limit = limits.max_audio_seconds
+    if limit is None:
+        return
+    for v in plan.voices:
+        for c in v.clips:
+            if c.duration > limit:
+                raise StorageError(f"voice {v.name!r} has a clip of {c.duration:.0f} s; the limit is "
+                                   f"{limit:.0f} s (RETAKE_MAX_AUDIO_SECONDS). Nothing was imported.")
+    for t in plan.takes:
+        if t.duration > limit:
+            raise StorageError(f"take {t.ref} of the archive lasts {t.duration:.0f} s; the limit is "
+                               f"{limit:.0f} s (RETAKE_MAX_AUDIO_SECONDS). Nothing was imported.")
+
+
+def _sized_entries(zf: zipfile.ZipFile, plan: Plan, limits: ImportLimits) -> dict[str, zipfile.ZipInfo]:
+    """Each blob's zip entry, refused when it (or all of them) would unpack to more than the limits allow."""
+    entries: dict[str, zipfile.ZipInfo] = {}
+    total = 0
+    for sha in plan.shas:
+        try:
+            entry = zf.getinfo(AUDIO_DIR + sha)
+        except KeyError:
+            raise StorageError(f"archive is incomplete: audio {sha} is missing") from None
+        if entry.file_size > limits.max_member_bytes:
+            raise StorageError(
+                f"archive audio {sha[:12]}… would unpack to {size_text(entry.file_size)}; one recording may be "
+                f"at most {size_text(limits.max_member_bytes)} (RETAKE_MAX_UPLOAD_MB). Nothing was imported.")
+        total += entry.file_size
+        entries[sha] = entry
+    if total > limits.max_total_bytes:
+        raise StorageError(f"the archive would unpack to {size_text(total)}; at most "
+                           f"{size_text(limits.max_total_bytes)} can be imported. Nothing was imported.")
+    return entries
+
+
+def _stage(zf: zipfile.ZipFile, entry: zipfile.ZipInfo, sha: str, blobs: BlobStore, limits: ImportLimits) -> Path:
+    """Stream one member to a temp file, checking its size as it inflates, its sha256 and that it is audio."""
+    cap = min(entry.file_size, limits.max_member_bytes)
+    with zf.open(entry) as f:
+        try:
+            tmp, digest, _size = blobs.stage(f, sha, cap)
+        except ValueError:
+            raise StorageError(f"archive audio {sha[:12]}… unpacks to more than its directory says; the archive "
+                               "is damaged or forged. Nothing was imported.") from None
+    try:
+        if digest != sha:
+            raise StorageError(f"archive is damaged or was altered: audio {sha} does not match its checksum")
+        if limits.check_audio is not None:
+            try:
+                seconds = limits.check_audio(tmp)
+            except ValueError as exc:
+                raise StorageError(f"archive audio {sha[:12]}… is not usable audio ({exc}). "
+                                   "Nothing was imported.") from None
+            if limits.max_audio_seconds is not None and seconds > limits.max_audio_seconds:
+                raise StorageError(f"archive audio {sha[:12]}… lasts {seconds:.0f} s; the limit is "
+                                   f"{limits.max_audio_seconds:.0f} s. Nothing was imported.")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def _read_manifest(zf: zipfile.ZipFile) -> Any:
@@ -68,20 +153,6 @@ def _read_manifest(zf: zipfile.ZipFile) -> Any:
         return json.loads(zf.read(info).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StorageError(f"manifest.json is not valid JSON: {exc}") from None
-
-
-def _verify(zf: zipfile.ZipFile, sha: str) -> None:
-    """Hash the archived bytes (streamed) and compare with the name they are filed under."""
-    try:
-        entry = zf.getinfo(AUDIO_DIR + sha)
-    except KeyError:
-        raise StorageError(f"archive is incomplete: audio {sha} is missing") from None
-    digest = hashlib.sha256()
-    with zf.open(entry) as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    if digest.hexdigest() != sha:
-        raise StorageError(f"archive is damaged or was altered: audio {sha} does not match its checksum")
 
 
 def _free_name(s: Session, base: str) -> str:

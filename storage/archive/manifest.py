@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import validate as check
@@ -114,7 +114,7 @@ def _parse_unchecked(manifest: Any, name: str | None) -> Plan:
     voices: list[VoiceIn] = []
     for raw in _list(manifest["voices"], "voices"):
         v = _obj(raw, "voice")
-        consent = _obj(v["consent"], "consent")
+        consent = _consent(v.get("consent"), v.get("name"))
         clips = tuple(_clip(_obj(c, "clip")) for c in _list(v["clips"], "clips"))
         if not clips:
             raise ValueError(f"voice {v['name']!r} has no clips")
@@ -152,6 +152,23 @@ def _parse_unchecked(manifest: Any, name: str | None) -> Plan:
         if t.parent_ref is not None and t.parent_ref not in take_refs:
             raise ValueError(f"take {t.ref} refers to unknown parent take {t.parent_ref}")
     return Plan(name=project_name, voices=tuple(voices), takes=takes)
+
+
+def _consent(value: Any, voice: Any) -> dict[str, Any]:
+    """A voice's consent record, refused unless it is whole: who confirmed what, and when (not in the
+    future); a `given` field, where present, must be exactly true. An archive is not trusted to have
+    kept the rule that a voice needs consent."""
+    if not isinstance(value, dict) or not all(
+        isinstance(value.get(k), str) and value[k].strip() for k in ("statement", "confirmed_by", "confirmed_at")
+    ):
+        raise StorageError(f"voice {voice!r} in the archive has no valid consent record; a voice is only "
+                           "kept with the speaker's recorded consent. Nothing was imported.")
+    if "given" in value and value["given"] is not True:
+        raise StorageError(f"voice {voice!r} in the archive records that consent was not given. "
+                           "Nothing was imported.")
+    if _time(value["confirmed_at"]) > datetime.now(UTC):
+        raise StorageError(f"voice {voice!r} in the archive has a consent dated in the future. Nothing was imported.")
+    return value
 
 
 def _obj(value: Any, what: str) -> dict[str, Any]:

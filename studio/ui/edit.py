@@ -128,7 +128,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
         outcome = studio.edit.apply(
             take_id, edited or "", engine_id=engine_id or None,
             seed=None if seed_value in (None, "") else int(seed_value),
-            progress=lambda f, m: progress(f, desc=m))
+            progress=lambda f, m: progress(f, desc=m), project_id=int(project_id))
         spans = [(e.kind, e.out_start, e.out_end) for e in outcome.result.edits]
         figure = waveform_figure(outcome.result.audio, f"Take #{outcome.take.id}", spans, outcome.result.seams)
         takes_update, join_update = more_takes(project_id)
@@ -150,7 +150,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     def waveform_edit(project_id, take_id, op, start_s, end_s, silence_s):
         take_id = require_id(take_id, "Choose a take to edit.")
         new = studio.edit.waveform(take_id, op or "", start=start_s or 0, end=end_s or 0,
-                                      seconds=silence_s or 0)
+                                      seconds=silence_s or 0, project_id=int(project_id))
         audio = studio.takes.audio(new.id)
         takes_update, join_update = more_takes(project_id)
         return (au.to_gradio(audio), waveform_figure(audio, f"Take #{new.id}"),
@@ -158,7 +158,8 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
 
     @user_errors
     def join(project_id, ids, gap_s):
-        new = studio.edit.join([int(i) for i in ids or []], gap_s=gap_s if gap_s is not None else 0.3)
+        new = studio.edit.join([int(i) for i in ids or []], gap_s=gap_s if gap_s is not None else 0.3,
+                               project_id=int(project_id))
         audio = studio.takes.audio(new.id)
         takes_update, join_update = more_takes(project_id)
         return (au.to_gradio(audio), waveform_figure(audio, f"Take #{new.id}"),

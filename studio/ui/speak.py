@@ -218,13 +218,14 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
         chunk = require_id(chunk_number, "Give the number of the chunk to speak again (1 = the first).")
         event = studio.fix.regenerate_chunk(
             take_id, chunk - 1, seed=None if seed_value in (None, "") else int(seed_value), gate=bool(gated),
-            progress=lambda f, message: progress(f, desc=message))
+            progress=lambda f, message: progress(f, desc=message), project_id=int(project_id))
         return fixed(event, project_id)
 
     @user_errors
     def choose_attempt(attempt_id, take_id, project_id):
         attempt_id = require_id(attempt_id, "Choose the attempt to keep.")
-        event = studio.fix.choose_attempt(attempt_id, int(take_id) if take_id not in (None, "") else None)
+        event = studio.fix.choose_attempt(attempt_id, int(take_id) if take_id not in (None, "") else None,
+                                          project_id=int(project_id))
         return fixed(event, project_id)
 
     @user_errors

@@ -76,8 +76,8 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
 
     @user_errors
     def toggle_star(take_id, project_id, voice_id, starred, page_number):
-        take = studio.takes.get(require_id(take_id, "Choose a take to star."))
-        studio.takes.set_starred(take.id, not take.starred)
+        take = studio.takes.get(require_id(take_id, "Choose a take to star."), project_id=int(project_id))
+        studio.takes.set_starred(take.id, not take.starred, project_id=int(project_id))
         return list_takes(project_id, voice_id, starred, page_number)[:2]
 
     @user_errors
@@ -86,7 +86,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
 
     @user_errors
     def delete_take(take_id, project_id, voice_id, starred, page_number):
-        studio.takes.delete(require_id(take_id, "Choose a take to delete."))
+        studio.takes.delete(require_id(take_id, "Choose a take to delete."), project_id=int(project_id))
         return (*list_takes(project_id, voice_id, starred, page_number), None)
 
     @user_errors

@@ -66,7 +66,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
                  for i, p in enumerate(sources)]
         who = getattr(request, "username", None) or "anonymous"
         voice = studio.voices.create(int(project_id), voice_name or "", clips, language=lang or "en",
-                                    consent=bool(agreed), consented_by=who,
+                                    consent=agreed, consented_by=who,
                                     denoise_with=DENOISER if clean else None,
                                     progress=lambda f, text: progress(f, desc=text))
         voices = studio.voices.list(voice.project_id)
@@ -92,7 +92,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
 
     @user_errors
     def delete_voice(project_id, voice_id):
-        studio.voices.delete(require_id(voice_id, "Choose a voice to delete."))
+        studio.voices.delete(require_id(voice_id, "Choose a voice to delete."), project_id=int(project_id))
         voices = studio.voices.list(int(project_id))
         return voice_rows(voices), gr.update(choices=voice_choices(voices), value=None), None
 
