@@ -99,7 +99,7 @@ class Voices:
         label = clip.name or f"clip {position}"
         try:
             audio = load_recording(clip.source, max_seconds=self.settings.max_audio_seconds,
-                                   min_seconds=MIN_REFERENCE_SECONDS)
+                                   min_seconds=MIN_REFERENCE_SECONDS, what="A reference")
         except au.AudioError as error:
             raise au.AudioError(f"{label}: {error}") from None
         if denoiser is not None:
