@@ -1,9 +1,10 @@
 """Speak: turn text into a narration in a voice, chunk by chunk, with an optional quality gate.
 
 `Speak.speak` checks everything it can before any audio is made (text, language, engine, voice), then
-streams narration chunks (so a player can start after the first clause) and, only once the whole narration
-succeeded, keeps it (`studio.narrations`): one speech take plus every chunk attempt, in one unit of work.
-A failure midway stores nothing. A fixed-voice engine given a voice speaks in its closest built-in voice
+streams narration chunks (so a player can start after the first clause) while the quality gate judges them
+on its own thread, and, only once the whole narration succeeded, keeps it (`studio.narrations`): one speech
+take plus every chunk attempt, in one unit of work. A failure midway stores nothing; a listener who leaves
+midway does not stop it (`studio.detached`). A fixed-voice engine given a voice speaks in its closest built-in voice
 (`studio.voice_match`) and says so."""
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pipelines import audio as au
 from pipelines.languages import check_language
 from pipelines.manager import ModelManager
-from pipelines.narration import NarrationChunk, NarrationSettings, Narrator
+from pipelines.narration import NarrationChunk, NarrationEvent, NarrationSettings, Narrator
 from pipelines.seeds import check_seed
 from storage import NewTake, Store
 
 from . import narrations
+from .detached import Detached
 from .media import Media, Progress, stepper
 from .narrations import SpeakEvent
 from .text_input import clean_text, spoken_words
@@ -40,9 +42,12 @@ class Speak:
 
     def speak(self, project_id: int, text: str, *, voice_id: int | None = None, engine_id: str = DEFAULT_ENGINE,
               seed: int | None = None, speaker: str | None = None, speed: float = 1.0, gate: bool = True,
-              progress: Progress | None = None) -> Iterator[SpeakEvent]:
-        """Check the request now (ValueError with a readable message), then return an iterator of events:
-        one per chunk, and a final one once the takes are stored. Nothing is stored if synthesis fails."""
+              progress: Progress | None = None) -> Detached[SpeakEvent]:
+        """Check the request now (ValueError with a readable message), then start the narration on its own
+        thread and return an iterator over its events: "chunk" as each chunk is synthesised (play it),
+        "replaced" when the gate swapped a better attempt into an earlier chunk, and "done" once the take is
+        stored. Nothing is stored if synthesis fails; a reader that stops early leaves the narration to finish
+        and be stored (`Detached.wait()` returns when it has)."""
         text = clean_text(text, "The text to speak")
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"The text has {len(text):,} characters; at most {MAX_TEXT_CHARS:,} can be spoken "
@@ -73,30 +78,45 @@ class Speak:
         settings = NarrationSettings(language=language)
         narrator = Narrator(voicing.pipeline, settings, voicing.quality)
         plan = narrator.plan(text)
-        chunks = narrator.stream(text, voice=voicing.voice, seed=seed, plan=plan, **voicing.options)
-        return self._run(project_id, text, voice_id, voicing, speed, settings, chunks, len(plan), step)
+        events = narrator.events(text, voice=voicing.voice, seed=seed, plan=plan, **voicing.options)
+        # The narration runs on its own thread: a reader that goes away (a closed browser) does not stop it,
+        # and it is stored when it ends; progress reaches `progress` in the reader's thread.
+        return Detached(lambda report: self._run(project_id, text, voice_id, voicing, speed, settings, events,
+                                                 len(plan), report), step, name="retake-speak")
 
     def _run(self, project_id: int, text: str, voice_id: int | None, voicing: Voicing, speed: float,
-             settings: NarrationSettings, chunks: Iterator[NarrationChunk], total: int,
+             settings: NarrationSettings, events: Iterator[NarrationEvent], total: int,
              step: Progress) -> Iterator[SpeakEvent]:
-        done: list[NarrationChunk] = []
-        # Each chunk's attempts are encoded for storage on a worker thread while the next chunk is synthesised
-        # (FLAC encoding and onnxruntime both release the GIL), so saving at the end only waits for the last.
+        final: dict[int, NarrationChunk] = {}
+        gated = voicing.quality is not None
+        # Each final chunk's attempts are encoded for storage on a worker thread while the next chunk is
+        # synthesised (FLAC encoding and onnxruntime both release the GIL), so saving at the end only waits for
+        # the last.
         with ThreadPoolExecutor(1, thread_name_prefix="retake-encode") as encoder:
-            encoded: list[Future[list[bytes]]] = []
-            for chunk in chunks:
-                done.append(chunk)
-                encoded.append(encoder.submit(_encode_attempts, chunk))
-                step(0.1 + 0.85 * len(done) / total, f"chunk {len(done)} of {total}")
-                yield SpeakEvent("chunk", chunk.index, total, chunk.audio, chunk=chunk, match=voicing.match,
-                                 notices=voicing.notices)
+            encoded: dict[int, Future[list[bytes]]] = {}
+            played = 0
+            for event in events:  # one checkpoint per event: a cancel token would be checked here
+                if event.final:
+                    final[event.index] = event.chunk
+                    encoded[event.index] = encoder.submit(_encode_attempts, event.chunk)
+                if event.kind == "chunk":
+                    played += 1
+                    step(_fraction(played, len(final), total, gated), f"chunk {played} of {total}")
+                    yield SpeakEvent("chunk", event.index, total, event.chunk.audio, chunk=event.chunk,
+                                     match=voicing.match, notices=voicing.notices)
+                else:
+                    step(_fraction(played, len(final), total, gated), f"checked {len(final)} of {total}")
+                    if event.kind == "replaced":
+                        yield SpeakEvent("replaced", event.index, total, event.chunk.audio, chunk=event.chunk,
+                                         match=voicing.match, notices=voicing.notices)
             step(0.97, "saving")
+            done = [final[i] for i in range(total)]
             whole = au.join([c.audio for c in done], settings.crossfade_s)
             flac = encoder.submit(au.encode, whole, "flac")
-            attempt_audio = [data for future in encoded for data in future.result()]
+            attempt_audio = [data for i in range(total) for data in encoded[i].result()]
             whole_audio = flac.result()
         parameters = {"speaker": voicing.speaker, "speed": speed, "settings": dataclasses.asdict(settings),
-                      "gate": voicing.quality is not None, "chunks": len(done)}
+                      "gate": gated, "chunks": len(done)}
         if voicing.match is not None:
             parameters["voice_match"] = dataclasses.asdict(voicing.match)
         if voicing.reference is not None:
@@ -111,6 +131,11 @@ class Speak:
         step(1.0, "done")
         yield SpeakEvent("done", total - 1, total, whole, take=take, attempts=stored, match=voicing.match,
                          notices=voicing.notices)
+
+
+def _fraction(played: int, judged: int, total: int, gated: bool) -> float:
+    """Progress between 0.1 (loaded) and 0.95: chunks played, and with the gate, chunks judged as well."""
+    return 0.1 + 0.85 * ((played + judged) / (2 * total) if gated else played / total)
 
 
 def _encode_attempts(chunk: NarrationChunk) -> list[bytes]:
