@@ -198,13 +198,13 @@ def _encoder_ids(encoder: Any) -> list[str]:
 # ------------------------------------------------------------------------------------------------- gate
 
 
-# Words per minute above which a chunk is "too fast". Measured (bench/rates.py: every shared English
-# transcript and the speak benchmark's sentences, narrated and trimmed as a narration is, chunks of 8+ words):
-# Piper at speed 1.0 has median RATE_MEDIAN and p95 RATE_P95 words/min, Kokoro's five speakers median KOKORO_MEDIAN and
-# p95 KOKORO_P95. The old ceiling, 220, failed Piper at its natural 221-229; the ceiling sits above both
-# engines' p95, so a chunk spoken at an engine's own pace passes and a gabbled one (a skipped clause reads
-# as a burst of words) still fails.
-MAX_WORDS_PER_MINUTE = 280.0
+# Words per minute above which a chunk is "too fast". Measured with bench/rates.py (47 texts: every shared
+# English transcript and the speak benchmark's sentences, narrated, normalised and trimmed as a narration is;
+# chunks of 8+ words, as the gate judges): Piper at speed 1.0 (3 seeds, 144 chunks) median 202, p95 257, max
+# 281 words/min; Kokoro's five speakers (240 chunks) median 171, p95 231, max 283. The old ceiling, 220, failed
+# Piper at its natural pace; 290 sits above both engines' p95 and above every natural chunk measured, so a
+# chunk spoken at an engine's own pace passes and a gabbled one (a skipped clause reads as a burst) still fails.
+MAX_WORDS_PER_MINUTE = 290.0
 
 
 @dataclass
