@@ -30,6 +30,7 @@ class EnhanceResult:
     enhanced: au.Audio
     before: mastering.LevelReport
     after: mastering.LevelReport
+    criteria: tuple[mastering.Criterion, ...] = ()  # the delivery target's verdicts, one per requirement
 
 
 class Enhance:
@@ -67,7 +68,8 @@ class Enhance:
             if parent is None:  # only now that the work succeeded: keep the upload as the original take
                 parent = uow.add_take(project_id, recording_take(original))
             take = uow.add_take(project_id, _enhanced_take(parent, enhanced, engine, target, before, after))
-        return EnhanceResult(take, original, enhanced, before, after)
+        criteria = mastering.delivery_target(target).criteria(after) if target else ()
+        return EnhanceResult(take, original, enhanced, before, after, criteria)
 
     def enhance_all(self, project_id: int, *, engine_id: str = "deepfilternet3", target: str | None = "podcast",
                     progress: Progress | None = None) -> list[Take]:
