@@ -108,11 +108,12 @@ class Edit:
         return heard
 
     def preview(self, take_id: int, edited_text: str, *, project_id: int | None = None) -> EditPreview:
-        """The word edits the text implies, and the text marked up for highlighting."""
+        """The word edits the text implies, and the text marked up for highlighting; no edits (and the text
+        unmarked) while it still says what the recording says."""
         take = take_in(self.store, take_id, project_id)
         edited_text = clean_text(edited_text or "", "The edited text")
         transcript = to_transcript(self._stored(take.id))
-        edits = tuple(TranscriptEditor().plan(transcript, edited_text or ""))
+        edits = tuple(TranscriptEditor().changes(transcript, edited_text or ""))
         return EditPreview(edits, highlight(transcript.words, edits))
 
     # Editing by text ------------------------------------------------------------------------------
