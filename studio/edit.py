@@ -17,6 +17,7 @@ import numpy as np
 
 from pipelines import audio as au
 from pipelines.base import Transcript, VoicePrompt, Word
+from pipelines.cancel import CancelToken, checkpoint
 from pipelines.catalog import Engine
 from pipelines.editing import (
     EditResult,
@@ -118,8 +119,9 @@ class Edit:
     # Editing by text ------------------------------------------------------------------------------
     def apply(self, take_id: int, edited_text: str, *, engine_id: str | None = DEFAULT_INSERT_ENGINE,
               seed: int | None = None, progress: Progress | None = None,
-              project_id: int | None = None) -> EditOutcome:
-        """Apply every change of `edited_text` to the take in one pass; the result is a new child take."""
+              project_id: int | None = None, cancel: CancelToken | None = None) -> EditOutcome:
+        """Apply every change of `edited_text` to the take in one pass; the result is a new child take.
+        `cancel`: checked before every insertion is spoken and before saving; a cancelled edit stores nothing."""
         take = take_in(self.store, take_id, project_id)
         edited_text = clean_text(edited_text or "", "The edited text")
         stored = self._stored(take.id)
@@ -136,12 +138,14 @@ class Edit:
             engine = self._speak_engine(engine_id)
             new_words = " ".join(e.new_text for e in edits if e.new_text)
             check_language(new_words, engine.languages, engine.name)
-            synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress)
+            checkpoint(cancel)
+            synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress, cancel)
             if notice:
                 notices.append(notice)
         step = stepper(progress)
         step(0.3, "editing")
         result = TranscriptEditor(synthesize).apply(original, transcript, edited_text)
+        checkpoint(cancel)
         scores = self._scores(take, original, result)
         parameters: dict[str, Any] = {
             "edits": [e.to_dict() for e in result.edits],
@@ -151,6 +155,7 @@ class Edit:
         if engine is not None:
             parameters["insert_engine"] = engine.id
         step(0.9, "saving")
+        checkpoint(cancel)
         new = self.store.add_take(take.project_id, NewTake(
             kind="edit", audio=au.encode(result.audio, "flac"), sample_rate=result.audio.sample_rate,
             duration=result.audio.duration, text=result.text, voice_id=take.voice_id,
@@ -245,7 +250,7 @@ class Edit:
         return self.media.engine(engine_id, "speak")
 
     def _synthesizer(self, take: Take, original: au.Audio, engine: Engine, base_seed: int,
-                     progress: Progress | None) -> tuple[Synthesize, str | None]:
+                     progress: Progress | None, cancel: CancelToken | None = None) -> tuple[Synthesize, str | None]:
         """The callback that speaks inserted words in the recording's voice, and a notice for the user."""
         pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
         options: dict[str, Any] = {}
@@ -259,6 +264,7 @@ class Edit:
         counter = iter(range(1_000_000))
 
         def synthesize(request: SynthesisRequest) -> tuple[au.Audio, dict[str, Any]]:
+            checkpoint(cancel)
             seed = chunk_seed(base_seed, next(counter))
             voice = None
             if engine.clones:
