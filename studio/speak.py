@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from pipelines import audio as au
+from pipelines.cancel import CancelToken, checkpoint
 from pipelines.languages import check_language
 from pipelines.manager import ModelManager
 from pipelines.narration import NarrationChunk, NarrationSettings, Narrator
@@ -40,9 +41,10 @@ class Speak:
 
     def speak(self, project_id: int, text: str, *, voice_id: int | None = None, engine_id: str = DEFAULT_ENGINE,
               seed: int | None = None, speaker: str | None = None, speed: float = 1.0, gate: bool = True,
-              progress: Progress | None = None) -> Iterator[SpeakEvent]:
+              progress: Progress | None = None, cancel: CancelToken | None = None) -> Iterator[SpeakEvent]:
         """Check the request now (ValueError with a readable message), then return an iterator of events:
-        one per chunk, and a final one once the takes are stored. Nothing is stored if synthesis fails."""
+        one per chunk, and a final one once the takes are stored. Nothing is stored if synthesis fails or
+        `cancel` is cancelled (checked after every chunk)."""
         text = clean_text(text, "The text to speak")
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"The text has {len(text):,} characters; at most {MAX_TEXT_CHARS:,} can be spoken "
@@ -74,17 +76,18 @@ class Speak:
         narrator = Narrator(voicing.pipeline, settings, voicing.quality)
         plan = narrator.plan(text)
         chunks = narrator.stream(text, voice=voicing.voice, seed=seed, plan=plan, **voicing.options)
-        return self._run(project_id, text, voice_id, voicing, speed, settings, chunks, len(plan), step)
+        return self._run(project_id, text, voice_id, voicing, speed, settings, chunks, len(plan), step, cancel)
 
     def _run(self, project_id: int, text: str, voice_id: int | None, voicing: Voicing, speed: float,
              settings: NarrationSettings, chunks: Iterator[NarrationChunk], total: int,
-             step: Progress) -> Iterator[SpeakEvent]:
+             step: Progress, cancel: CancelToken | None = None) -> Iterator[SpeakEvent]:
         done: list[NarrationChunk] = []
         # Each chunk's attempts are encoded for storage on a worker thread while the next chunk is synthesised
         # (FLAC encoding and onnxruntime both release the GIL), so saving at the end only waits for the last.
         with ThreadPoolExecutor(1, thread_name_prefix="retake-encode") as encoder:
             encoded: list[Future[list[bytes]]] = []
             for chunk in chunks:
+                checkpoint(cancel)
                 done.append(chunk)
                 encoded.append(encoder.submit(_encode_attempts, chunk))
                 step(0.1 + 0.85 * len(done) / total, f"chunk {len(done)} of {total}")
@@ -95,6 +98,7 @@ class Speak:
             flac = encoder.submit(au.encode, whole, "flac")
             attempt_audio = [data for future in encoded for data in future.result()]
             whole_audio = flac.result()
+        checkpoint(cancel)
         parameters = {"speaker": voicing.speaker, "speed": speed, "settings": dataclasses.asdict(settings),
                       "gate": voicing.quality is not None, "chunks": len(done)}
         if voicing.match is not None:
