@@ -8,7 +8,7 @@ unreferenced blob (removed by collect_garbage), never a row whose audio is missi
 one short session, so the Gradio app can call the store from any worker thread."""
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -348,15 +348,20 @@ class Store:
 
     # ------------------------------------------------------------------ archive
 
-    def export_project(self, project_id: int, path: str | Path) -> Path:
-        """Write the project (voices, consent, clips, embeddings, takes, audio) to one zip."""
-        return archive.export_project(self._readers, self.blobs, project_id, Path(path))
+    def export_project(self, project_id: int, path: str | Path, *,
+                       checkpoint: Callable[[], None] | None = None) -> Path:
+        """Write the project (voices, consent, clips, embeddings, takes, audio) to one zip. `checkpoint`
+        is called between members; what it raises stops the export and leaves no file behind."""
+        return archive.export_project(self._readers, self.blobs, project_id, Path(path), checkpoint)
 
     def import_project(
-        self, path: str | Path, name: str | None = None, *, limits: ImportLimits | None = None
+        self, path: str | Path, name: str | None = None, *, limits: ImportLimits | None = None,
+        checkpoint: Callable[[], None] | None = None,
     ) -> Project:
         """Create a new project from an exported zip; nothing is written unless all of it checks
         out, within `limits` (sizes, lengths, an audio check). A name already in use gets a " (2)"
-        style suffix."""
-        project_id = archive.import_project(self.unit_of_work, self.blobs, Path(path), name, limits)
+        style suffix. `checkpoint` is called between members; what it raises stops the import with
+        nothing written."""
+        project_id = archive.import_project(self.unit_of_work, self.blobs, Path(path), name, limits,
+                                            checkpoint)
         return self.get_project(project_id)

@@ -218,10 +218,13 @@ class UnitOfWork:
     # ------------------------------------------------------------------ transcripts
 
     def set_transcript(self, take_id: int, transcript: NewTranscript) -> TakeTranscript:
-        """What was said in the take, replacing any earlier transcript of it."""
+        """What was said in the take, replacing any earlier transcript of it. A take that was stored without
+        its words (an imported recording) takes the transcript's text as its own, so lists show what it says."""
         checked = check.transcript(transcript)
         s = self.session
-        require_take(s, take_id)
+        take = require_take(s, take_id)
+        if take.text is None and checked.text.strip():
+            take.text = checked.text
         old = s.get(TakeTranscriptRow, take_id)
         if old is not None:
             s.delete(old)

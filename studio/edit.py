@@ -17,6 +17,7 @@ import numpy as np
 
 from pipelines import audio as au
 from pipelines.base import Transcript, VoicePrompt, Word
+from pipelines.cancel import CancelToken, checkpoint
 from pipelines.catalog import Engine
 from pipelines.editing import (
     EditResult,
@@ -52,6 +53,12 @@ DEFAULT_INSERT_ENGINE = "piper-joe-embedded"
 WAVEFORM_OPERATIONS = ("trim", "cut", "silence", "fade")
 MAX_JOIN = 20
 MIN_EMBED_S = 0.5  # shorter inserted speech says too little about a voice to score it
+# What an edit may cost (issue #17): an edit changes a take, it does not write a new one. Text far longer than
+# the take's transcript, or more new words than the take has, is refused before anything is planned or spoken.
+MIN_EDIT_CHARS = 2_000  # the edited text may be this long, or EDIT_CHARS_FACTOR x the transcript if longer
+EDIT_CHARS_FACTOR = 3
+MIN_NEW_WORDS = 30  # words inserted or replacing others: this many, or NEW_WORDS_FACTOR x the take's words
+NEW_WORDS_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -108,25 +115,30 @@ class Edit:
         return heard
 
     def preview(self, take_id: int, edited_text: str, *, project_id: int | None = None) -> EditPreview:
-        """The word edits the text implies, and the text marked up for highlighting."""
+        """The word edits the text implies, and the text marked up for highlighting; no edits (and the text
+        unmarked) while it still says what the recording says."""
         take = take_in(self.store, take_id, project_id)
         edited_text = clean_text(edited_text or "", "The edited text")
         transcript = to_transcript(self._stored(take.id))
-        edits = tuple(TranscriptEditor().plan(transcript, edited_text or ""))
+        check_edit_length(transcript, edited_text)
+        edits = tuple(TranscriptEditor().changes(transcript, edited_text or ""))
         return EditPreview(edits, highlight(transcript.words, edits))
 
     # Editing by text ------------------------------------------------------------------------------
     def apply(self, take_id: int, edited_text: str, *, engine_id: str | None = DEFAULT_INSERT_ENGINE,
               seed: int | None = None, progress: Progress | None = None,
-              project_id: int | None = None) -> EditOutcome:
-        """Apply every change of `edited_text` to the take in one pass; the result is a new child take."""
+              project_id: int | None = None, cancel: CancelToken | None = None) -> EditOutcome:
+        """Apply every change of `edited_text` to the take in one pass; the result is a new child take.
+        `cancel`: checked before every insertion is spoken and before saving; a cancelled edit stores nothing."""
         take = take_in(self.store, take_id, project_id)
         edited_text = clean_text(edited_text or "", "The edited text")
         stored = self._stored(take.id)
         transcript = to_transcript(stored)
+        check_edit_length(transcript, edited_text)
         original = self.media.editable_audio(take)
         editor = TranscriptEditor()
         edits = editor.plan(transcript, edited_text or "")
+        check_new_words(transcript, edits)
         notices: list[str] = []
         synthesize = None
         check_seed(seed)
@@ -136,12 +148,14 @@ class Edit:
             engine = self._speak_engine(engine_id)
             new_words = " ".join(e.new_text for e in edits if e.new_text)
             check_language(new_words, engine.languages, engine.name)
-            synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress)
+            checkpoint(cancel)
+            synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress, cancel)
             if notice:
                 notices.append(notice)
         step = stepper(progress)
         step(0.3, "editing")
         result = TranscriptEditor(synthesize).apply(original, transcript, edited_text)
+        checkpoint(cancel)
         scores = self._scores(take, original, result)
         parameters: dict[str, Any] = {
             "edits": [e.to_dict() for e in result.edits],
@@ -151,6 +165,7 @@ class Edit:
         if engine is not None:
             parameters["insert_engine"] = engine.id
         step(0.9, "saving")
+        checkpoint(cancel)
         new = self.store.add_take(take.project_id, NewTake(
             kind="edit", audio=au.encode(result.audio, "flac"), sample_rate=result.audio.sample_rate,
             duration=result.audio.duration, text=result.text, voice_id=take.voice_id,
@@ -245,7 +260,7 @@ class Edit:
         return self.media.engine(engine_id, "speak")
 
     def _synthesizer(self, take: Take, original: au.Audio, engine: Engine, base_seed: int,
-                     progress: Progress | None) -> tuple[Synthesize, str | None]:
+                     progress: Progress | None, cancel: CancelToken | None = None) -> tuple[Synthesize, str | None]:
         """The callback that speaks inserted words in the recording's voice, and a notice for the user."""
         pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
         options: dict[str, Any] = {}
@@ -259,6 +274,7 @@ class Edit:
         counter = iter(range(1_000_000))
 
         def synthesize(request: SynthesisRequest) -> tuple[au.Audio, dict[str, Any]]:
+            checkpoint(cancel)
             seed = chunk_seed(base_seed, next(counter))
             voice = None
             if engine.clones:
@@ -298,6 +314,24 @@ class Edit:
                 except ValueError:
                     scores["inserted_similarity"] = None
         return scores
+
+
+def check_edit_length(transcript: Transcript, edited_text: str) -> None:
+    """Refuse an edited text out of proportion to the take (before any diff or synthesis is paid for)."""
+    limit = max(MIN_EDIT_CHARS, EDIT_CHARS_FACTOR * len(transcript.text or ""))
+    if len(edited_text) > limit:
+        raise ValueError(f"The edited text has {len(edited_text):,} characters, but this take's transcript has "
+                         f"{len(transcript.text or ''):,}; an edit may be at most {limit:,} characters long. "
+                         "To record new text, use the Speak tab.")
+
+
+def check_new_words(transcript: Transcript, edits: Sequence[WordEdit]) -> None:
+    """Refuse an edit that would speak more new words than the take has (at least MIN_NEW_WORDS allowed)."""
+    added = sum(len(e.new_text.split()) for e in edits if e.new_text)
+    limit = max(MIN_NEW_WORDS, NEW_WORDS_FACTOR * len(transcript.words))
+    if added > limit:
+        raise ValueError(f"This edit would speak {added:,} new words into a take of {len(transcript.words):,} "
+                         f"words; an edit may add at most {limit:,}. To record new text, use the Speak tab.")
 
 
 def to_transcript(stored: TakeTranscript) -> Transcript:

@@ -7,6 +7,7 @@ from typing import cast
 
 from pipelines import audio as au
 from pipelines import mastering
+from pipelines.cancel import CancelToken, checkpoint
 from pipelines.catalog import Engine
 from pipelines.enhance import EnhancePipeline
 from pipelines.manager import ModelManager, Progress
@@ -30,6 +31,7 @@ class EnhanceResult:
     enhanced: au.Audio
     before: mastering.LevelReport
     after: mastering.LevelReport
+    criteria: tuple[mastering.Criterion, ...] = ()  # the delivery target's verdicts, one per requirement
 
 
 class Enhance:
@@ -42,9 +44,10 @@ class Enhance:
 
     def enhance(self, project_id: int, *, take_id: int | None = None, source: au.AudioSource | None = None,
                 engine_id: str = "deepfilternet3", target: str | None = "podcast",
-                progress: Progress | None = None) -> EnhanceResult:
+                progress: Progress | None = None, cancel: CancelToken | None = None) -> EnhanceResult:
         """Denoise and master a take (or an upload, kept as the original take so the result has lineage)
-        into a new take. An upload and its enhanced take are stored together or not at all."""
+        into a new take. An upload and its enhanced take are stored together or not at all; nothing when
+        `cancel` is cancelled (checked between denoising, mastering and saving)."""
         if (take_id is None) == (source is None):
             raise ValueError("Choose either a take or an uploaded recording to enhance.")
         if target is not None and target not in mastering.TARGETS:
@@ -56,28 +59,36 @@ class Enhance:
             assert source is not None
             original = load_recording(source, max_seconds=self.settings.max_audio_seconds)
         engine = None if engine_id == NO_ENGINE else self.media.engine(engine_id, "enhance")
+        checkpoint(cancel)
         cleaned = cast(EnhancePipeline, self.models.get(engine.id, progress))(original) if engine else original
+        checkpoint(cancel)
         if target:
             result = mastering.master(cleaned, target)
             enhanced, after = result.audio, result.after
         else:
             enhanced, after = cleaned, mastering.measure(cleaned)
         before = mastering.measure(original)
+        checkpoint(cancel)
         with self.store.unit_of_work() as uow:
             if parent is None:  # only now that the work succeeded: keep the upload as the original take
                 parent = uow.add_take(project_id, recording_take(original))
             take = uow.add_take(project_id, _enhanced_take(parent, enhanced, engine, target, before, after))
-        return EnhanceResult(take, original, enhanced, before, after)
+        criteria = mastering.delivery_target(target).criteria(after) if target else ()
+        return EnhanceResult(take, original, enhanced, before, after, criteria)
 
     def enhance_all(self, project_id: int, *, engine_id: str = "deepfilternet3", target: str | None = "podcast",
-                    progress: Progress | None = None) -> list[Take]:
-        """Enhance every take of the project that is not itself an enhancement result."""
+                    progress: Progress | None = None, cancel: CancelToken | None = None) -> list[Take]:
+        """Enhance every take of the project that is not itself an enhancement result. Each take's result is
+        stored whole as it is made; once `cancel` is cancelled the take in progress is dropped and no other
+        is started (those already finished are kept: they are complete takes of their own)."""
         originals = [t for t in self.takes.all(project_id) if t.kind != "enhanced"]
         done = []
         for index, take in enumerate(originals):
             if progress:
                 progress(index / max(1, len(originals)), f"take {index + 1} of {len(originals)}")
-            done.append(self.enhance(project_id, take_id=take.id, engine_id=engine_id, target=target).take)
+            checkpoint(cancel)
+            done.append(self.enhance(project_id, take_id=take.id, engine_id=engine_id, target=target,
+                                     cancel=cancel).take)
         return done
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import cast
 
 from pipelines import audio as au
+from pipelines.cancel import CancelToken, checkpoint
 from pipelines.manager import ModelManager
 from pipelines.narration import Narrator, PlannedChunk, surround
 from pipelines.seeds import check_seed, random_seed
@@ -53,12 +54,14 @@ class Fix:
         return sorted(found, key=lambda t: (t.parameters.get("chunk", 0), t.id))
 
     def regenerate_chunk(self, take_id: int, chunk: int, *, seed: int | None = None, gate: bool = True,
-                         progress: Progress | None = None, project_id: int | None = None) -> SpeakEvent:
+                         progress: Progress | None = None, project_id: int | None = None,
+                         cancel: CancelToken | None = None) -> SpeakEvent:
         """Speak chunk `chunk` (0-based) of a stored narration again and keep the result as a new speech take.
 
         `seed` None draws a new one; a given seed is the first attempt's exact seed (so a seed copied from an
         attempt reproduces it), and the gate's retries derive theirs from it. The other chunks come from their
-        stored attempt takes, untouched. Returns a "done" event: the new take, its attempts, the whole audio."""
+        stored attempt takes, untouched. Returns a "done" event: the new take, its attempts, the whole audio.
+        `cancel`: checked before and after the chunk is spoken; a cancelled fix stores nothing."""
         take = self._narration(take_id, project_id)
         kept = narrations.kept_chunks(self.store, take)
         index = narrations.chunk_index(chunk, len(kept))
@@ -77,10 +80,12 @@ class Fix:
                                lead_s=layout[index][0], pause_s=layout[index][1],
                                boundary=old.parameters.get("boundary", "sentence"))
         first = int(seed) if seed is not None else random_seed()
+        checkpoint(cancel)
         step(0.2, f"speaking chunk {index + 1} of {len(kept)} again")
         target = voicing.quality.scorer.reference_for(voicing.prompt) if voicing.quality is not None else None
         redone = narrator.render(planned, voice=voicing.voice, base_seed=first, first_seed=True,
                                  reference_embedding=target, **voicing.options)
+        checkpoint(cancel)
         step(0.9, "joining")
         parts = [redone.audio if i == index else surround(self.media.take_audio(t), *layout[i], settings)
                  for i, t in enumerate(kept)]
@@ -98,6 +103,7 @@ class Fix:
         scores = narrations.aggregate_rows(rows, attempts=len(redone.attempts), match=match)
         speech = narrations.derived_take(take, engine, whole, parameters, scores)
         attempts = narrations.attempt_takes([redone], take.voice_id, engine, {**p, **parameters}, layout=layout)
+        checkpoint(cancel)
         new, stored = narrations.save(self.store, take.project_id, speech, attempts)
         step(1.0, "done")
         return SpeakEvent("done", index, len(kept), whole, chunk=redone, take=new, attempts=stored,

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from pipelines import audio as au
+from pipelines.cancel import CancelToken, checkpoint
 from storage import ImportLimits, Project, Store
 from storage.archive.limits import MB
 
@@ -25,15 +27,19 @@ class Projects:
     def create(self, name: str) -> Project:
         return self.store.create_project(clean_text(name, "The project name").strip())
 
-    def export(self, project_id: int) -> Path:
-        """The project as one archive in the cache directory, ready to download."""
+    def export(self, project_id: int, *, cancel: CancelToken | None = None) -> Path:
+        """The project as one archive in the cache directory, ready to download; a cancelled export (checked
+        between recordings) leaves no file."""
         project = self.store.get_project(project_id)
-        return self.store.export_project(project_id, self.media.cache_file(f"{slug(project.name)}.retake.zip"))
+        return self.store.export_project(project_id, self.media.cache_file(f"{slug(project.name)}.retake.zip"),
+                                         checkpoint=partial(checkpoint, cancel))
 
-    def import_archive(self, archive: str | os.PathLike) -> Project:
+    def import_archive(self, archive: str | os.PathLike, *, cancel: CancelToken | None = None) -> Project:
         """A project from an archive, trusted no more than an upload: every recording within the upload and
-        length limits and decodable as audio, or nothing is imported."""
-        return self.store.import_project(Path(archive), limits=self.import_limits())
+        length limits and decodable as audio, or nothing is imported (nor when cancelled: checked between
+        recordings)."""
+        return self.store.import_project(Path(archive), limits=self.import_limits(),
+                                         checkpoint=partial(checkpoint, cancel))
 
     def import_limits(self) -> ImportLimits:
         settings = self.media.settings

@@ -151,11 +151,15 @@ class TranscriptEditor:
                             "nothing to edit by text.")
         return words
 
+    def changes(self, transcript: Transcript, edited_text: str) -> list[WordEdit]:
+        """The word edits `edited_text` makes to the transcript, without touching any audio (for live previews,
+        where the unchanged text is a normal state, not a mistake). Raises EditError for a transcript with no
+        words or an edit that deletes everything."""
+        return diff_words(self._words(transcript), edited_text)
+
     def plan(self, transcript: Transcript, edited_text: str) -> list[WordEdit]:
-        """The word edits `edited_text` makes to the transcript, without touching any audio (for previews).
-        Raises EditError for a transcript with no words, an edit that deletes everything, or no change."""
-        words = self._words(transcript)
-        edits = diff_words(words, edited_text)
+        """`changes`, refusing an edit that changes nothing (what applying needs)."""
+        edits = self.changes(transcript, edited_text)
         if not edits:
             raise EditError("Nothing changed: the edited transcript says the same words as the recording "
                             "(changes to capitals and punctuation alone do not change the audio).")

@@ -20,11 +20,12 @@ from ..audio.meter import true_peak_dbfs
 from .chain import master
 from .high_pass import high_pass
 from .measure import measure
-from .targets import TARGETS, DeliveryTarget, LevelReport, MasteringResult, delivery_target
+from .targets import TARGETS, Criterion, DeliveryTarget, LevelReport, MasteringResult, delivery_target
 
 __all__ = [
     "BLOCK",
     "LevelReport",
+    "Criterion",
     "DeliveryTarget",
     "TARGETS",
     "MasteringResult",

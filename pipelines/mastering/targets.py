@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..audio import Audio
 
-__all__ = ["LevelReport", "DeliveryTarget", "TARGETS", "MasteringResult", "delivery_target"]
+__all__ = ["LevelReport", "Criterion", "DeliveryTarget", "TARGETS", "MasteringResult", "delivery_target"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,22 @@ class LevelReport:
         return (f"{self.integrated_lufs:.1f} LUFS, true peak {self.true_peak_dbfs:.1f} dBTP, "
                 f"peak {self.sample_peak_dbfs:.1f} dBFS, RMS {self.rms_db:.1f} dB, "
                 f"noise floor {self.noise_floor_db:.1f} dB, {self.duration:.1f} s")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One line of a delivery spec checked against a clip: what was measured, what is allowed, and the verdict,
+    so a person sees which requirement a clip misses and by how much, not just that it misses."""
+
+    name: str  # "Loudness", "True peak", ...
+    measured: float
+    unit: str
+    allowed: str  # the requirement as written, e.g. "-17..-15" or "at most -1"
+    met: bool
+
+    def describe(self) -> str:
+        verdict = "met" if self.met else "missed"
+        return f"{self.name}: {self.measured:.1f} {self.unit} (allowed {self.allowed} {self.unit}) - {verdict}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,24 @@ class DeliveryTarget:
     def level(self, report: LevelReport) -> float:
         """The level this target is specified in, read from a report."""
         return report.integrated_lufs if self.level_kind == "lufs" else report.rms_db
+
+    def criteria(self, report: LevelReport) -> tuple[Criterion, ...]:
+        """Every requirement of this target with the clip's measurement and a pass/fail verdict each."""
+        unit = "LUFS" if self.level_kind == "lufs" else "dB RMS"
+        level = self.level(report)
+        rows = [
+            Criterion("Loudness" if self.level_kind == "lufs" else "RMS level", level, unit,
+                      f"{self.level_min_db:g}..{self.level_max_db:g}", self.level_min_db <= level <= self.level_max_db),
+            Criterion("True peak", report.true_peak_dbfs, "dBTP", f"at most {self.true_peak_max_dbfs:g}",
+                      report.true_peak_dbfs <= self.true_peak_max_dbfs),
+        ]
+        if self.sample_peak_max_dbfs is not None:
+            rows.append(Criterion("Sample peak", report.sample_peak_dbfs, "dBFS", f"at most {self.sample_peak_max_dbfs:g}",
+                                  report.sample_peak_dbfs <= self.sample_peak_max_dbfs))
+        if self.noise_floor_max_db is not None:
+            rows.append(Criterion("Noise floor", report.noise_floor_db, "dB", f"at most {self.noise_floor_max_db:g}",
+                                  report.noise_floor_db <= self.noise_floor_max_db))
+        return tuple(rows)
 
     def check(self, report: LevelReport) -> tuple[str, ...]:
         """Every way `report` misses this target, as readable sentences; empty when it is met."""

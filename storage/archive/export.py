@@ -9,7 +9,7 @@ import tempfile
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -21,9 +21,11 @@ from .manifest import AUDIO_DIR, FORMAT, FORMAT_VERSION, MANIFEST
 
 
 def export_project(
-    sessions: sessionmaker[Session], blobs: BlobStore, project_id: int, path: Path
+    sessions: sessionmaker[Session], blobs: BlobStore, project_id: int, path: Path,
+    checkpoint: Callable[[], None] | None = None,
 ) -> Path:
-    """Write the project to `path` (replaced atomically: readers never see half a zip)."""
+    """Write the project to `path` (replaced atomically: readers never see half a zip). `checkpoint` is
+    called before every member; whatever it raises (a cancellation) removes the half-written file."""
     with sessions() as s:
         project = s.get(ProjectRow, project_id)
         if project is None:
@@ -70,6 +72,8 @@ def export_project(
                 compress_type=zipfile.ZIP_DEFLATED,
             )
             for sha in shas:  # encoded audio hardly compresses; store it as is
+                if checkpoint is not None:
+                    checkpoint()
                 zf.write(sources[sha], AUDIO_DIR + sha, compress_type=zipfile.ZIP_STORED)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())

@@ -42,8 +42,10 @@ def import_project(
     path: Path,
     name: str | None,
     limits: ImportLimits | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> int:
-    """Import the archive at `path` as a new project and return its id."""
+    """Import the archive at `path` as a new project and return its id. `checkpoint` is called before every
+    member is unpacked; whatever it raises (a cancellation) removes the members staged so far."""
     limits = limits or ImportLimits()
     if not path.is_file():
         raise NotFoundError(f"archive {path} not found")
@@ -55,6 +57,8 @@ def import_project(
                 _check_durations(plan, limits)
                 entries = _sized_entries(zf, plan, limits)  # every check before the first byte is inflated
                 for sha, entry in entries.items():
+                    if checkpoint is not None:
+                        checkpoint()
                     staged[sha] = _stage(zf, entry, sha, blobs, limits)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, NotImplementedError) as exc:
             raise StorageError(f"{path.name} is not a readable Retake project archive: {exc}") from exc

@@ -7,6 +7,7 @@ from studio.config import Settings
 from studio.service import Studio
 
 from . import edit, enhance, models, projects, speak, takes, voices
+from .cancellation import cancel_session
 
 TITLE = "Retake"
 INTRO = "Clone a voice from a few seconds of speech, narrate, fix recordings by editing words, keep it all in a project."
@@ -47,6 +48,8 @@ def build_app(studio: Studio) -> gr.Blocks:
         ).then(speak_tab["engines"], None, speak_tab["engine"], api_name=False
         ).then(speak_tab["takes"], project, speak_tab["pickers"], api_name=False
         ).then(model_tab["refresh"], None, model_tab["table"], api_name="list_engines")
+        # A closed tab stops its running jobs (edits, narrations, exports...) at their next checkpoint.
+        demo.unload(cancel_session)
     demo.queue(default_concurrency_limit=2)
     return demo
 

@@ -8,6 +8,7 @@ from studio.edit import DEFAULT_INSERT_ENGINE, EditOutcome
 from studio.media import TRANSCRIBER
 from studio.service import Studio
 
+from .cancellation import cancellable, current_token
 from .errors import require_id, user_errors
 from .takes import take_choices
 from .waveform import waveform_figure
@@ -122,13 +123,14 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             return []
         return list(studio.edit.preview(int(take_id), edited).segments)
 
+    @cancellable
     @user_errors
     def apply_edits(project_id, take_id, edited, engine_id, seed_value, progress=gr.Progress()):
         take_id = require_id(take_id, "Choose a take to edit.")
         outcome = studio.edit.apply(
             take_id, edited or "", engine_id=engine_id or None,
             seed=None if seed_value in (None, "") else int(seed_value),
-            progress=lambda f, m: progress(f, desc=m), project_id=int(project_id))
+            progress=lambda f, m: progress(f, desc=m), project_id=int(project_id), cancel=current_token())
         spans = [(e.kind, e.out_start, e.out_end) for e in outcome.result.edits]
         figure = waveform_figure(outcome.result.audio, f"Take #{outcome.take.id}", spans, outcome.result.seams)
         takes_update, join_update = more_takes(project_id)

@@ -7,6 +7,7 @@ from pipelines import audio as au
 from studio.enhance import NO_ENGINE, EnhanceResult
 from studio.service import Studio
 
+from .cancellation import cancellable, current_token
 from .errors import user_errors
 from .spectrogram import spectrogram_figure
 from .takes import take_choices
@@ -47,6 +48,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     def list_sources(project_id):
         return gr.update(choices=take_choices(studio.takes.list(int(project_id), page_size=200)), value=None)
 
+    @cancellable
     @user_errors
     def enhance(project_id, take_id, path, engine_id, target_id, progress=gr.Progress()):
         if take_id in (None, "") and not path:
@@ -54,16 +56,17 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
         result = studio.enhance.enhance(
             int(project_id), take_id=int(take_id) if take_id not in (None, "") and not path else None,
             source=path or None, engine_id=engine_id or NO_ENGINE, target=None if target_id == "none" else target_id,
-            progress=lambda f, text: progress(f, desc=text))
+            progress=lambda f, text: progress(f, desc=text), cancel=current_token())
         return (au.to_gradio(result.original), au.to_gradio(result.enhanced),
                 spectrogram_figure(result.original, "Before"), spectrogram_figure(result.enhanced, "After"),
                 level_report(result), list_sources(project_id))
 
+    @cancellable
     @user_errors
     def enhance_all(project_id, engine_id, target_id, progress=gr.Progress()):
         takes = studio.enhance.enhance_all(int(project_id), engine_id=engine_id or NO_ENGINE,
                                    target=None if target_id == "none" else target_id,
-                                   progress=lambda f, text: progress(f, desc=text))
+                                   progress=lambda f, text: progress(f, desc=text), cancel=current_token())
         return f"Enhanced {len(takes)} take(s) into new takes.", list_sources(project_id)
 
     run.click(enhance, [project, take, upload, engine, target],

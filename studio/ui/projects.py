@@ -6,6 +6,7 @@ import gradio as gr
 from storage import Project
 from studio.service import Studio
 
+from .cancellation import cancellable, current_token
 from .errors import user_errors
 
 
@@ -46,15 +47,17 @@ def render_tab(studio: Studio, project: gr.Dropdown) -> None:
         return gr.update(choices=project_choices(studio.projects.list()), value=created.id), "", \
             f"Created project **{created.name}**."
 
+    @cancellable
     @user_errors
     def export_project(project_id):
-        return str(studio.projects.export(int(project_id)))
+        return str(studio.projects.export(int(project_id), cancel=current_token()))
 
+    @cancellable
     @user_errors
     def import_project(path):
         if not path:
             raise ValueError("Choose a project archive (.zip) to import.")
-        imported = studio.projects.import_archive(path)
+        imported = studio.projects.import_archive(path, cancel=current_token())
         return gr.update(choices=project_choices(studio.projects.list()), value=imported.id), None, \
             f"Imported project **{imported.name}**."
 

@@ -13,6 +13,7 @@ from studio.narrations import SpeakEvent
 from studio.service import Studio
 from studio.speak import DEFAULT_ENGINE, MAX_TEXT_CHARS
 
+from .cancellation import cancellable, current_token
 from .errors import require_id, user_errors
 from .takes import take_choices
 from .voices import voice_choices
@@ -170,6 +171,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     def list_engines():
         return gr.update(choices=engine_choices(studio.engines.statuses()))
 
+    @cancellable
     @user_errors
     def speak(project_id, voice_id, script, engine_id, seed_value, speed_value, speaker_name, gated,
               progress=gr.Progress()):
@@ -177,7 +179,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             int(project_id), script or "", voice_id=int(voice_id) if voice_id else None,
             engine_id=engine_id or DEFAULT_ENGINE, seed=None if seed_value in (None, "") else int(seed_value),
             speaker=(speaker_name or "").strip() or None, speed=float(speed_value), gate=bool(gated),
-            progress=lambda f, message: progress(f, desc=message))
+            progress=lambda f, message: progress(f, desc=message), cancel=current_token())
         for event in events:
             if event.kind == "chunk":
                 notes = "".join(f"\n\nℹ {notice}" for notice in event.notices)
@@ -219,13 +221,15 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
                 gr.update(choices=narration_choices(takes), value=event.take.id),
                 gr.update(choices=attempt_choices(attempts, kept_ids), value=None))
 
+    @cancellable
     @user_errors
     def regenerate_chunk(take_id, chunk_number, seed_value, gated, project_id, progress=gr.Progress()):
         take_id = require_id(take_id, "Choose a narration to fix.")
         chunk = require_id(chunk_number, "Give the number of the chunk to speak again (1 = the first).")
         event = studio.fix.regenerate_chunk(
             take_id, chunk - 1, seed=None if seed_value in (None, "") else int(seed_value), gate=bool(gated),
-            progress=lambda f, message: progress(f, desc=message), project_id=int(project_id))
+            progress=lambda f, message: progress(f, desc=message), project_id=int(project_id),
+            cancel=current_token())
         return fixed(event, project_id)
 
     @user_errors

@@ -1,6 +1,6 @@
 """Drill figures: every drill records how many cases it tried, how many faults it survived (a clear refusal)
-and how much data was lost; at the end of the run they are printed in pytest's summary and written to
-artifacts/drills.json."""
+and how much data was lost, plus figures of its own (kills, clients, seconds to idle...); at the end of the run
+they are printed in pytest's summary and written to artifacts/drills.json."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-_FIGURES: dict[str, dict[str, int]] = defaultdict(lambda: {"cases": 0, "refused": 0, "accepted": 0,
+_FIGURES: dict[str, dict[str, float]] = defaultdict(lambda: {"cases": 0, "refused": 0, "accepted": 0,
                                                             "data_lost": 0})
 
 
@@ -31,6 +31,14 @@ class Tally:
     def lost(self, n: int = 1) -> None:
         self.figures["data_lost"] += n
 
+    def add(self, figure: str, n: int = 1) -> None:
+        """A figure of this drill's own (kills, clean restarts, calls, errors...): counted up."""
+        self.figures[figure] = self.figures.get(figure, 0) + n
+
+    def record(self, figure: str, value: float) -> None:
+        """A measured figure (seconds to idle, MB): the worst value seen is kept."""
+        self.figures[figure] = max(self.figures.get(figure, value), value)
+
 
 @pytest.fixture
 def tally(request) -> Tally:
@@ -44,8 +52,15 @@ def pytest_terminal_summary(terminalreporter) -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(_FIGURES, indent=1, sort_keys=True))
     width = max(map(len, _FIGURES))
+    standard = ("cases", "refused", "accepted", "data_lost")
     lines = [f"{name:<{width}}  cases {f['cases']:>4}  refused clearly {f['refused']:>4}  "
-             f"accepted {f['accepted']:>4}  data lost {f['data_lost']}" for name, f in sorted(_FIGURES.items())]
+             f"accepted {f['accepted']:>4}  data lost {f['data_lost']}"
+             + "".join(f"  {k.replace('_', ' ')} {_figure(v)}" for k, v in f.items() if k not in standard)
+             for name, f in sorted(_FIGURES.items())]
     terminalreporter.write_sep("=", "drill figures (also in artifacts/drills.json)")
     for line in lines:
         terminalreporter.write_line(line)
+
+
+def _figure(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -145,3 +145,70 @@ def test_abuse_archive_member_bigger_than_its_directory_says(guarded, tmp_path, 
         guarded.projects.import_archive(path)
     tally.refused()
     assert snapshot(guarded) == before
+
+
+def test_abuse_a_100000_character_edit(guarded, tally):
+    """The reported job: a 22-word take edited into a 100,000-character text. Refused before anything is
+    planned or spoken (it ran for 20 minutes at 5-7 GB)."""
+    from tests.fakes import FAKE_ENGINE, FakeSpeak, word_layout
+
+    text = ("the lighthouse keeper climbed the winding stairs every single evening before the storm came in "
+            "from the sea and lit the lamp")
+    project = guarded.projects.list()[0].id
+    audio = FakeSpeak()(text, seed=5, speaker="bob")
+    take = guarded.takes.import_recording(project, (audio.sample_rate, audio.samples), text)
+    guarded.store.set_transcript(take.id, text=text, words=[(w, a, b, 1.0) for w, a, b in word_layout(text)],
+                                 engine_id="fake", language="en")
+    before = snapshot(guarded)
+    with pytest.raises(ValueError, match="100,000 characters"):
+        guarded.edit.apply(take.id, (text + " ") * 800, engine_id=FAKE_ENGINE)
+    tally.refused()
+    assert snapshot(guarded) == before
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from tests.e2e.conftest import RunningApp
+
+    base = tmp_path_factory.mktemp("abuse-app")
+    running = RunningApp(base / "data", base / "app.log").start()
+    yield running
+    running.stop()
+
+
+def test_abuse_a_cancelled_100000_character_job(served, tally):
+    """A 100,000-character narration (the longest text allowed) cancelled by its client after a few chunks:
+    the server's CPU is back to idle and its memory back near where it was within 10 s, and nothing is kept."""
+    import time
+
+    from gradio_client import Client
+    from gradio_client.utils import Status
+
+    from tests.procstat import rss_mb, wait_idle
+
+    client = Client(served.url, verbose=False)
+    pid = served.process.pid
+    client.predict(1, None, "Warming up the engine.", "piper-joe-embedded", 1, 1.0, "", False, api_name="/speak")
+    count = int(client.predict(1, None, False, 1, api_name="/list_takes")[0].split()[0])
+    assert wait_idle(pid, within=30) is not None
+    baseline = rss_mb(pid)
+    sentence = "The keeper climbed the winding stairs and lit the lamp before the storm. "
+    text = (sentence * (100_000 // len(sentence) + 1))[:100_000]
+    job = client.submit(1, None, text, "piper-joe-embedded", 2, 1.0, "", False, api_name="/speak")
+    deadline = time.monotonic() + 120
+    while len(job.outputs()) < 4 and not job.done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not job.done() and job.status().code != Status.FINISHED, "the long narration ended by itself"
+    busy = rss_mb(pid)
+    job.cancel()
+    idle = wait_idle(pid, within=20)
+    after = rss_mb(pid)
+    tally.record("seconds_to_idle", round(idle if idle is not None else 99.0, 1))
+    tally.record("rss_baseline_mb", round(baseline))
+    tally.record("rss_busy_mb", round(busy))
+    tally.record("rss_after_mb", round(after))
+    assert idle is not None and idle <= 10, f"the server still works {idle} s after the cancel"
+    assert after <= baseline + 300, f"memory not back: {baseline:.0f} MB before, {after:.0f} MB after the cancel"
+    assert int(client.predict(1, None, False, 1, api_name="/list_takes")[0].split()[0]) == count
+    tally.refused()
+    client.close()

@@ -78,6 +78,18 @@ def test_preview_marks_deleted_and_inserted_words(studio, take):
     assert "".join(text for text, _ in preview.segments).split()[0] == "Hello"
 
 
+def test_preview_of_the_unchanged_transcript_is_no_edit_not_an_error(studio, take):
+    # Issue #11: right after Transcribe the live preview saw the unchanged text and showed "Nothing changed" as
+    # an error. Unchanged text previews as no edits; applying it is still refused.
+    stored = studio.edit.transcript(take.id).text
+    for same in (stored, stored.upper(), stored.replace(",", "")):
+        preview = studio.edit.preview(take.id, same)
+        assert preview.edits == () and not preview.needs_engine
+        assert all(label is None for _, label in preview.segments)
+    with pytest.raises(ValueError, match="Nothing changed"):
+        studio.edit.apply(take.id, stored, engine_id=None)
+
+
 def test_bad_edits_are_refused_with_readable_messages_and_store_nothing(studio, project, take):
     words = TEXT.split()
     count = studio.takes.count(project)

@@ -268,8 +268,8 @@ def test_piper_seed_picks_the_take(piper) -> None:
 @pytest.mark.slow
 def test_piper_seeded_takes_come_from_one_shared_session(piper) -> None:
     """The voice's two noise nodes are graph inputs, so a seeded take needs no session of its own: seeded
-    calls are as fast as unseeded ones, and threads with the same seed get the same samples."""
-    import time
+    calls run on the voice's one session, and threads with the same seed get the same samples. (Speed is
+    measured in bench/speak.py, not here.)"""
     from concurrent.futures import ThreadPoolExecutor
 
     assert [n.node for n in piper.noise] == ["/dp/RandomNormalLike", "/RandomNormalLike"]
@@ -281,16 +281,10 @@ def test_piper_seeded_takes_come_from_one_shared_session(piper) -> None:
     assert np.array_equal(takes[0].samples, takes[2].samples) and np.array_equal(takes[1].samples, takes[3].samples)
     assert takes[0].num_samples != takes[1].num_samples or not np.array_equal(takes[0].samples, takes[1].samples)
 
-    def best_of_three(seed) -> float:
-        times = []
-        for _ in range(3):
-            started = time.perf_counter()
-            piper(text, seed=seed)
-            times.append(time.perf_counter() - started)
-        return min(times)
-
-    seeded, unseeded = best_of_three(7), best_of_three(None)
-    assert seeded < unseeded * 1.5 + 0.05, f"seeded {seeded:.3f} s vs unseeded {unseeded:.3f} s"
+    session = piper.voice.session
+    piper(text, seed=7)
+    piper(text, seed=None)
+    assert piper.voice.session is session, "a seeded take must not build an ONNX session of its own"
 
 
 def test_piper_voice_is_prepared_once_into_the_models_cache(piper, models_dir: Path, tmp_path: Path) -> None:

@@ -40,6 +40,10 @@ def test_an_upload_becomes_the_parent_of_its_enhanced_take(studio, project_id):
     parent = studio.takes.get(result.take.parent_id)
     assert parent.kind == "recording" and studio.takes.count(project_id) == 2
     assert abs(result.after.integrated_lufs - (-23.0)) <= 1.0
+    # The result carries a verdict per requirement of the target, measured on what was stored.
+    assert [row.name for row in result.criteria] == ["Loudness", "True peak"]
+    assert result.criteria[0].measured == result.after.integrated_lufs
+    assert all(row.met for row in result.criteria) == (not mastering.TARGETS["broadcast"].check(result.after))
 
 
 def test_failed_enhancement_saves_nothing(studio, project_id, tmp_path):

@@ -367,3 +367,19 @@ def test_custom_target_and_check() -> None:
     with pytest.raises(ValueError, match="level_kind"):
         DeliveryTarget(name="x", description="", level_kind="dbA", level_db=-20, level_min_db=-21,
                        level_max_db=-19, true_peak_max_dbfs=-1)
+
+
+def test_every_criterion_of_a_target_gets_its_own_verdict() -> None:
+    # The ACX case from issue #11: a noise floor of -57.6 dB against "at most -60" must read as missed, with
+    # the measurement and the limit, while the criteria the clip meets read as met.
+    report = LevelReport(integrated_lufs=-19.0, true_peak_dbfs=-3.5, sample_peak_dbfs=-3.6, rms_db=-20.4,
+                         noise_floor_db=-57.6, duration=10.0)
+    rows = {row.name: row for row in TARGETS["audiobook"].criteria(report)}
+    assert set(rows) == {"RMS level", "True peak", "Sample peak", "Noise floor"}
+    assert rows["RMS level"].met and rows["True peak"].met and rows["Sample peak"].met
+    assert not rows["Noise floor"].met
+    assert rows["Noise floor"].describe() == "Noise floor: -57.6 dB (allowed at most -60 dB) - missed"
+    # The verdicts agree with check(): one missed criterion, one problem sentence.
+    assert len(TARGETS["audiobook"].check(report)) == sum(not row.met for row in rows.values())
+    podcast = {row.name: row.met for row in TARGETS["podcast"].criteria(report)}
+    assert podcast == {"Loudness": False, "True peak": True}

@@ -421,6 +421,19 @@ def test_set_transcript_replaces_the_previous_one(store: Store, project: Project
     assert transcript_rows(tmp_path) == [(take.id, "Hello world."), (other.id, "Other.")]
 
 
+def test_a_take_stored_without_text_takes_its_first_transcript_as_text(store: Store, project: Project) -> None:
+    # An imported recording listed as "(no text)" must show what it says once it has been transcribed.
+    imported = make_take(store, project.id, kind="recording")
+    spoken = make_take(store, project.id, text="What was asked for.")
+    assert imported.text is None
+    store.set_transcript(imported.id, text="Hello there, world.", words=WORDS, engine_id="a", language="en")
+    store.set_transcript(spoken.id, text="What was heard.", words=WORDS, engine_id="a", language="en")
+    assert store.get_take(imported.id).text == "Hello there, world."
+    assert store.get_take(spoken.id).text == "What was asked for."  # a take's own text is never overwritten
+    store.set_transcript(imported.id, text="Hello world.", words=WORDS[:1], engine_id="b", language="en")
+    assert store.get_take(imported.id).text == "Hello there, world."  # only filled once, never rewritten
+
+
 def test_deleting_a_take_deletes_its_transcript(store: Store, project: Project, tmp_path: Path) -> None:
     take = make_take(store, project.id)
     child = make_take(store, project.id, kind="edit", parent_id=take.id)
