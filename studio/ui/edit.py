@@ -38,7 +38,7 @@ def edit_summary(outcome: EditOutcome) -> str:
 def render(studio: Studio, project: gr.Dropdown) -> dict:
     with gr.Row():
         with gr.Column(scale=1):
-            take = gr.Dropdown(label="Take", choices=[], elem_id="edit-take")
+            take = gr.Dropdown(label="Take", choices=[], elem_id="edit-take", allow_custom_value=True)
             with gr.Accordion("…or bring in a recording", open=False):
                 upload = gr.Audio(label="Recording", sources=["upload", "microphone"], type="filepath",
                                   elem_id="edit-upload")
@@ -65,7 +65,8 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
                     end = gr.Number(label="end (s)", value=0.0, minimum=0)
                     seconds = gr.Number(label="silence (s)", value=0.5, minimum=0)
                 wave_run = gr.Button("Apply waveform edit", elem_id="edit-wave-run")
-                join_ids = gr.Dropdown(label="Takes to join, in order", choices=[], multiselect=True)
+                join_ids = gr.Dropdown(label="Takes to join, in order", choices=[], multiselect=True,
+                                       allow_custom_value=True)
                 gap = gr.Number(label="gap (s)", value=0.3, minimum=0)
                 join_run = gr.Button("Join takes")
         with gr.Column(scale=1):

@@ -28,7 +28,7 @@ def level_report(result: EnhanceResult) -> str:
 def render(studio: Studio, project: gr.Dropdown) -> dict:
     with gr.Row():
         with gr.Column(scale=1):
-            take = gr.Dropdown(label="Take", choices=[], elem_id="enhance-take")
+            take = gr.Dropdown(label="Take", choices=[], elem_id="enhance-take", allow_custom_value=True)
             upload = gr.Audio(label="…or upload a recording", sources=["upload", "microphone"], type="filepath",
                               elem_id="enhance-upload")
             engine = gr.Dropdown([(e, e) for e in studio.engines.ids("enhance")] + [("None (clean-up only)", NO_ENGINE)],

@@ -5,6 +5,7 @@ import errno
 import functools
 import inspect
 import logging
+import re
 from typing import Callable, TypeVar
 
 import gradio as gr
@@ -18,6 +19,7 @@ F = TypeVar("F", bound=Callable)
 # ValueError covers bad input everywhere (AudioError and ConsentRequired derive from it); EngineError
 # explains why a model cannot be used (offline, gated, not installed).
 USER_ERRORS = (ValueError, StorageError, EngineError)
+_NOT_AN_ID = re.compile(r"invalid literal for int\(\) with base 10: (.*)$")
 
 
 def user_errors(fn: F) -> F:
@@ -48,6 +50,9 @@ def user_errors(fn: F) -> F:
 def _readable(error: Exception, fn: Callable) -> gr.Error:
     if isinstance(error, gr.Error):
         return error
+    if isinstance(error, ValueError) and (bad := _NOT_AN_ID.match(str(error))):
+        # An API caller passed text where an id goes: handlers convert ids with int() (pickers accept any value).
+        return gr.Error(f"Ids are whole numbers; got {bad.group(1)}.", print_exception=False)
     if isinstance(error, USER_ERRORS):
         return gr.Error(str(error), print_exception=False)
     if isinstance(error, OSError):

@@ -18,7 +18,7 @@ def render_picker(studio: Studio) -> gr.Dropdown:
     """The current project lives in this dropdown, i.e. per browser session, never in module state."""
     projects = studio.projects.list()
     return gr.Dropdown(project_choices(projects), value=projects[0].id, label="Project",
-                       elem_id="project-select", scale=3)
+                       elem_id="project-select", scale=3, allow_custom_value=True)
 
 
 def render_tab(studio: Studio, project: gr.Dropdown) -> None:

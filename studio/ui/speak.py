@@ -118,7 +118,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     with gr.Row():
         with gr.Column(scale=1):
             voice = gr.Dropdown(label="Voice", choices=[("Engine's own voice", NO_VOICE)], value=NO_VOICE,
-                                elem_id="speak-voice")
+                                elem_id="speak-voice", allow_custom_value=True)
             text = gr.Textbox(label="Text", lines=8, placeholder="Type or paste what should be said…",
                               elem_id="speak-text")
             count = gr.Markdown(character_count(""), elem_id="speak-count")

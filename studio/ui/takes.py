@@ -30,7 +30,8 @@ def take_choices(takes: list[Take]) -> list[tuple[str, int]]:
 
 def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Component]:
     with gr.Row():
-        voice_filter = gr.Dropdown(label="Voice", choices=[("All voices", 0)], value=0, scale=2)
+        voice_filter = gr.Dropdown(label="Voice", choices=[("All voices", 0)], value=0, scale=2,
+                                       allow_custom_value=True)
         starred_only = gr.Checkbox(label="Starred only", value=False, scale=1)
         page = gr.Number(label="Page", value=1, minimum=1, precision=0, scale=1, elem_id="takes-page")
         refresh = gr.Button("Refresh", scale=1, elem_id="takes-refresh")
@@ -38,7 +39,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
     table = gr.Dataframe(headers=TAKE_HEADERS, interactive=False, elem_id="takes-table")
     with gr.Row():
         with gr.Column(scale=2):
-            selected = gr.Dropdown(label="Take", choices=[], elem_id="take-select")
+            selected = gr.Dropdown(label="Take", choices=[], elem_id="take-select", allow_custom_value=True)
             player = gr.Audio(label="Play", interactive=False, type="numpy", elem_id="takes-player")
         with gr.Column(scale=1):
             star = gr.Button("☆ Star / unstar")

@@ -50,7 +50,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
         with gr.Column(scale=1):
             gr.Markdown("### Library")
             table = gr.Dataframe(headers=VOICE_HEADERS, interactive=False, elem_id="voice-table")
-            selected = gr.Dropdown(label="Voice", choices=[], elem_id="voice-select")
+            selected = gr.Dropdown(label="Voice", choices=[], elem_id="voice-select", allow_custom_value=True)
             preview = gr.Audio(label="Reference clip", interactive=False, type="numpy")
             with gr.Row():
                 new_name = gr.Textbox(label="New name", scale=3)
