@@ -18,14 +18,27 @@ class Cancelled(BaseException):
         super().__init__(message)
 
 
+CANCELLED = "cancelled"  # the asker said stop: keep nothing
+LEFT = "left"  # the asker went away (a closed browser): stop, but work may keep what it already made
+
+
 class CancelToken:
     """Shared between the asker (who may `cancel()` from any thread) and the work (which checks it)."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._reason: str | None = None
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str = CANCELLED) -> None:
+        """Cancel; the first reason given is the one kept."""
+        if self._reason is None:
+            self._reason = reason
         self._event.set()
+
+    @property
+    def reason(self) -> str | None:
+        """Why it was cancelled (`CANCELLED` or `LEFT`); None while it is not."""
+        return self._reason if self._event.is_set() else None
 
     @property
     def cancelled(self) -> bool:

@@ -46,6 +46,7 @@ class Engine:
     package: str | None = None
     optional: bool = False
     clones: bool = False
+    seed_dependent: bool = True  # speak engines: a new seed gives new audio (mirrors SpeakPipeline.seed_dependent)
     notes: str = ""
     components: tuple[Component, ...] = field(default=())
     max_reference_s: float | None = None  # cloners: longest voice reference used; longer ones are trimmed

@@ -198,40 +198,57 @@ def _encoder_ids(encoder: Any) -> list[str]:
 # ------------------------------------------------------------------------------------------------- gate
 
 
+# Words per minute above which a chunk is "too fast". Measured with bench/rates.py (47 texts: every shared
+# English transcript and the speak benchmark's sentences, narrated, normalised and trimmed as a narration is;
+# chunks of 8+ words, as the gate judges): Piper at speed 1.0 (3 seeds, 144 chunks) median 202, p95 257, max
+# 281 words/min; Kokoro's five speakers (240 chunks) median 171, p95 231, max 283. The old ceiling, 220, failed
+# Piper at its natural pace; 290 sits above both engines' p95 and above every natural chunk measured, so a
+# chunk spoken at an engine's own pace passes and a gabbled one (a skipped clause reads as a burst) still fails.
+MAX_WORDS_PER_MINUTE = 290.0
+
+
 @dataclass
 class QualityThresholds:
     """Pass marks for a take. min_similarity suits Resemblyzer, whose cosine scores sit high (different
-    speakers often reach 0.6-0.75); other encoders need their own. The speaking rate is only judged on
-    takes of at least `min_words_for_rate` words: in short sentences word length dominates (Piper reads
-    "That was the end of it." at 300 words/min and its 13-17 word sentences at 150-190)."""
+    speakers often reach 0.6-0.75); other encoders need their own. None: similarity is measured and shown but
+    not judged (a fixed-voice engine cannot come closer to a voice by trying again). The speaking rate is only
+    judged on takes of at least `min_words_for_rate` words: in short sentences word length dominates (Piper
+    reads "That was the end of it." at 300 words/min and its 13-17 word sentences at 150-190)."""
 
-    min_similarity: float = 0.75
+    min_similarity: float | None = 0.75
     max_wer: float = 0.2
-    words_per_minute: tuple[float, float] = (90.0, 220.0)
+    words_per_minute: tuple[float, float] = (90.0, MAX_WORDS_PER_MINUTE)
     max_clipping_ratio: float = 0.001
     max_silence_s: float = 1.5
     min_words_for_rate: int = 8
 
     def failures(self, scores: Scores) -> list[str]:
-        """Why the take fails, one readable sentence per problem; empty when it passes."""
+        """Why the take fails, one short reason per failed check naming the measure and its threshold
+        ("rate 262 wpm > 280"); empty when it passes."""
         problems = []
-        if scores.speaker_similarity is not None and scores.speaker_similarity < self.min_similarity:
-            problems.append(f"voice similarity {scores.speaker_similarity:.2f} is below the "
-                            f"{self.min_similarity:.2f} minimum")
+        if (self.min_similarity is not None and scores.speaker_similarity is not None
+                and scores.speaker_similarity < self.min_similarity):
+            problems.append(f"similarity {scores.speaker_similarity:.2f} < {self.min_similarity:.2f}")
         if scores.wer is not None and scores.wer > self.max_wer:
             heard = f" (heard: {scores.transcript!r})" if scores.transcript is not None else ""
-            problems.append(f"word error rate {scores.wer:.0%} is above the {self.max_wer:.0%} maximum{heard}")
+            problems.append(f"WER {scores.wer:.0%} > {self.max_wer:.0%}{heard}")
         low, high = self.words_per_minute
-        if scores.words >= self.min_words_for_rate and not low <= scores.words_per_minute <= high:
-            problems.append(f"speaking rate {scores.words_per_minute:.0f} words/min is outside "
-                            f"{low:.0f}-{high:.0f}")
+        if scores.words >= self.min_words_for_rate and scores.words_per_minute > high:
+            problems.append(f"rate {scores.words_per_minute:.0f} wpm > {high:.0f}")
+        elif scores.words >= self.min_words_for_rate and scores.words_per_minute < low:
+            problems.append(f"rate {scores.words_per_minute:.0f} wpm < {low:.0f}")
         if scores.clipping_ratio > self.max_clipping_ratio:
-            problems.append(f"{scores.clipping_ratio:.2%} of samples are clipped (at most "
-                            f"{self.max_clipping_ratio:.2%} allowed)")
+            problems.append(f"clipping {scores.clipping_ratio:.2%} > {self.max_clipping_ratio:.2%}")
         if scores.longest_silence_s > self.max_silence_s:
-            problems.append(f"a {scores.longest_silence_s:.1f} s silence inside the take (at most "
-                            f"{self.max_silence_s:.1f} s)")
+            problems.append(f"silence {scores.longest_silence_s:.1f} s > {self.max_silence_s:.1f} s")
         return problems
+
+    def rate_error(self, scores: Scores | None) -> int:
+        """+1 when the take is judged too fast, -1 too slow, 0 otherwise (which way to vary the speed)."""
+        if scores is None or scores.words < self.min_words_for_rate:
+            return 0
+        low, high = self.words_per_minute
+        return 1 if scores.words_per_minute > high else -1 if scores.words_per_minute < low else 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -245,6 +262,7 @@ class Attempt:
     failures: tuple[str, ...] = ()
     synth_s: float = 0.0  # seconds spent in the engine
     score_s: float = 0.0  # seconds spent scoring
+    speed: float | None = None  # the speed it was spoken at, where a retry varied it (deterministic engines)
 
     @property
     def passed(self) -> bool:
@@ -253,8 +271,9 @@ class Attempt:
 
 @dataclass
 class QualityGate:
-    """Scorer + thresholds + how many tries a chunk gets. The narrator regenerates a failing chunk with a
-    new seed up to `max_attempts` times in all and keeps the best attempt (`best`)."""
+    """Scorer + thresholds + how many tries a chunk gets. The narrator regenerates a failing chunk up to
+    `max_attempts` times in all (a new seed, or for a deterministic engine a slightly different speed) and
+    keeps the best attempt (`best`)."""
 
     scorer: Scorer
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)

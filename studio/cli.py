@@ -14,6 +14,7 @@ from storage import StorageError
 
 from .config import Settings
 from .service import Studio
+from .speak import DEFAULT_ENGINE
 from .takes import DOWNLOAD_FORMATS
 from .voices import ClipInput
 
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     applied = edit.add_parser("apply", help="apply an edited transcript; the result is a new take")
     applied.add_argument("take_id", type=int)
     applied.add_argument("text", help="the whole edited transcript")
-    applied.add_argument("--engine", default="piper-joe-embedded", help="speech engine for new words")
+    applied.add_argument("--engine", default=DEFAULT_ENGINE, help="speech engine for new words")
     applied.add_argument("--seed", type=int)
 
     projects = groups.add_parser("projects", help="projects").add_subparsers(dest="action", required=True)
@@ -65,6 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     archive = projects.add_parser("export", help="export the project to one .zip archive")
     archive.add_argument("output", type=Path)
     projects.add_parser("import").add_argument("archive", type=Path)
+
+    speak = groups.add_parser("speak", help="speak a text into a new take and write it to a file")
+    speak.add_argument("text", nargs="?", help="what to say (or --text-file)")
+    speak.add_argument("--text-file", type=Path, help="read the text from this UTF-8 file")
+    speak.add_argument("--out", type=Path, required=True, help="audio file to write (.wav, .flac, .mp3, .ogg)")
+    speak.add_argument("--voice", type=int, help="voice id (default: the engine's own voice)")
+    speak.add_argument("--engine", default=DEFAULT_ENGINE, help=f"speech engine (default {DEFAULT_ENGINE})")
+    speak.add_argument("--seed", type=int, help="seed (default: random; the take records it)")
+    speak.add_argument("--gate", action=argparse.BooleanOptionalAction, default=True,
+                       help="quality gate: score each chunk and retry failing ones (default on)")
+    speak.add_argument("--project", type=int, default=argparse.SUPPRESS, help="project id (as before the command)")
 
     gc = groups.add_parser("gc", help="delete audio files no row refers to, and temp files crashes left")
     gc.add_argument("--grace", type=float, default=3600.0, help="only files older than this many seconds")
@@ -111,9 +123,34 @@ def run(studio: Studio, args: argparse.Namespace):
             return {"written": str(args.output)}
         case "projects", "import":
             return studio.projects.import_archive(args.archive)
+        case "speak", _:
+            return speak(studio, project_id, args)
         case "gc", _:
             return {"removed_files": studio.takes.collect_garbage(args.grace)}
     raise AssertionError(f"unhandled command {args.group} {args.action}")
+
+
+def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
+    """The Speak tab's use case from the shell: progress and swapped chunks on stderr, the take on stdout."""
+    if (args.text is None) == (args.text_file is None):
+        raise ValueError("Give the text to speak, or --text-file, but not both.")
+    text = args.text if args.text is not None else args.text_file.read_text(encoding="utf-8")
+    suffix = args.out.suffix.lower().lstrip(".")
+    if suffix not in DOWNLOAD_FORMATS:
+        raise ValueError(f"--out must end in one of {', '.join('.' + f for f in DOWNLOAD_FORMATS)}, got {args.out.name!r}.")
+    events = studio.speak.speak(project_id, text, voice_id=args.voice, engine_id=args.engine, seed=args.seed,
+                                gate=args.gate, progress=lambda f, message: print(f"{f:4.0%} {message}",
+                                                                                  file=sys.stderr))
+    done = None
+    for event in events:
+        if event.kind == "replaced" and event.chunk is not None:
+            print(f"chunk {event.index + 1} spoken again: {'; '.join(event.chunk.attempts[0].failures)}",
+                  file=sys.stderr)
+        elif event.kind == "done":
+            done = event
+    assert done is not None and done.take is not None
+    shutil.copyfile(studio.takes.file(done.take.id, suffix, project_id=project_id), args.out)
+    return {"take": done.take, "written": str(args.out), "notices": list(done.notices)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

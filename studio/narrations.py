@@ -24,8 +24,11 @@ from .voice_match import VoiceMatch
 
 @dataclass(frozen=True, eq=False)
 class SpeakEvent:
-    """What `speak` reports as it goes. kind "chunk": one narration chunk is ready (`audio` is that chunk,
-    for a streaming player); kind "done": the narration is stored (`take`, `attempts`, `audio` the whole)."""
+    """What `speak` reports as it goes. kind "chunk": one narration chunk is synthesised (`audio` is that
+    chunk, for a streaming player; with the gate on it is judged meanwhile); "replaced": the gate found chunk
+    `index` failing and a retry better, so the take will hold `audio` there instead of what was played (`chunk`
+    says why: its attempts and their failures); "done": the narration is stored (`take`, `attempts`, `audio`
+    the whole)."""
 
     kind: str
     index: int
@@ -142,7 +145,8 @@ def attempt_takes(chunks: list[NarrationChunk], voice_id: int | None, engine: En
                 engine_revision=revision,
                 parameters={"chunk": chunk.index, "attempt": k, "kept": k == chunk.chosen, "spoken": chunk.spoken,
                             "failures": list(attempt.failures), "speaker": parameters.get("speaker"),
-                            "speed": parameters.get("speed"), "lead_s": lead, "pause_s": pause},
+                            "speed": parameters.get("speed") if attempt.speed is None else attempt.speed,
+                            "lead_s": lead, "pause_s": pause},
                 seed=attempt.seed, scores=score_dict(attempt.scores)))
     return out
 

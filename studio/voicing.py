@@ -9,7 +9,7 @@ from typing import Any, cast
 from pipelines.base import VoicePrompt
 from pipelines.catalog import Engine
 from pipelines.manager import ModelManager
-from pipelines.scoring import QualityGate, Scorer
+from pipelines.scoring import QualityGate, QualityThresholds, Scorer
 from pipelines.speak import SpeakPipeline
 from pipelines.speak.reference import fit_reference
 from pipelines.speaker import SpeakerEncoder
@@ -78,11 +78,23 @@ def prepare_voicing(models: ModelManager, matcher: VoiceMatcher, engine: Engine,
     quality = None
     if gate:
         step(0.08, "loading the quality gate")
-        encoder = cast(SpeakerEncoder, models.get(ENCODER, step))
-        transcriber = cast(TranscribePipeline, models.get(TRANSCRIBER, step))
-        if engine.clones:
-            target = prompt.embeddings[ENCODER] if prompt is not None else None
-        else:  # a fixed voice is judged against its own speaker: is it still that voice?
-            target = matcher.speaker_embedding(engine, speaker) if speaker else None
-        quality = QualityGate(Scorer(encoder, transcriber, target, language=language))
+        quality = _gate(models, engine, prompt, language, step)
+        if not getattr(pipeline, "seed_dependent", True):
+            notices.append(f"{engine.name} gives the same audio for every seed: the quality gate retries a failing "
+                           "chunk at a slightly different speed" if speed_range is not None else
+                           f"{engine.name} gives the same audio for every seed: the quality gate marks failing "
+                           "chunks but cannot retry them")
     return Voicing(engine, pipeline, prompt, speaker, options, quality, match, tuple(notices), reference)
+
+
+def _gate(models: ModelManager, engine: Engine, prompt: VoicePrompt | None, language: str,
+          step: Progress) -> QualityGate:
+    """The quality gate for this engine and voice. Similarity has one meaning: how like the voice the person
+    chose (its reference clips' embedding) each chunk sounds; with no voice chosen it is not measured. It is
+    judged only for cloners: a fixed-voice engine cannot come closer to a voice by trying again, so its
+    similarity is shown (closest built-in voice, not a clone) and never fails a chunk."""
+    target = prompt.embeddings.get(ENCODER) if prompt is not None else None
+    encoder = cast(SpeakerEncoder, models.get(ENCODER, step)) if target is not None else None
+    transcriber = cast(TranscribePipeline, models.get(TRANSCRIBER, step))
+    thresholds = QualityThresholds() if engine.clones else QualityThresholds(min_similarity=None)
+    return QualityGate(Scorer(encoder, transcriber, target, language=language), thresholds)

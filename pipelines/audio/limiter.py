@@ -13,7 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from .blocks import BLOCK
-from .meter import TRUE_PEAK_REACH, peak_envelope, true_peak_of
+from .meter import TRUE_PEAK_REACH, envelope_over, true_peak_of
 from .value import Audio
 
 __all__ = ["limit_true_peak", "limit_in_place", "check_ceiling", "ATTACK_S", "RELEASE_S"]
@@ -63,7 +63,7 @@ def _limit_pass(samples: np.ndarray, rate: int, ceiling_dbfs: float, attack_s: f
     for start in range(0, total + lag, BLOCK):
         stop = min(start + BLOCK, total + lag)
         if start < total:
-            envelope = peak_envelope(samples, start, min(stop, total))
+            envelope = envelope_over(samples, start, min(stop, total), 10.0 ** (ceiling / 20.0))
             with np.errstate(divide="ignore"):
                 needed = np.maximum(0.0, 20.0 * np.log10(envelope) - ceiling)
             needed = np.concatenate([needed, np.zeros(stop - min(stop, total))])

@@ -5,52 +5,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..audio import Audio, join, match_loudness, silence, trim_silence
 from ..base import VoicePrompt
-from ..scoring import Attempt, QualityGate, Scores
+from ..scoring import Attempt, QualityGate
 from ..seeds import check_seed, derive_seed, random_seed
 from ..speak import SpeakPipeline
+from .chunks import NarrationChunk, NarrationEvent, in_order
+from .live import live_events
 from .planning import NarrationSettings, PlannedChunk, plan_chunks
 from .script import DEFAULT_MAX_CHARS
 
-__all__ = ["NarrationChunk", "Narrator", "chunk_seed", "surround"]
+__all__ = ["Narrator", "chunk_seed", "surround", "TRIM_THRESHOLD_DB", "RETRY_SPEED_STEP"]
 
 TRIM_THRESHOLD_DB = -45.0
-
-
-@dataclass(frozen=True, eq=False)
-class NarrationChunk:
-    """A finished chunk: `audio` is lead silence + loudness-matched speech + the pause after it, ready to
-    play or append. `attempts` holds every try (one without a gate); `seed` is the kept one's."""
-
-    index: int
-    text: str
-    spoken: str
-    audio: Audio
-    seed: int
-    base_seed: int
-    attempts: tuple[Attempt, ...]
-    chosen: int  # index into attempts
-    lead_s: float
-    pause_s: float
-    speech_s: float  # duration of the speech between lead and pause
-
-    @property
-    def scores(self) -> Scores | None:
-        return self.attempts[self.chosen].scores
-
-    @property
-    def failures(self) -> tuple[str, ...]:
-        return self.attempts[self.chosen].failures
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures
+RETRY_SPEED_STEP = 0.06  # a deterministic engine's retry is spoken this much slower or faster per retry
 
 
 def chunk_seed(base_seed: int, index: int, attempt: int = 0) -> int:
@@ -82,20 +55,35 @@ class Narrator:
         """The chunks a narration of `text` will have, without synthesizing anything (see `plan_chunks`)."""
         return plan_chunks(text, self.settings, self.max_chars)
 
-    def stream(self, text: str, *, voice: VoicePrompt | None = None, seed: int | None = None,
-               plan: list[PlannedChunk] | None = None, **options: Any) -> Iterator[NarrationChunk]:
-        """Yield each chunk as soon as it is synthesized (and, with a gate, accepted or out of attempts).
+    def events(self, text: str, *, voice: VoicePrompt | None = None, seed: int | None = None,
+               plan: list[PlannedChunk] | None = None, **options: Any) -> Iterator[NarrationEvent]:
+        """The narration as it happens: a "chunk" event as soon as each chunk is synthesised (play it), and,
+        with a gate, one "scored" or "replaced" event per chunk once it is judged (see `NarrationEvent`).
 
+        The gate never holds a chunk back: it scores on its own thread while the next chunks are spoken,
+        and failing chunks are spoken again between new ones, while the player is ahead (`live`).
         `seed` None draws one (reported as each chunk's `base_seed`, so the narration can be repeated);
         chunk i's attempt k uses `chunk_seed(seed, i, k)`. `options` go to the engine (speaker, speed...).
         `plan`: this text's `plan()` when the caller already made it (a long text is planned only once).
-        Bad input raises here, before anything is synthesized.
-        """
+        Bad input raises here, before anything is synthesized."""
         seed = check_seed(seed)
         plan = self.plan(text) if plan is None else plan
         base = seed if seed is not None else random_seed()
-        reference = self.gate.scorer.reference_for(voice) if self.gate is not None else None
-        return self._generate(plan, base, voice, reference, options)
+        if self.gate is None:
+            return self._ungated(plan, base, voice, options)
+        reference = self.gate.scorer.reference_for(voice)
+
+        def attempt(planned: PlannedChunk, k: int, previous: Attempt | None) -> Attempt | None:
+            return self.attempt(planned, k, voice=voice, base_seed=base, options=options, previous=previous)
+
+        return live_events(plan, attempt, lambda planned, a: self.judge(planned, a, reference),
+                           lambda planned, attempts: self.finish(planned, attempts, base), self.gate.max_attempts)
+
+    def stream(self, text: str, *, voice: VoicePrompt | None = None, seed: int | None = None,
+               plan: list[PlannedChunk] | None = None, **options: Any) -> Iterator[NarrationChunk]:
+        """Each chunk in order once it is final (with a gate: judged, and retried where it failed); the
+        arguments are those of `events`. Bad input raises here, before anything is synthesized."""
+        return in_order(self.events(text, voice=voice, seed=seed, plan=plan, **options))
 
     def __call__(self, text: str, *, voice: VoicePrompt | None = None, seed: int | None = None,
                  **options: Any) -> Audio:
@@ -106,39 +94,80 @@ class Narrator:
     def render(self, planned: PlannedChunk, *, voice: VoicePrompt | None = None, base_seed: int,
                reference_embedding: np.ndarray | None = None, first_seed: bool = False,
                **options: Any) -> NarrationChunk:
-        """Synthesize one planned chunk (with the gate's retries): `stream` calls this for each chunk, and
-        the studio calls it to redo a single chunk of an earlier narration. `first_seed` True: the first
-        attempt uses `base_seed` itself (a seed copied from an earlier attempt gives that attempt again),
-        retries `chunk_seed(base_seed, index, k)`."""
-        gate = self.gate
+        """Synthesize one planned chunk, judging each attempt before the next (the studio calls this to redo a
+        single chunk of an earlier narration). `first_seed` True: the first attempt uses `base_seed` itself
+        (a seed copied from an earlier attempt gives that attempt again), retries `chunk_seed(base_seed,
+        index, k)`."""
         attempts: list[Attempt] = []
-        for k in range(gate.max_attempts if gate is not None else 1):
-            attempt_seed = int(base_seed) if first_seed and k == 0 else chunk_seed(base_seed, planned.index, k)
-            started = time.perf_counter()
-            raw = self.engine(planned.spoken, voice=voice, seed=attempt_seed, **options)
-            synth_s = time.perf_counter() - started
-            speech = self._trim(raw)
-            scores, score_s = None, 0.0
-            failures: tuple[str, ...] = ()
-            if gate is not None:
-                started = time.perf_counter()
-                scores, problems = gate.check(speech, planned.spoken, reference_embedding)
-                failures, score_s = tuple(problems), time.perf_counter() - started
-            level = match_loudness(speech, self.settings.target_lufs)
-            attempts.append(Attempt(attempt_seed, level, scores, failures, synth_s, score_s))
-            if not failures:
+        for k in range(self.gate.max_attempts if self.gate is not None else 1):
+            attempt = self.attempt(planned, k, voice=voice, base_seed=base_seed, first_seed=first_seed,
+                                   previous=attempts[-1] if attempts else None, options=options)
+            if attempt is None:
                 break
-        kept = gate.best(attempts) if gate is not None else attempts[0]
-        chosen = attempts.index(kept)
+            attempts.append(self.judge(planned, attempt, reference_embedding))
+            if attempts[-1].passed:
+                break
+        return self.finish(planned, attempts, base_seed)
+
+    def attempt(self, planned: PlannedChunk, k: int, *, voice: VoicePrompt | None, base_seed: int,
+                options: dict[str, Any], first_seed: bool = False,
+                previous: Attempt | None = None) -> Attempt | None:
+        """Attempt `k` at a chunk, synthesised, trimmed and loudness-matched but not judged. A retry (k > 0)
+        of a seed-dependent engine gets a new seed; a deterministic engine's gets a slightly different speed
+        (slower after a chunk judged too fast, faster after one too slow), and None when it has no speed
+        control or no new speed is left: trying again would give the same audio."""
+        attempt_seed = int(base_seed) if first_seed and k == 0 else chunk_seed(base_seed, planned.index, k)
+        speed = None
+        if k > 0 and not getattr(self.engine, "seed_dependent", True):
+            speed = self._varied_speed(k, options, previous)
+            if speed is None:
+                return None
+        call = options if speed is None else {**options, "speed": speed}
+        started = time.perf_counter()
+        raw = self.engine(planned.spoken, voice=voice, seed=attempt_seed, **call)
+        synth_s = time.perf_counter() - started
+        level = match_loudness(self._trim(raw), self.settings.target_lufs)
+        return Attempt(attempt_seed, level, None, (), synth_s, 0.0, speed)
+
+    def judge(self, planned: PlannedChunk, attempt: Attempt, reference_embedding: np.ndarray | None) -> Attempt:
+        """The attempt with the gate's scores and reasons (as it is, without a gate). Thread-safe as far as
+        the scorer's models are: the live narration calls it on its scoring thread."""
+        if self.gate is None:
+            return attempt
+        started = time.perf_counter()
+        scores, problems = self.gate.check(attempt.audio, planned.spoken, reference_embedding)
+        return replace(attempt, scores=scores, failures=tuple(problems), score_s=time.perf_counter() - started)
+
+    def finish(self, planned: PlannedChunk, attempts: list[Attempt], base_seed: int) -> NarrationChunk:
+        """The chunk made of these attempts: the gate's best (the first without a gate), with its pauses."""
+        kept = self.gate.best(attempts) if self.gate is not None else attempts[0]
         return NarrationChunk(
             index=planned.index, text=planned.text, spoken=planned.spoken, audio=self._surround(planned, kept.audio),
-            seed=kept.seed, base_seed=base_seed, attempts=tuple(attempts), chosen=chosen,
+            seed=kept.seed, base_seed=base_seed, attempts=tuple(attempts), chosen=attempts.index(kept),
             lead_s=planned.lead_s, pause_s=planned.pause_s, speech_s=kept.audio.duration)
 
-    def _generate(self, plan: list[PlannedChunk], base: int, voice: VoicePrompt | None,
-                  reference: np.ndarray | None, options: dict[str, Any]) -> Iterator[NarrationChunk]:
-        for planned in plan:
-            yield self.render(planned, voice=voice, base_seed=base, reference_embedding=reference, **options)
+    def _ungated(self, plan: list[PlannedChunk], base: int, voice: VoicePrompt | None,
+                 options: dict[str, Any]) -> Iterator[NarrationEvent]:
+        for planned in plan:  # one checkpoint per chunk: a cancel token would be checked here
+            attempt = self.attempt(planned, 0, voice=voice, base_seed=base, options=options)
+            assert attempt is not None  # the first attempt is always made
+            yield NarrationEvent("chunk", self.finish(planned, [attempt], base), final=True)
+
+    def _varied_speed(self, k: int, options: dict[str, Any], previous: Attempt | None) -> float | None:
+        """Retry k's speed for a deterministic engine: RETRY_SPEED_STEP per retry, away from a rate the gate
+        judged too fast or too slow (alternating when the rate was fine), within the engine's range."""
+        speed_range = self.engine.speed_range
+        if speed_range is None:
+            return None
+        base = float(options.get("speed", 1.0))
+        direction = self.gate.thresholds.rate_error(previous.scores if previous else None) if self.gate else 0
+        if direction:
+            factor = 1.0 - direction * RETRY_SPEED_STEP * k
+        else:
+            factor = 1.0 + RETRY_SPEED_STEP * ((k + 1) // 2) * (-1 if k % 2 else 1)
+        speed = round(min(max(base * factor, speed_range[0]), speed_range[1]), 3)
+        tried = {base} | ({previous.speed} if previous is not None and previous.speed is not None else set())
+        return None if speed in tried else speed
 
     def _trim(self, raw: Audio) -> Audio:
         """Cut the engine's leading and trailing silence, keeping `edge_pad_s` of context; a take with no

@@ -216,6 +216,7 @@ class KokoroSpeak(SpeakPipeline):
 
     engine_id: ClassVar[str] = ENGINE_ID
     clones: ClassVar[bool] = False
+    seed_dependent: ClassVar[bool] = False  # no sampling in the graph (see above)
     call_options: ClassVar[tuple[str, ...]] = ("speaker", "speed")
     load_options: ClassVar[tuple[str, ...]] = ("cache_dir", "threads")
     speed_range: ClassVar[tuple[float, float]] = (MIN_SPEED, MAX_SPEED)

@@ -26,7 +26,7 @@ import anyio
 import gradio as gr
 from gradio.context import LocalContext
 
-from pipelines.cancel import Cancelled, CancelToken
+from pipelines.cancel import LEFT, Cancelled, CancelToken
 
 F = TypeVar("F", bound=Callable[..., Any])
 CANCELLED_MESSAGE = "Cancelled: the work was stopped and nothing was saved."
@@ -54,12 +54,12 @@ class Sessions:
                 if not tokens:
                     del self._tokens[session]
 
-    def cancel(self, session: str) -> int:
+    def cancel(self, session: str, reason: str = LEFT) -> int:
         """Cancel every running job of `session`; how many there were."""
         with self._lock:
             tokens = self._tokens.pop(session, set())
         for token in tokens:
-            token.cancel()
+            token.cancel(reason)
         return len(tokens)
 
     def running(self) -> int:
@@ -76,7 +76,8 @@ def current_token() -> CancelToken | None:
 
 
 def cancel_session(request: gr.Request) -> None:
-    """For `demo.unload`: the browser is gone, so is the point of its running jobs."""
+    """For `demo.unload`: the browser is gone, so is the point of its running jobs (cancelled as `LEFT`: a
+    narration keeps what it already spoke)."""
     if request is not None and request.session_hash:
         SESSIONS.cancel(request.session_hash)
 

@@ -21,7 +21,7 @@ from .voices import voice_choices
 NO_VOICE = 0  # the engine's own voice
 STATE_LABELS = {"loaded": "offline, loaded", "embedded": "offline", "cached": "downloaded",
                 "not downloaded": "needs download", "not installed": "not installed"}
-SCORE_HEADERS = ["chunk", "take", "text", "seed", "attempt", "similarity", "WER", "words/min", "passed"]
+SCORE_HEADERS = ["chunk", "take", "text", "seed", "attempt", "similarity", "WER", "words/min", "passed", "why"]
 COMPARE_HEADERS = ["", "A", "B", "better"]
 PICKER_LIMIT = 200  # newest takes offered in the compare and fix pickers
 
@@ -56,7 +56,8 @@ def attempt_rows(attempts, kept_ids: set[int] | None = None) -> list[list]:
         rows.append([int(p.get("chunk", 0)) + 1, take.id, _short(take.text or ""), take.seed,
                      p.get("attempt", 0) + 1, _fmt(s.get("speaker_similarity")), _fmt(s.get("wer")),
                      _fmt(s.get("words_per_minute"), 0),
-                     ("kept" if kept else "dropped") + ("" if not p.get("failures") else " ✗")])
+                     ("kept" if kept else "dropped") + ("" if not p.get("failures") else " ✗"),
+                     "; ".join(p.get("failures") or ())])
     return rows
 
 
@@ -98,13 +99,15 @@ def summary(event: SpeakEvent) -> str:
         chosen = p["chosen"]
         parts.append(f"Made from take #{chosen['from_take']}: chunk {chosen['chunk'] + 1} is now attempt "
                      f"#{chosen['attempt_take']}; nothing was spoken again.")
-    metrics = [(k, s.get(k)) for k in ("similarity_mean", "similarity_min", "wer_mean", "words_per_minute")]
+    metrics = [(k, s.get(k)) for k in ("wer_mean", "words_per_minute")]
     shown = [f"{k.replace('_', ' ')} {v:.2f}" for k, v in metrics if v is not None]
+    if s.get("similarity_mean") is not None:  # one similarity figure: to the voice the person chose
+        shown.insert(0, f"similarity to the chosen voice {s['similarity_mean']:.2f} (lowest chunk "
+                        f"{s['similarity_min']:.2f})")
     if shown:
         parts.append(" · ".join(shown))
     if event.match is not None:
-        parts.append(f"Speaker **{event.match.speaker}**: {event.match.label} "
-                     f"(similarity {event.match.similarity:.2f} to the chosen voice).")
+        parts.append(f"Speaker **{event.match.speaker}**: {event.match.label}.")
     if s.get("chunks_failed"):
         parts.append(f"⚠ {s['chunks_failed']} chunk(s) still fail the quality gate; see the table.")
     parts.extend(f"ℹ {notice}" for notice in event.notices)
@@ -134,7 +137,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
                               elem_id="speak-stream")
             final = gr.Audio(label="Take", type="numpy", interactive=False, elem_id="speak-final")
             scores = gr.Dataframe(headers=SCORE_HEADERS, interactive=False, elem_id="speak-scores", wrap=True,
-                                  column_widths=["7%", "7%", "28%", "13%", "8%", "10%", "8%", "9%", "10%"])
+                                  column_widths=["6%", "6%", "21%", "11%", "7%", "9%", "7%", "8%", "9%", "16%"])
     # Pickers accept any take id (allow_custom_value): API callers name takes made after the page was built.
     with gr.Accordion("Fix one chunk", open=False, elem_id="speak-fix"):
         with gr.Row():
@@ -182,6 +185,10 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
                 notes = "".join(f"\n\nℹ {notice}" for notice in event.notices)
                 yield (au.to_gradio(event.audio), gr.skip(), gr.skip(),
                        f"Chunk {event.index + 1} of {event.total} ready…{notes}")
+            elif event.kind == "replaced":  # the take gets the better attempt; the live player has moved on
+                why = "; ".join(event.chunk.attempts[0].failures) if event.chunk else ""
+                yield (gr.skip(), gr.skip(), gr.skip(),
+                       f"Chunk {event.index + 1} spoken again ({why}); the take keeps the better attempt…")
             else:
                 yield gr.skip(), au.to_gradio(event.audio), score_rows(event), summary(event)
 

@@ -146,3 +146,36 @@ def test_a_client_that_goes_away_has_its_job_stopped(app, client):
     assert idle is not None and idle <= IDLE_WITHIN_S + HEARTBEAT_S, "the server works on for a client gone"
     print(f"client gone: idle {idle:.1f} s after it died")
     assert take_count(client) - before < todo, "every take was enhanced: the departure stopped nothing"
+
+
+SPEAK_LEAVER = """
+import sys, time
+from gradio_client import Client
+client = Client(sys.argv[1], verbose=False)
+job = client.submit(1, None, sys.argv[2], "piper-joe-embedded", 4, 1.0, "", False, api_name="/speak")
+while len(job.outputs()) < 2:
+    time.sleep(0.05)
+print("HEARD", flush=True)
+job.result()
+"""
+
+
+def test_a_narration_whose_client_went_away_stops_and_keeps_what_was_spoken(app, client):
+    """Issue #11 with #17: the listener's process dies after hearing two chunks. The narration stops within
+    seconds (the server is idle again) and what was spoken is stored as a shorter take, listed with the rest."""
+    _, table, *_ = client.predict(1, 0, False, 1, api_name="/list_takes")
+    known = {row[0] for row in table["data"]}
+    leaver = subprocess.Popen([sys.executable, "-c", SPEAK_LEAVER, app.url, LONG_TEXT], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert leaver.stdout is not None and leaver.stdout.readline().startswith("HEARD")
+    finally:
+        leaver.send_signal(signal.SIGKILL)
+        leaver.wait()
+    idle = wait_idle(app.process.pid, within=IDLE_WITHIN_S + HEARTBEAT_S + 5)
+    assert idle is not None and idle <= IDLE_WITHIN_S + HEARTBEAT_S, "the narration went on for a client gone"
+    print(f"narration's client gone: idle {idle:.1f} s after it died")
+    _, table, *_ = client.predict(1, 0, False, 1, api_name="/list_takes")
+    kept = [row for row in table["data"] if row[0] not in known and row[2] == "speech"]
+    assert len(kept) == 1, "the narration spoken before the client left was not kept"
+    assert kept[0][3].startswith("Sentence number 0") and kept[0][5] < 120  # a part: 300 sentences last ~15 min

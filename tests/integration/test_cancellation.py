@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from pipelines.cancel import Cancelled, CancelToken, checkpoint
+from pipelines.cancel import CANCELLED, LEFT, Cancelled, CancelToken, checkpoint
 from studio.enhance import NO_ENGINE
 from tests.fakes import FAKE_ENGINE, FakeSpeak, word_layout
 
@@ -23,14 +23,14 @@ class CancelledFromElsewhere(CancelToken):
     """Cancelled by another thread at its `at`-th check (which then raises); counts every check, so a test
     can see that no work went on checking after the cancel (Cancelled swallowed somewhere)."""
 
-    def __init__(self, at: int) -> None:
+    def __init__(self, at: int, reason: str = CANCELLED) -> None:
         super().__init__()
-        self.at, self.checks = at, 0
+        self.at, self.checks, self.why = at, 0, reason
 
     def check(self) -> None:
         self.checks += 1
         if self.checks == self.at:
-            canceller = threading.Thread(target=self.cancel)
+            canceller = threading.Thread(target=self.cancel, args=(self.why,))
             canceller.start()
             canceller.join()
             assert self.cancelled
@@ -72,9 +72,10 @@ def test_the_token_itself():
     token = CancelToken()
     checkpoint(None)
     checkpoint(token)
-    assert not token.cancelled and not token.wait(0)
+    assert not token.cancelled and not token.wait(0) and token.reason is None
     token.cancel()
-    assert token.cancelled and token.wait(0)
+    token.cancel(LEFT)
+    assert token.cancelled and token.wait(0) and token.reason == CANCELLED  # the first reason stays
     with pytest.raises(Cancelled, match="nothing was saved"):
         checkpoint(token)
     assert not issubclass(Cancelled, Exception)  # an `except Exception` for a failing model never swallows it
@@ -91,6 +92,31 @@ def test_a_cancelled_narration_stops_after_the_chunk_in_progress_and_stores_noth
     assert got == ["chunk"]  # the second chunk was made, then the checkpoint stopped it
     assert len(engine.calls) <= 3, f"synthesis went on after the cancel: {len(engine.calls)} calls"
     assert token.checks == token.at
+    assert stored(studio) == before
+
+
+def test_a_narration_whose_browser_went_away_stops_and_keeps_the_chunks_already_spoken(studio, project, engine):
+    """Issue #11: a closed browser must not lose a narration silently. The studio cancels its jobs as `LEFT`;
+    a narration then stops at the next chunk (as a cancel does) but stores what was already spoken, marked."""
+    token = CancelledFromElsewhere(at=3, reason=LEFT)
+    events = list(studio.speak.speak(project, LONG, engine_id=FAKE_ENGINE, gate=False, seed=1, cancel=token))
+    assert [e.kind for e in events] == ["chunk", "chunk", "done"]
+    assert len(engine.calls) <= 4, f"synthesis went on after the browser left: {len(engine.calls)} calls"
+    done = events[-1]
+    take = studio.takes.get(done.take.id)
+    assert take.kind == "speech" and take.parameters["stopped"].startswith("stopped after chunk 2 of ")
+    assert LONG.startswith(take.text) and 0 < len(take.text) < len(LONG) // 2
+    assert abs(take.duration - sum(e.audio.duration for e in events[:2])) < 0.1
+    assert [a.parameters["chunk"] for a in done.attempts] == [0, 1]
+    assert any("browser went away" in notice for notice in done.notices)
+
+
+def test_a_narration_left_before_its_first_chunk_stores_nothing(studio, project, engine):
+    before = stored(studio)
+    token = CancelToken()
+    token.cancel(LEFT)
+    with pytest.raises(Cancelled):
+        list(studio.speak.speak(project, LONG, engine_id=FAKE_ENGINE, gate=False, seed=1, cancel=token))
     assert stored(studio) == before
 
 

@@ -16,8 +16,8 @@ import pytest
 from pipelines.audio import Audio, join, loudness, silence
 from pipelines.base import Transcript
 from pipelines.narration import NarrationSettings, Narrator, chunk_seed
-from pipelines.scoring import (Attempt, QualityGate, QualityThresholds, Scorer, Scores, clipping_ratio,
-                               longest_silence, word_error_rate)
+from pipelines.scoring import (MAX_WORDS_PER_MINUTE, Attempt, QualityGate, QualityThresholds, Scorer, Scores,
+                               clipping_ratio, longest_silence, word_error_rate)
 from pipelines.speak import SpeakPipeline
 from pipelines.transcribe import TranscribePipeline
 from tests.conftest import NO_TTS
@@ -84,7 +84,7 @@ def test_clipping_is_measured_and_fails_the_gate() -> None:
     assert clipping_ratio(clipped) > 0.5
     scores = Scorer().score(clipped, "a tone")
     assert scores.clipping_ratio == pytest.approx(clipping_ratio(clipped))
-    assert any("clipped" in f for f in QualityThresholds().failures(scores))
+    assert QualityThresholds().failures(scores) == [f"clipping {scores.clipping_ratio:.2%} > 0.10%"]
     assert not QualityThresholds().failures(Scorer().score(clean, "a tone"))
 
 
@@ -92,7 +92,7 @@ def test_long_silences_inside_a_take_fail_the_gate() -> None:
     take = concat(silence(0.4, RATE), tone(0.5), silence(2.0, RATE), tone(0.5), silence(0.4, RATE))
     assert longest_silence(take) == pytest.approx(2.0, abs=0.02)  # edges do not count
     scores = Scorer().score(take, "two words")
-    assert QualityThresholds().failures(scores) == ["a 2.0 s silence inside the take (at most 1.5 s)"]
+    assert QualityThresholds().failures(scores) == ["silence 2.0 s > 1.5 s"]
     assert longest_silence(concat(tone(0.5), silence(0.3, RATE), tone(0.5))) == pytest.approx(0.3, abs=0.02)
     assert longest_silence(tone(1.0)) == 0.0
     assert longest_silence(silence(1.5, RATE)) == 1.5  # nothing at all: all silence
@@ -102,7 +102,11 @@ def test_speaking_rate_and_unmeasured_scores() -> None:
     thresholds = QualityThresholds()
     fast = Scores(None, None, words_per_minute=400.0, clipping_ratio=0.0, longest_silence_s=0.0, duration_s=1.5,
                   words=10)
-    assert thresholds.failures(fast) == ["speaking rate 400 words/min is outside 90-220"]
+    assert thresholds.failures(fast) == [f"rate 400 wpm > {MAX_WORDS_PER_MINUTE:.0f}"]
+    slow = Scores(None, None, 60.0, 0.0, 0.0, 10.0, words=10)
+    assert thresholds.failures(slow) == ["rate 60 wpm < 90"]
+    assert (thresholds.rate_error(fast), thresholds.rate_error(slow), thresholds.rate_error(None)) == (1, -1, 0)
+    assert thresholds.failures(Scores(None, None, 262.0, 0.0, 0.0, 5.0, words=20)) == []  # Piper's natural pace
     short = Scores(None, None, 400.0, 0.0, 0.0, 0.3, words=2)  # two words: a rate means nothing
     assert thresholds.failures(short) == []
     scores = Scorer().score(tone(2.0), "one two three four five six")
@@ -124,8 +128,7 @@ def test_wer_reason_quotes_what_was_heard() -> None:
     scorer = Scorer(transcriber=FakeASR("the cat sat"))
     scores = scorer.score(tone(1.5), "the dog sat")
     assert scores.wer == pytest.approx(1 / 3) and scores.transcript == "the cat sat"
-    assert QualityThresholds().failures(scores) == ["word error rate 33% is above the 20% maximum "
-                                                    "(heard: 'the cat sat')"]
+    assert QualityThresholds().failures(scores) == ["WER 33% > 20% (heard: 'the cat sat')"]
 
 
 def test_best_attempt_ranking() -> None:
@@ -405,7 +408,7 @@ def test_quality_gate_on_piper_speech(piper, encoder, whisper, reference) -> Non
         if scores.duration_s >= 1.0:
             assert scores.speaker_similarity is not None and scores.speaker_similarity >= 0.8, chunk.spoken
         if scores.words >= 8:
-            assert 110 <= scores.words_per_minute <= 220, (chunk.spoken, scores.words_per_minute)
+            assert 110 <= scores.words_per_minute <= MAX_WORDS_PER_MINUTE, (chunk.spoken, scores.words_per_minute)
         assert scores.clipping_ratio == 0.0 and scores.longest_silence_s < 1.0
     assert np.mean([c.scores.wer for c in chunks]) <= 0.1
     print(f"\ngate: {len(chunks)} chunks, {audio_s:.1f} s audio in {elapsed:.1f} s; scoring {scoring_s:.1f} s = "
@@ -424,7 +427,7 @@ def test_failing_gate_makes_every_attempt_and_keeps_the_best(piper, encoder, whi
         chunk.attempts[0].audio.samples, chunk.attempts[1].audio.samples)
     for attempt in chunk.attempts:
         assert attempt.scores is not None and attempt.scores.wer is not None
-        assert any(f.startswith("word error rate") for f in attempt.failures)
+        assert any(f.startswith("WER ") and " > -100% (heard: " in f for f in attempt.failures)
     ranked = sorted(chunk.attempts, key=lambda a: (len(a.failures), a.scores.wer, -a.scores.speaker_similarity))
     assert chunk.attempts[chunk.chosen] is ranked[0]
     kept = chunk.attempts[chunk.chosen].audio.samples

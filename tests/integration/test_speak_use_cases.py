@@ -283,3 +283,37 @@ def test_compare_two_takes_side_by_side(studio, narration):
 def test_better_knows_which_way_each_measure_points():
     assert better("similarity_mean", 0.5, 0.9) == "B" and better("wer_mean", 0.1, 0.3) == "A"
     assert better("words_per_minute", 150, 170) == "" and better("wer", None, 0.1) == ""
+
+
+# ------------------------------------------------------------------------------ a listener who goes away
+
+
+def test_a_narration_whose_reader_left_after_the_first_chunk_is_still_stored_once(studio, project_id):
+    """A closed browser stops reading the stream; the narration runs on its own thread, so it is still stored
+    (once) and the Takes tab lists it."""
+    text = "A listener closes the page. The narration goes on. It is stored all the same."
+    before = studio.takes.count(project_id)
+    events = studio.speak.speak(project_id, text, engine_id=FAKE_ENGINE, seed=12, gate=False)
+    assert next(events).kind == "chunk"
+    events.close()
+    assert events.wait(60)
+    assert list(events) == []  # closed: nothing more is read
+    speech = [t for t in studio.takes.all(project_id) if t.kind == "speech" and t.text == text]
+    assert len(speech) == 1 and speech[0].seed == 12
+    children = studio.store.take_children(speech[0].id)
+    assert len(children) == speech[0].parameters["chunks"] == 3
+    assert studio.takes.count(project_id) == before + 4
+    assert speech[0].id in {t.id for t in studio.takes.list(project_id)}  # newest first: on the first page
+
+
+def test_progress_reaches_the_reader_in_its_own_thread(studio, project_id):
+    import threading
+
+    seen = []
+    events = studio.speak.speak(project_id, THREE, engine_id=FAKE_ENGINE, seed=4, gate=False,
+                                progress=lambda f, message: seen.append((f, message, threading.current_thread())))
+    kinds = [e.kind for e in events]
+    assert kinds == ["chunk"] * 3 + ["done"]
+    assert {thread for _, _, thread in seen} == {threading.current_thread()}
+    assert [m for _, m, _ in seen if m.startswith("chunk")] == ["chunk 1 of 3", "chunk 2 of 3", "chunk 3 of 3"]
+    assert seen[-1][:2] == (1.0, "done") and [f for f, _, _ in seen] == sorted(f for f, _, _ in seen)

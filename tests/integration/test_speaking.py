@@ -60,7 +60,9 @@ def test_speech_take_has_provenance_and_aggregated_scores(studio, gated):
     assert stored.parameters["settings"]["target_lufs"] == -20.0 and stored.parameters["gate"] is True
     scores = stored.scores
     assert scores["wer_mean"] <= 0.2
-    assert 0.75 <= scores["similarity_min"] <= scores["similarity_mean"] <= 1.0  # joe against his own probe
+    # No voice was asked for and Piper speaks in its own: there is nothing to compare with, so no similarity
+    # (the gate judges similarity only for cloners, against the chosen voice).
+    assert scores["similarity_min"] is None and scores["similarity_mean"] is None
     assert 100 <= scores["words_per_minute"] <= 250
     assert scores["chunks"] == 2 and scores["attempts"] == len(gated[-1].attempts)
     audio = studio.takes.audio(take.id)

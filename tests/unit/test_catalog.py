@@ -111,3 +111,13 @@ def test_catalog_and_class_agree_on_cloning(engine):
     """`clones` is declared once per engine class (SpeakPipeline's default False); the catalog repeats it
     for listings that must not import the engine, so the two have to agree."""
     assert engine.load_class().clones == engine.clones
+
+
+@pytest.mark.parametrize("engine", CATALOG.for_task("speak"), ids=lambda e: e.id)
+def test_catalog_and_class_agree_on_seed_dependence(engine):
+    """The gate retries with new seeds only where the seed changes the audio; the catalog mirrors the class."""
+    assert engine.load_class().seed_dependent == engine.seed_dependent
+
+
+def test_kokoro_is_the_deterministic_speak_engine():
+    assert {e.id for e in CATALOG.for_task("speak") if not e.seed_dependent} == {"kokoro-82m-embedded"}

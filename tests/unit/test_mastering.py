@@ -139,6 +139,39 @@ def test_true_peak_of_speech_is_never_below_its_sample_peak() -> None:
         assert report.sample_peak_dbfs <= report.true_peak_dbfs < report.sample_peak_dbfs + 1.0
 
 
+def test_the_filter_skipped_away_from_loud_samples_changes_nothing() -> None:
+    """`envelope_over` runs the oversampling filter only where a crest could pass the threshold; wherever the
+    full envelope is over it, the two agree exactly, so a limiter or a peak search sees the same thing."""
+    from pipelines.audio.meter import envelope_over, peak_envelope, true_peak_of
+    from pipelines.audio.value import db
+
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(1, 4000))
+        x = (rng.standard_normal(n) * rng.uniform(0.01, 0.5)).astype(np.float32)
+        if trial % 3 == 0:
+            x[rng.integers(0, n)] = rng.uniform(0.5, 1.5)  # an isolated plosive
+        start = int(rng.integers(0, n))
+        stop = int(rng.integers(start + 1, n + 1))
+        threshold = rng.uniform(0.05, 1.2)
+        full, fast = peak_envelope(x, start, stop), envelope_over(x, start, stop, threshold)
+        assert np.array_equal(np.maximum(full, threshold), np.maximum(fast, threshold)), trial
+        assert true_peak_of(x) == db(float(peak_envelope(x, 0, n).max()), power=False), trial
+    # The worst case the bound must hold for: samples whose signs follow one phase of the filter, so their
+    # crest is the largest any signal of that sample peak can have.
+    from pipelines.audio.meter import _TP_TAPS
+
+    for phase in (1, 2, 3):  # phase 0 is the samples themselves
+        x = np.zeros(100, dtype=np.float32)
+        for j in range(100):
+            k = phase + 4 * (50 - j)
+            if 0 <= k < _TP_TAPS.size:
+                x[j] = 0.4 * np.sign(_TP_TAPS[k])
+        crest = float(peak_envelope(x, 0, x.size).max())
+        assert crest > 0.4 * 2.0  # far above the sample peak
+        assert float(envelope_over(x, 0, x.size, 0.97 * crest).max()) == crest
+
+
 # ----------------------------------------------------------------------------------------- high-pass
 
 

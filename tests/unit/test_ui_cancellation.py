@@ -10,7 +10,7 @@ import anyio
 import gradio as gr
 import pytest
 
-from pipelines.cancel import Cancelled, CancelToken
+from pipelines.cancel import CANCELLED, LEFT, Cancelled, CancelToken
 from studio.ui.cancellation import CANCELLED_MESSAGE, SESSIONS, Sessions, cancellable, current_token
 
 
@@ -24,6 +24,7 @@ def test_sessions_cancel_only_their_own_tokens():
     assert sessions.running() == 2
     assert sessions.cancel("a") == 1
     assert a1.cancelled and not a2.cancelled and not b.cancelled
+    assert a1.reason == LEFT  # a departed browser: a narration keeps what it spoke
     assert sessions.cancel("a") == 0 and sessions.running() == 1
 
 
@@ -61,7 +62,7 @@ def test_cancelling_the_awaiting_task_cancels_the_handlers_token():
             await task
 
     asyncio.run(main())
-    assert seen["token"].cancelled
+    assert seen["token"].cancelled and seen["token"].reason == CANCELLED  # the stop button: keep nothing
 
 
 def test_cancelling_the_session_cancels_its_running_handler():
