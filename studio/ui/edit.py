@@ -10,6 +10,7 @@ from studio.service import Studio
 
 from .cancellation import cancellable, current_token
 from .errors import require_id, user_errors
+from .fields import engine_choices, parse_seed, seed_box
 from .takes import take_choices
 from .waveform import waveform_figure
 
@@ -43,7 +44,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
                 upload = gr.Audio(label="Recording", sources=["upload", "microphone"], type="filepath",
                                   elem_id="edit-upload")
                 import_button = gr.Button("Import for editing", elem_id="edit-import")
-            transcriber = gr.Dropdown([(e, e) for e in studio.engines.ids("transcribe")], value=TRANSCRIBER,
+            transcriber = gr.Dropdown(engine_choices(studio.engines.statuses(), "transcribe"), value=TRANSCRIBER,
                                       label="Transcriber", elem_id="edit-transcriber")
             with gr.Row():
                 transcribe = gr.Button("Transcribe", elem_id="edit-transcribe")
@@ -51,9 +52,9 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             text = gr.Textbox(label="Transcript — edit the words", lines=6, elem_id="edit-text")
             diff = gr.HighlightedText(label="Changes", color_map=DIFF_COLORS, combine_adjacent=True,
                                       show_legend=True, elem_id="edit-diff")
-            engine = gr.Dropdown([(e, e) for e in studio.engines.ids("speak")], value=DEFAULT_INSERT_ENGINE,
+            engine = gr.Dropdown(engine_choices(studio.engines.statuses(), "speak"), value=DEFAULT_INSERT_ENGINE,
                                  label="Engine for new words", elem_id="edit-engine")
-            seed = gr.Number(label="Seed (empty = random)", value=None, precision=0, minimum=0)
+            seed = seed_box(elem_id="edit-seed")
             with gr.Row():
                 apply = gr.Button("Apply edits", variant="primary", elem_id="edit-apply")
                 back = gr.Button("Back to the original", elem_id="edit-back")
@@ -130,7 +131,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
         take_id = require_id(take_id, "Choose a take to edit.")
         outcome = studio.edit.apply(
             take_id, edited or "", engine_id=engine_id or None,
-            seed=None if seed_value in (None, "") else int(seed_value),
+            seed=parse_seed(seed_value),
             progress=lambda f, m: progress(f, desc=m), project_id=int(project_id), cancel=current_token())
         spans = [(e.kind, e.out_start, e.out_end) for e in outcome.result.edits]
         figure = waveform_figure(outcome.result.audio, f"Take #{outcome.take.id}", spans, outcome.result.seams)
@@ -172,13 +173,16 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     project.change(list_takes, project, [take, join_ids], api_name="edit_takes")
     take.change(load, take, [original, text, diff, summary], api_name="load_for_edit")
     imported = import_button.click(import_recording, [project, upload], [take, join_ids], api_name="import_for_edit")
-    transcribe.click(transcribing(False), [take, transcriber], [text, diff, summary], api_name="transcribe_take")
+    transcribe.click(transcribing(False), [take, transcriber], [text, diff, summary], api_name="transcribe_take",
+                     show_progress_on=summary)
     retranscribe.click(transcribing(True), [take, transcriber], [text, diff, summary],
-                       api_name="retranscribe_take")
+                       api_name="retranscribe_take", show_progress_on=summary)
     text.change(preview, [take, text], diff, api_name="preview_edit", show_progress="hidden")
-    applied = apply.click(apply_edits, [project, take, text, engine, seed], outputs, api_name="apply_edit")
+    applied = apply.click(apply_edits, [project, take, text, engine, seed], outputs, api_name="apply_edit",
+                          show_progress_on=summary)
     back.click(go_back, take, take, api_name="edit_parent")
     follow.click(follow_new, new_take, take, api_name=False)
-    waved = wave_run.click(waveform_edit, [project, take, operation, start, end, seconds], outputs, api_name="waveform_edit")
-    joined = join_run.click(join, [project, join_ids, gap], outputs, api_name="join_takes")
+    waved = wave_run.click(waveform_edit, [project, take, operation, start, end, seconds], outputs,
+                           api_name="waveform_edit", show_progress_on=summary)
+    joined = join_run.click(join, [project, join_ids, gap], outputs, api_name="join_takes", show_progress_on=summary)
     return {"refresh": list_takes, "take": take, "join": join_ids, "saved": [imported, applied, waved, joined]}

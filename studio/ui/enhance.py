@@ -9,6 +9,7 @@ from studio.service import Studio
 
 from .cancellation import cancellable, current_token
 from .errors import user_errors
+from .fields import engine_choices
 from .spectrogram import spectrogram_figure
 from .takes import take_choices
 
@@ -22,7 +23,16 @@ def level_report(result: EnhanceResult) -> str:
     lines = ["| | before | after |", "|---|---|---|"]
     for label, unit, field in rows:
         lines.append(f"| {label} ({unit}) | {getattr(result.before, field):.1f} | {getattr(result.after, field):.1f} |")
-    return f"Saved as take **#{result.take.id}** (from #{result.take.parent_id}).\n\n" + "\n".join(lines)
+    text = f"Saved as take **#{result.take.id}** (from #{result.take.parent_id}).\n\n" + "\n".join(lines)
+    if result.criteria:
+        verdicts = ["| requirement | measured | allowed | verdict |", "|---|---|---|---|"]
+        verdicts += [f"| {c.name} | {c.measured:.1f} {c.unit} | {c.allowed} {c.unit} | "
+                     f"{'✓ met' if c.met else '✗ missed'} |" for c in result.criteria]
+        missed = sum(not c.met for c in result.criteria)
+        headline = ("**Delivery target met.**" if not missed else
+                    f"**Delivery target missed on {missed} of {len(result.criteria)} requirements.**")
+        text += "\n\n" + headline + "\n\n" + "\n".join(verdicts)
+    return text
 
 
 def render(studio: Studio, project: gr.Dropdown) -> dict:
@@ -31,7 +41,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             take = gr.Dropdown(label="Take", choices=[], elem_id="enhance-take", allow_custom_value=True)
             upload = gr.Audio(label="…or upload a recording", sources=["upload", "microphone"], type="filepath",
                               elem_id="enhance-upload")
-            engine = gr.Dropdown([(e, e) for e in studio.engines.ids("enhance")] + [("None (clean-up only)", NO_ENGINE)],
+            engine = gr.Dropdown(engine_choices(studio.engines.statuses(), "enhance") + [("None (clean-up only)", NO_ENGINE)],
                                  value="deepfilternet3", label="Denoiser")
             target = gr.Dropdown(TARGET_CHOICES, value="podcast", label="Delivery target")
             run = gr.Button("Enhance", variant="primary", elem_id="enhance-run")
@@ -70,8 +80,9 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
         return f"Enhanced {len(takes)} take(s) into new takes.", list_sources(project_id)
 
     run.click(enhance, [project, take, upload, engine, target],
-              [before, after, before_plot, after_plot, report, take], api_name="enhance")
-    run_all.click(enhance_all, [project, engine, target], [report, take], api_name="enhance_all")
+              [before, after, before_plot, after_plot, report, take], api_name="enhance", show_progress_on=report)
+    run_all.click(enhance_all, [project, engine, target], [report, take], api_name="enhance_all",
+                  show_progress_on=report)
     project.change(list_sources, project, take, api_name=False)
     return {"refresh": list_sources, "take": take}
 

@@ -61,7 +61,9 @@ def render_tab(studio: Studio, project: gr.Dropdown) -> None:
         return gr.update(choices=project_choices(studio.projects.list()), value=imported.id), None, \
             f"Imported project **{imported.name}**."
 
-    create.click(create_project, new_name, [project, new_name, status], api_name="create_project")
+    create.click(create_project, new_name, [project, new_name, status], api_name="create_project",
+                 show_progress_on=status)
     export.click(export_project, project, archive, api_name="export_project")
-    do_import.click(import_project, upload, [project, upload, status], api_name="import_project")
+    do_import.click(import_project, upload, [project, upload, status], api_name="import_project",
+                    show_progress_on=status)
     return refresh_projects

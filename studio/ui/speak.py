@@ -6,7 +6,6 @@ from __future__ import annotations
 import gradio as gr
 
 from pipelines import audio as au
-from pipelines.manager import EngineStatus
 from storage import Take
 from studio.compare import TakeComparison
 from studio.narrations import SpeakEvent
@@ -15,20 +14,14 @@ from studio.speak import DEFAULT_ENGINE, MAX_TEXT_CHARS
 
 from .cancellation import cancellable, current_token
 from .errors import require_id, user_errors
+from .fields import engine_choices, parse_seed, seed_box
 from .takes import take_choices
 from .voices import voice_choices
 
 NO_VOICE = 0  # the engine's own voice
-STATE_LABELS = {"loaded": "offline, loaded", "embedded": "offline", "cached": "downloaded",
-                "not downloaded": "needs download", "not installed": "not installed"}
 SCORE_HEADERS = ["chunk", "take", "text", "seed", "attempt", "similarity", "WER", "words/min", "passed", "why"]
 COMPARE_HEADERS = ["", "A", "B", "better"]
 PICKER_LIMIT = 200  # newest takes offered in the compare and fix pickers
-
-
-def engine_choices(statuses: list[EngineStatus]) -> list[tuple[str, str]]:
-    return [(f"{s.engine.name} — {STATE_LABELS.get(s.state, s.state)}", s.engine.id)
-            for s in statuses if s.engine.task == "speak"]
 
 
 def character_count(text: str | None) -> str:
@@ -122,10 +115,10 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             text = gr.Textbox(label="Text", lines=8, placeholder="Type or paste what should be said…",
                               elem_id="speak-text")
             count = gr.Markdown(character_count(""), elem_id="speak-count")
-            engine = gr.Dropdown(engine_choices(studio.engines.statuses()), value=DEFAULT_ENGINE, label="Engine",
+            engine = gr.Dropdown(engine_choices(studio.engines.statuses(), "speak"), value=DEFAULT_ENGINE, label="Engine",
                                  elem_id="speak-engine")
             with gr.Accordion("Options", open=False):
-                seed = gr.Number(label="Seed (empty = random)", value=None, precision=0, minimum=0)
+                seed = seed_box(elem_id="speak-seed")
                 speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
                 speaker = gr.Textbox(label="Speaker (fixed-voice engines; empty = closest to the voice)")
             gate = gr.Checkbox(label="Quality gate (retry chunks that mumble, skip words or drift)", value=True,
@@ -144,8 +137,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             fix_take = gr.Dropdown(label="Narration", choices=[], elem_id="fix-take", scale=3,
                                    allow_custom_value=True)
             fix_chunk = gr.Number(label="Chunk", value=1, minimum=1, precision=0, elem_id="fix-chunk", scale=1)
-            fix_seed = gr.Number(label="Seed (empty = new)", value=None, minimum=0, precision=0,
-                                 elem_id="fix-seed", scale=1)
+            fix_seed = seed_box("Seed (empty = new)", elem_id="fix-seed", scale=1)
             fix_gate = gr.Checkbox(label="Quality gate", value=True, scale=1)
             regenerate = gr.Button("Speak this chunk again", elem_id="fix-regenerate", scale=1)
         with gr.Row():
@@ -169,7 +161,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
 
     @user_errors
     def list_engines():
-        return gr.update(choices=engine_choices(studio.engines.statuses()))
+        return gr.update(choices=engine_choices(studio.engines.statuses(), "speak"))
 
     @cancellable
     @user_errors
@@ -177,7 +169,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
               progress=gr.Progress()):
         events = studio.speak.speak(
             int(project_id), script or "", voice_id=int(voice_id) if voice_id else None,
-            engine_id=engine_id or DEFAULT_ENGINE, seed=None if seed_value in (None, "") else int(seed_value),
+            engine_id=engine_id or DEFAULT_ENGINE, seed=parse_seed(seed_value),
             speaker=(speaker_name or "").strip() or None, speed=float(speed_value), gate=bool(gated),
             progress=lambda f, message: progress(f, desc=message), cancel=current_token())
         for event in events:
@@ -227,7 +219,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
         take_id = require_id(take_id, "Choose a narration to fix.")
         chunk = require_id(chunk_number, "Give the number of the chunk to speak again (1 = the first).")
         event = studio.fix.regenerate_chunk(
-            take_id, chunk - 1, seed=None if seed_value in (None, "") else int(seed_value), gate=bool(gated),
+            take_id, chunk - 1, seed=parse_seed(seed_value), gate=bool(gated),
             progress=lambda f, message: progress(f, desc=message), project_id=int(project_id),
             cancel=current_token())
         return fixed(event, project_id)
@@ -250,14 +242,16 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
     pickers = [take_a, take_b, fix_take]
     fix_outputs = [final, scores, status, fix_take, attempt]
     spoken = run.click(speak, [project, voice, text, engine, seed, speed, speaker, gate],
-                       [stream, final, scores, status], api_name="speak")
+                       [stream, final, scores, status], api_name="speak", show_progress_on=status)
     spoken.success(list_takes, project, pickers, api_name=False)
     regenerated = regenerate.click(regenerate_chunk, [fix_take, fix_chunk, fix_seed, fix_gate, project],
-                                   fix_outputs, api_name="regenerate_chunk")
-    chosen = choose.click(choose_attempt, [attempt, fix_take, project], fix_outputs, api_name="choose_attempt")
+                                   fix_outputs, api_name="regenerate_chunk", show_progress_on=status)
+    chosen = choose.click(choose_attempt, [attempt, fix_take, project], fix_outputs, api_name="choose_attempt",
+                          show_progress_on=status)
     for saved in (regenerated, chosen):  # the fix picker already points at the new take
         saved.success(lambda project_id: list_takes(project_id)[:2], project, pickers[:2], api_name=False)
-    compare.click(compare_takes, [take_a, take_b], [player_a, player_b, comparison], api_name="compare_takes")
+    compare.click(compare_takes, [take_a, take_b], [player_a, player_b, comparison], api_name="compare_takes",
+                  show_progress_on=comparison)
     fix_take.change(list_attempts, fix_take, attempt, api_name="chunk_attempts")
     text.change(character_count, text, count, api_name="count_characters", show_progress="hidden")
     project.change(list_voices, project, voice, api_name="speak_voices")

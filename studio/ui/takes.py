@@ -103,11 +103,13 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
     for control in (project, voice_filter, starred_only, page):
         control.change(list_takes, filters, list_outputs, api_name=False)
     selected.change(play_take, selected, player, api_name="take_audio")
-    star.click(toggle_star, [selected, *filters], [summary, table], api_name="star_take")
+    star.click(toggle_star, [selected, *filters], [summary, table], api_name="star_take", show_progress_on=summary)
     download.click(prepare_download, [selected, fmt], file, api_name="download_take")
-    delete.click(delete_take, [selected, *filters], [*list_outputs, player], api_name="delete_take")
+    delete.click(delete_take, [selected, *filters], [*list_outputs, player], api_name="delete_take",
+                 show_progress_on=summary)
     do_import.click(import_recording, [project, upload, upload_text, voice_filter, starred_only, page],
-                    [summary, table, selected, voice_filter, upload, upload_text], api_name="import_recording")
+                    [summary, table, selected, voice_filter, upload, upload_text], api_name="import_recording",
+                    show_progress_on=summary)
     return {"refresh": list_takes, "filters": filters, "outputs": list_outputs}
 
 

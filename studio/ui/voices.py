@@ -97,9 +97,12 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
         return voice_rows(voices), gr.update(choices=voice_choices(voices), value=None), None
 
     create.click(create_voice, [project, files, mic, name, language, transcripts, denoise, consent],
-                 [status, table, selected, files, mic, name, transcripts, consent], api_name="create_voice")
+                 [status, table, selected, files, mic, name, transcripts, consent], api_name="create_voice",
+                 show_progress_on=status)
     project.change(list_voices, project, [table, selected], api_name="list_voices")
     selected.change(play_voice, selected, preview, api_name="voice_preview")
-    rename.click(rename_voice, [selected, new_name], [table, selected, new_name], api_name="rename_voice")
-    delete.click(delete_voice, [project, selected], [table, selected, preview], api_name="delete_voice")
+    rename.click(rename_voice, [selected, new_name], [table, selected, new_name], api_name="rename_voice",
+                 show_progress_on=table)
+    delete.click(delete_voice, [project, selected], [table, selected, preview], api_name="delete_voice",
+                 show_progress_on=table)
     return {"table": table, "selected": selected, "refresh": list_voices}

@@ -84,6 +84,8 @@ def test_enhance_an_upload_through_the_api(client):
                              "podcast", api_name="/enhance")
     report = outputs[4]
     assert "Saved as take" in report and "Noise floor" in report
+    verdicts = re.findall(r"\| (Loudness|True peak) \| .* \| (✓ met|✗ missed) \|", report)
+    assert [name for name, _ in verdicts] == ["Loudness", "True peak"], report  # podcast's two requirements
     summary, table, *_ = client.predict(1, 0, False, 1, api_name="/list_takes")
     kinds = [row[2] for row in table["data"]]
     assert kinds[:2] == ["enhanced", "recording"]

@@ -48,6 +48,10 @@ def test_missing_consent_shows_a_readable_error(page, app_factory):
     page.locator("#voice-create").click()
     playwright.expect(page.get_by_text("Confirm that you have the speaker's consent")).to_be_visible(timeout=30_000)
     assert "Traceback" not in page.content()
+    # Issue #11: one "Error" badge on the status line, none over the form, and what was typed is still there.
+    playwright.expect(page.locator("#voice-status .error")).to_have_count(1)
+    assert page.locator("#voice-files .error, #voice-name .error, #voice-consent .error, #voice-table .error").count() == 0
+    playwright.expect(page.locator("#voice-name textarea, #voice-name input").first).to_have_value("No Consent")
     save_screenshot(page, "voices-consent-error.png")
 
 
@@ -75,6 +79,9 @@ def test_enhance_a_noisy_upload_shows_report_and_spectrograms(page, app_factory)
     report = page.locator("#enhance-report")
     playwright.expect(report).to_contain_text("Saved as take", timeout=90_000)
     playwright.expect(report).to_contain_text("Integrated loudness")
+    # Issue #11: each requirement of the delivery target gets its own verdict, not just the numbers.
+    playwright.expect(report).to_contain_text(re.compile(r"Delivery target (met|missed)"))
+    playwright.expect(report.locator("tr", has_text="True peak").last).to_contain_text(re.compile(r"(met|missed)"))
     # The "after" player has the enhanced clip: its duration shows (0:04 for this 5 s clip once trimmed).
     playwright.expect(page.locator("#enhance-after")).to_contain_text(re.compile(r"0:0[1-9]"), timeout=30_000)
     playwright.expect(page.locator("#enhance-after-plot img, #enhance-after-plot canvas, #enhance-after-plot svg")

@@ -28,7 +28,7 @@ def test_speak_a_paragraph_then_find_the_speech_take(client):
     take_id = int(match.group(1))
     assert final  # a file path for the whole take
     rows = scores["data"]
-    assert len(rows) >= 3 and sum(row[-1].startswith("kept") for row in rows) == 3  # three sentences
+    assert len(rows) >= 3 and sum(row[8].startswith("kept") for row in rows) == 3  # three sentences
     summary, table, *_ = client.predict(1, 0, False, 1, api_name="/list_takes")
     by_id = {row[0]: row for row in table["data"]}
     assert by_id[take_id][2] == "speech"
@@ -65,7 +65,7 @@ def test_fix_a_chunk_choose_an_attempt_and_compare_through_the_api(client):
         by_chunk.setdefault(row[0], []).append(row)
     assert sorted(by_chunk) == [1, 2, 3]
     assert [r[1] for r in by_chunk[1]] == [first_rows[1][1]] and [r[1] for r in by_chunk[3]] == [first_rows[3][1]]
-    assert by_chunk[2][0][3] == 1234 and any(r[-1].startswith("kept") for r in by_chunk[2])
+    assert by_chunk[2][0][3] == 1234 and any(r[8].startswith("kept") for r in by_chunk[2])
 
     *_, status, _, _ = client.predict(first_rows[2][1], fixed, 1, api_name="/choose_attempt")
     back = _take_id(status)

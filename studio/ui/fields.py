@@ -1,0 +1,43 @@
+"""Form fields shared by the tabs: engine pickers that say what each engine needs, and seed boxes.
+
+An engine picker labels each engine with its state (offline, downloaded, needs download, not installed), so
+a person sees before pressing anything which engines will run here. A seed is optional: empty means "draw one". Gradio's number field cannot hold "empty" — inside a closed
+accordion it is sent as None, but once the accordion is opened it shows and sends 0, so whether a take was
+random depended on whether Options had ever been opened. A seed is therefore a one-line text box, read here."""
+from __future__ import annotations
+
+import re
+
+import gradio as gr
+
+from pipelines.manager import EngineStatus
+from pipelines.seeds import check_seed
+
+_DIGITS = re.compile(r"\d+")
+STATE_LABELS = {"loaded": "offline, loaded", "embedded": "offline", "cached": "downloaded",
+                "not downloaded": "needs download", "not installed": "not installed"}
+
+
+def engine_choices(statuses: list[EngineStatus], task: str) -> list[tuple[str, str]]:
+    """(label, id) for every engine of `task`, each label naming the engine and its state."""
+    return [(f"{s.engine.name} — {STATE_LABELS.get(s.state, s.state)}", s.engine.id)
+            for s in statuses if s.engine.task == task]
+
+
+def seed_box(label: str = "Seed (empty = random)", elem_id: str | None = None, **kwargs) -> gr.Textbox:
+    return gr.Textbox(label=label, value="", placeholder="random", max_lines=1, elem_id=elem_id, **kwargs)
+
+
+def parse_seed(value) -> int | None:
+    """What a seed box (or an API caller: text, a number, None) holds: None for empty, else a whole number,
+    or a ValueError saying what a seed may be."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not _DIGITS.fullmatch(text):
+            raise ValueError(f"Seed must be a whole number (0 or more), or empty for a random one; got {value!r}.")
+        value = int(text)
+    return check_seed(value)
