@@ -98,3 +98,14 @@ def studio(tmp_path_factory, models):
     s = Studio.open(Settings(data_dir=data_dir, max_audio_seconds=60), models=models)
     yield s
     s.close()
+
+
+@pytest.fixture
+def engine(studio):
+    """The studio's loaded fake speech engine (`tests.fakes.FakeSpeak`), its record of calls cleared."""
+    from tests.fakes import FAKE_ENGINE, FakeSpeak
+
+    pipeline = studio.models.get(FAKE_ENGINE)
+    assert isinstance(pipeline, FakeSpeak)
+    pipeline.calls.clear()
+    return pipeline

@@ -16,18 +16,18 @@ from .blocks import blocks
 from .value import Audio, db
 
 __all__ = ["LoudnessMeter", "integrated_lufs", "true_peak_dbfs", "true_peak_of", "peak_envelope", "envelope_over",
-           "TRUE_PEAK_REACH", "LOUDNESS_BLOCK_S", "ABSOLUTE_GATE_LUFS"]
+           "TRUE_PEAK_REACH", "TRUE_PEAK_TAPS", "LOUDNESS_BLOCK_S", "ABSOLUTE_GATE_LUFS"]
 
 # True peak (BS.1770-4 Annex 2): 4x oversampling through a linear-phase low-pass. This one is our own
 # Kaiser-window design with 12 taps per phase like the standard's; it is flat to +-0.005 dB up to 0.8 of
 # Nyquist and rejects images by 53 dB. x4 restores the level zero-stuffing divides away.
 _OVERSAMPLE = 4
 TRUE_PEAK_REACH = 12  # filter half-length in input samples: the context a block needs on each side
-_TP_TAPS = signal.firwin(2 * _OVERSAMPLE * TRUE_PEAK_REACH + 1, 1.0 / _OVERSAMPLE, window=("kaiser", 6.0)) * _OVERSAMPLE
+TRUE_PEAK_TAPS = signal.firwin(2 * _OVERSAMPLE * TRUE_PEAK_REACH + 1, 1.0 / _OVERSAMPLE, window=("kaiser", 6.0)) * _OVERSAMPLE
 
 # No oversampled value can exceed this many times the largest |sample| within its reach (the largest sum of
 # |taps| of any one phase), so where that bound stays under a threshold the filter need not run at all.
-_TP_GAIN = max(float(np.abs(_TP_TAPS[p::_OVERSAMPLE]).sum()) for p in range(_OVERSAMPLE))
+_TP_GAIN = max(float(np.abs(TRUE_PEAK_TAPS[p::_OVERSAMPLE]).sum()) for p in range(_OVERSAMPLE))
 _TILE = 32  # samples per tile of the bound (at least TRUE_PEAK_REACH + 1, so a sample's reach spans 3 tiles)
 _RUN_GAP = 256  # runs of samples that need the filter are merged across gaps shorter than this
 
@@ -42,7 +42,7 @@ def peak_envelope(samples: np.ndarray, start: int, stop: int) -> np.ndarray:
     and never less than |x[n]|. Reads `TRUE_PEAK_REACH` + 1 samples of context each side, so blocks give exactly
     what the whole clip would (outside the clip the signal is zero, as for a DAC)."""
     lo, hi = max(0, start - TRUE_PEAK_REACH - 1), min(samples.size, stop + TRUE_PEAK_REACH + 1)
-    up = signal.upfirdn(_TP_TAPS, samples[lo:hi].astype(np.float64), up=_OVERSAMPLE)
+    up = signal.upfirdn(TRUE_PEAK_TAPS, samples[lo:hi].astype(np.float64), up=_OVERSAMPLE)
     first = _OVERSAMPLE * (start - lo + TRUE_PEAK_REACH)  # upfirdn delays by the filter's half-length
     dense = np.abs(up[first: first + _OVERSAMPLE * (stop - start)])
     peak = np.abs(samples[start:stop]).astype(np.float64)
@@ -90,7 +90,9 @@ def true_peak_dbfs(audio: Audio) -> float:
 
 def true_peak_of(samples: np.ndarray) -> float:
     """`true_peak_dbfs` of a bare sample array."""
-    peak = float(np.max(np.abs(samples))) if samples.size else 0.0  # the true peak is never below it
+    # The sample peak first (block by block: no copy of a long clip): the true peak is never below it, so
+    # the filter only runs where a crest could pass it.
+    peak = max((float(np.max(np.abs(samples[start:stop]))) for start, stop in blocks(samples.size)), default=0.0)
     for start, stop in blocks(samples.size):
         peak = max(peak, float(envelope_over(samples, start, stop, peak).max()))
     return db(peak, power=False)

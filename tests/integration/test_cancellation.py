@@ -42,14 +42,6 @@ def project(studio) -> int:
     return studio.projects.list()[0].id
 
 
-@pytest.fixture
-def engine(studio) -> FakeSpeak:
-    pipeline = studio.models.get(FAKE_ENGINE)
-    assert isinstance(pipeline, FakeSpeak)
-    pipeline.calls.clear()
-    return pipeline
-
-
 def stored(studio) -> tuple:
     """Every take, project and file the studio keeps (blobs, cache, temp files) — what a cancel must not touch."""
     store = studio.store

@@ -27,14 +27,6 @@ def take(studio, project):
     return take
 
 
-@pytest.fixture
-def engine(studio) -> FakeSpeak:
-    pipeline = studio.models.get(FAKE_ENGINE)
-    assert isinstance(pipeline, FakeSpeak)
-    pipeline.calls.clear()
-    return pipeline
-
-
 def count(studio, project) -> int:
     return studio.takes.count(project)
 

@@ -25,15 +25,6 @@ def project_id(studio) -> int:
     return studio.projects.list()[0].id
 
 
-@pytest.fixture
-def engine(studio) -> FakeSpeak:
-    """The loaded fake engine, its record of calls cleared."""
-    pipeline = studio.models.get(FAKE_ENGINE)
-    assert isinstance(pipeline, FakeSpeak)
-    pipeline.calls.clear()
-    return pipeline
-
-
 def speak(studio, project_id, text=TEXT, **options):
     return list(studio.speak.speak(project_id, text, engine_id=FAKE_ENGINE, gate=False, **options))
 

@@ -159,14 +159,14 @@ def test_the_filter_skipped_away_from_loud_samples_changes_nothing() -> None:
         assert true_peak_of(x) == db(float(peak_envelope(x, 0, n).max()), power=False), trial
     # The worst case the bound must hold for: samples whose signs follow one phase of the filter, so their
     # crest is the largest any signal of that sample peak can have.
-    from pipelines.audio.meter import _TP_TAPS
+    from pipelines.audio.meter import TRUE_PEAK_TAPS
 
     for phase in (1, 2, 3):  # phase 0 is the samples themselves
         x = np.zeros(100, dtype=np.float32)
         for j in range(100):
             k = phase + 4 * (50 - j)
-            if 0 <= k < _TP_TAPS.size:
-                x[j] = 0.4 * np.sign(_TP_TAPS[k])
+            if 0 <= k < TRUE_PEAK_TAPS.size:
+                x[j] = 0.4 * np.sign(TRUE_PEAK_TAPS[k])
         crest = float(peak_envelope(x, 0, x.size).max())
         assert crest > 0.4 * 2.0  # far above the sample peak
         assert float(envelope_over(x, 0, x.size, 0.97 * crest).max()) == crest
