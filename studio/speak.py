@@ -5,8 +5,8 @@ streams narration chunks (so a player can start after the first clause) while th
 on its own thread, and, only once the whole narration succeeded, keeps it (`studio.narrations`): one speech
 take plus every chunk attempt, in one unit of work. A failure or a cancel midway stores nothing; a listener who
 only stops reading does not stop it (`studio.detached`), and one whose browser went away (a cancel for `LEFT`)
-stops it at the next chunk with what was spoken so far kept as a shorter take, so nothing made is lost. A fixed-voice engine given a voice speaks in its closest built-in voice
-(`studio.voice_match`) and says so."""
+stops it at the next chunk with what was spoken so far kept as a shorter take, so nothing made is lost. A
+fixed-voice engine given a voice speaks in its closest built-in voice (`studio.voice_match`) and says so."""
 from __future__ import annotations
 
 import dataclasses

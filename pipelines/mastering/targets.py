@@ -37,6 +37,7 @@ class Criterion:
     unit: str
     allowed: str  # the requirement as written, e.g. "-17..-15" or "at most -1"
     met: bool
+    problem: str  # how the clip misses it, as a sentence (meaningful when not met)
 
     def describe(self) -> str:
         verdict = "met" if self.met else "missed"
@@ -74,35 +75,28 @@ class DeliveryTarget:
     def criteria(self, report: LevelReport) -> tuple[Criterion, ...]:
         """Every requirement of this target with the clip's measurement and a pass/fail verdict each."""
         unit = "LUFS" if self.level_kind == "lufs" else "dB RMS"
-        level = self.level(report)
+        level, true_peak = self.level(report), report.true_peak_dbfs
+        lo, hi = self.level_min_db, self.level_max_db
         rows = [
-            Criterion("Loudness" if self.level_kind == "lufs" else "RMS level", level, unit,
-                      f"{self.level_min_db:g}..{self.level_max_db:g}", self.level_min_db <= level <= self.level_max_db),
-            Criterion("True peak", report.true_peak_dbfs, "dBTP", f"at most {self.true_peak_max_dbfs:g}",
-                      report.true_peak_dbfs <= self.true_peak_max_dbfs),
+            Criterion("Loudness" if self.level_kind == "lufs" else "RMS level", level, unit, f"{lo:g}..{hi:g}",
+                      lo <= level <= hi, f"level {level:.1f} {unit} is outside {lo:g}..{hi:g} {unit}"),
+            Criterion("True peak", true_peak, "dBTP", f"at most {self.true_peak_max_dbfs:g}",
+                      true_peak <= self.true_peak_max_dbfs,
+                      f"true peak {true_peak:.2f} dBTP is above {self.true_peak_max_dbfs:g} dBTP"),
         ]
-        if self.sample_peak_max_dbfs is not None:
-            rows.append(Criterion("Sample peak", report.sample_peak_dbfs, "dBFS", f"at most {self.sample_peak_max_dbfs:g}",
-                                  report.sample_peak_dbfs <= self.sample_peak_max_dbfs))
-        if self.noise_floor_max_db is not None:
-            rows.append(Criterion("Noise floor", report.noise_floor_db, "dB", f"at most {self.noise_floor_max_db:g}",
-                                  report.noise_floor_db <= self.noise_floor_max_db))
+        if (ceiling := self.sample_peak_max_dbfs) is not None:
+            peak = report.sample_peak_dbfs
+            rows.append(Criterion("Sample peak", peak, "dBFS", f"at most {ceiling:g}", peak <= ceiling,
+                                  f"peak {peak:.2f} dBFS is above {ceiling:g} dBFS"))
+        if (floor := self.noise_floor_max_db) is not None:
+            noise = report.noise_floor_db
+            rows.append(Criterion("Noise floor", noise, "dB", f"at most {floor:g}", noise <= floor,
+                                  f"noise floor {noise:.1f} dB is above {floor:g} dB"))
         return tuple(rows)
 
     def check(self, report: LevelReport) -> tuple[str, ...]:
         """Every way `report` misses this target, as readable sentences; empty when it is met."""
-        unit = "LUFS" if self.level_kind == "lufs" else "dB RMS"
-        level = self.level(report)
-        problems = []
-        if not self.level_min_db <= level <= self.level_max_db:
-            problems.append(f"level {level:.1f} {unit} is outside {self.level_min_db:g}..{self.level_max_db:g} {unit}")
-        if report.true_peak_dbfs > self.true_peak_max_dbfs:
-            problems.append(f"true peak {report.true_peak_dbfs:.2f} dBTP is above {self.true_peak_max_dbfs:g} dBTP")
-        if self.sample_peak_max_dbfs is not None and report.sample_peak_dbfs > self.sample_peak_max_dbfs:
-            problems.append(f"peak {report.sample_peak_dbfs:.2f} dBFS is above {self.sample_peak_max_dbfs:g} dBFS")
-        if self.noise_floor_max_db is not None and report.noise_floor_db > self.noise_floor_max_db:
-            problems.append(f"noise floor {report.noise_floor_db:.1f} dB is above {self.noise_floor_max_db:g} dB")
-        return tuple(problems)
+        return tuple(c.problem for c in self.criteria(report) if not c.met)
 
 
 TARGETS: dict[str, DeliveryTarget] = {

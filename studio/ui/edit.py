@@ -37,6 +37,7 @@ def edit_summary(outcome: EditOutcome) -> str:
 
 
 def render(studio: Studio, project: gr.Dropdown) -> dict:
+    statuses = studio.engines.statuses()  # one read for both engine pickers
     with gr.Row():
         with gr.Column(scale=1):
             take = gr.Dropdown(label="Take", choices=[], elem_id="edit-take", allow_custom_value=True)
@@ -44,7 +45,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
                 upload = gr.Audio(label="Recording", sources=["upload", "microphone"], type="filepath",
                                   elem_id="edit-upload")
                 import_button = gr.Button("Import for editing", elem_id="edit-import")
-            transcriber = gr.Dropdown(engine_choices(studio.engines.statuses(), "transcribe"), value=TRANSCRIBER,
+            transcriber = gr.Dropdown(engine_choices(statuses, "transcribe"), value=TRANSCRIBER,
                                       label="Transcriber", elem_id="edit-transcriber")
             with gr.Row():
                 transcribe = gr.Button("Transcribe", elem_id="edit-transcribe")
@@ -52,7 +53,7 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             text = gr.Textbox(label="Transcript — edit the words", lines=6, elem_id="edit-text")
             diff = gr.HighlightedText(label="Changes", color_map=DIFF_COLORS, combine_adjacent=True,
                                       show_legend=True, elem_id="edit-diff")
-            engine = gr.Dropdown(engine_choices(studio.engines.statuses(), "speak"), value=DEFAULT_INSERT_ENGINE,
+            engine = gr.Dropdown(engine_choices(statuses, "speak"), value=DEFAULT_INSERT_ENGINE,
                                  label="Engine for new words", elem_id="edit-engine")
             seed = seed_box(elem_id="edit-seed")
             with gr.Row():
