@@ -119,6 +119,22 @@ def test_the_server_answers_normally_after_cancels(client):
     assert events[-1] and "take" in str(events[-1]).lower()
 
 
+def client_dies(app, what: str, script: str, ready: str, *args: str, then=lambda: None) -> None:
+    """Run `script` as a client process (argv: the app's URL, then `args`), wait for it to print `ready` and for
+    `then()`, SIGKILL it as a closed tab, and require the server idle within Gradio's heartbeat plus 10 s."""
+    leaver = subprocess.Popen([sys.executable, "-c", script, app.url, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert leaver.stdout is not None and leaver.stdout.readline().startswith(ready)
+        then()
+    finally:
+        leaver.send_signal(signal.SIGKILL)
+        leaver.wait()
+    idle = wait_idle(app.process.pid, within=IDLE_WITHIN_S + HEARTBEAT_S + 5)
+    assert idle is not None and idle <= IDLE_WITHIN_S + HEARTBEAT_S, f"{what}: the server works on"
+    print(f"{what}: idle {idle:.1f} s after it died")
+
+
 LEAVER = """
 import sys
 from gradio_client import Client
@@ -133,18 +149,13 @@ def test_a_client_that_goes_away_has_its_job_stopped(app, client):
     """No cancel: the client process dies (as a browser tab is closed). Its heartbeat stream breaks, Gradio
     runs `unload`, and that cancels the session's tokens."""
     before, todo = take_count(client), originals(client)
-    leaver = subprocess.Popen([sys.executable, "-c", LEAVER, app.url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert leaver.stdout is not None and leaver.stdout.readline().startswith("SUBMITTED")
+
+    def busy() -> None:  # past the model's loading, into the takes
         deadline = time.monotonic() + 120
         while cpu_share(app.process.pid, 0.5) < 0.5 and time.monotonic() < deadline:
             pass
-    finally:
-        leaver.send_signal(signal.SIGKILL)
-        leaver.wait()
-    idle = wait_idle(app.process.pid, within=IDLE_WITHIN_S + HEARTBEAT_S + 5)
-    assert idle is not None and idle <= IDLE_WITHIN_S + HEARTBEAT_S, "the server works on for a client gone"
-    print(f"client gone: idle {idle:.1f} s after it died")
+
+    client_dies(app, "client gone", LEAVER, "SUBMITTED", then=busy)
     assert take_count(client) - before < todo, "every take was enhanced: the departure stopped nothing"
 
 
@@ -165,16 +176,7 @@ def test_a_narration_whose_client_went_away_stops_and_keeps_what_was_spoken(app,
     seconds (the server is idle again) and what was spoken is stored as a shorter take, listed with the rest."""
     _, table, *_ = client.predict(1, 0, False, 1, api_name="/list_takes")
     known = {row[0] for row in table["data"]}
-    leaver = subprocess.Popen([sys.executable, "-c", SPEAK_LEAVER, app.url, LONG_TEXT], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert leaver.stdout is not None and leaver.stdout.readline().startswith("HEARD")
-    finally:
-        leaver.send_signal(signal.SIGKILL)
-        leaver.wait()
-    idle = wait_idle(app.process.pid, within=IDLE_WITHIN_S + HEARTBEAT_S + 5)
-    assert idle is not None and idle <= IDLE_WITHIN_S + HEARTBEAT_S, "the narration went on for a client gone"
-    print(f"narration's client gone: idle {idle:.1f} s after it died")
+    client_dies(app, "narration's client gone", SPEAK_LEAVER, "HEARD", LONG_TEXT)
     _, table, *_ = client.predict(1, 0, False, 1, api_name="/list_takes")
     kept = [row for row in table["data"] if row[0] not in known and row[2] == "speech"]
     assert len(kept) == 1, "the narration spoken before the client left was not kept"
