@@ -8,7 +8,7 @@ from sqlalchemy import CursorResult, Delete, Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from .errors import NotFoundError
-from .models import EmbeddingRow, ProjectRow, TakeRow, VoiceRow
+from .models import EmbeddingRow, ProjectRow, TakeRow, VoiceMatchRow, VoiceRow
 
 
 def require_project(s: Session, project_id: int) -> ProjectRow:
@@ -59,6 +59,12 @@ def voice_loads() -> tuple[Any, ...]:
 def embedding_row(s: Session, voice_id: int, encoder: str) -> EmbeddingRow | None:
     return s.scalar(
         select(EmbeddingRow).where(EmbeddingRow.voice_id == voice_id, EmbeddingRow.encoder == encoder)
+    )
+
+
+def voice_match_row(s: Session, voice_id: int, engine_key: str) -> VoiceMatchRow | None:
+    return s.scalar(
+        select(VoiceMatchRow).where(VoiceMatchRow.voice_id == voice_id, VoiceMatchRow.engine_key == engine_key)
     )
 
 

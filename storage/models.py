@@ -126,6 +126,20 @@ class EmbeddingRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class VoiceMatchRow(Base):
+    """The built-in speaker of a fixed-voice engine that sounds closest to a voice: found once (a probe
+    sentence per built-in speaker), then read. Keyed by the engine's weights so new weights look again."""
+    __tablename__ = "voice_matches"
+    __table_args__ = (UniqueConstraint("voice_id", "engine_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    voice_id: Mapped[int] = mapped_column(ForeignKey("voices.id", ondelete="CASCADE"))
+    engine_key: Mapped[str] = mapped_column(String(300))  # engine id and weights revision
+    speaker: Mapped[str] = mapped_column(String(NAME_MAX))
+    similarity: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class TakeRow(Base):
     __tablename__ = "takes"
     # Every listing is "newest first" (created_at DESC, id DESC), so each filter gets an index

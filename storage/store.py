@@ -32,6 +32,7 @@ from .lookups import (
     require_voice,
     voice_exists,
     voice_loads,
+    voice_match_row,
 )
 from .mapping import (
     decode_vector,
@@ -222,6 +223,18 @@ class Store:
             require_voice(s, voice_id)
             row = embedding_row(s, voice_id, encoder)
             return None if row is None else decode_vector(row.vector, row.dim)
+
+    def set_voice_match(self, voice_id: int, engine_key: str, speaker: str, similarity: float) -> None:
+        """Remember the built-in speaker of engine `engine_key` that sounds closest to the voice."""
+        with self.unit_of_work() as uow:
+            uow.set_voice_match(voice_id, engine_key, speaker, similarity)
+
+    def get_voice_match(self, voice_id: int, engine_key: str) -> tuple[str, float] | None:
+        """(speaker, similarity) found before for this voice and engine, or None."""
+        with self._read() as s:
+            require_voice(s, voice_id)
+            row = voice_match_row(s, voice_id, engine_key)
+            return None if row is None else (row.speaker, row.similarity)
 
     # ------------------------------------------------------------------ takes
 

@@ -33,6 +33,7 @@ from .lookups import (
     require_take,
     require_voice,
     voice_exists,
+    voice_match_row,
     voice_name_taken,
 )
 from .mapping import (
@@ -48,6 +49,7 @@ from .models import (
     ProjectRow,
     TakeRow,
     TakeTranscriptRow,
+    VoiceMatchRow,
     VoiceRow,
 )
 from .records import (
@@ -62,6 +64,7 @@ from .records import (
 )
 
 ENCODER_MAX = 100
+ENGINE_KEY_MAX = 300
 
 Clock = Callable[[], datetime]
 
@@ -163,6 +166,17 @@ class UnitOfWork:
         row.dim = int(values.size)
         row.vector = values.tobytes()
         row.updated_at = self.now()
+
+    def set_voice_match(self, voice_id: int, engine_key: str, speaker: str, similarity: float) -> None:
+        """Store (or replace) the voice's closest built-in speaker for the engine `engine_key`."""
+        engine_key = check.clean_name(engine_key, "engine key", max_len=ENGINE_KEY_MAX)
+        speaker = check.clean_name(speaker, "speaker name")
+        require_voice(self.session, voice_id)
+        row = voice_match_row(self.session, voice_id, engine_key)
+        if row is None:
+            row = VoiceMatchRow(voice_id=voice_id, engine_key=engine_key)
+            self.session.add(row)
+        row.speaker, row.similarity, row.updated_at = speaker, float(similarity), self.now()
 
     # ------------------------------------------------------------------ takes
 

@@ -14,7 +14,7 @@ from storage import StorageError
 
 from .config import Settings
 from .service import Studio
-from .speak import DEFAULT_ENGINE
+from .speak import DEFAULT_ENGINE, SpeakRequest
 from .takes import DOWNLOAD_FORMATS
 from .voices import ClipInput
 
@@ -138,9 +138,9 @@ def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     suffix = args.out.suffix.lower().lstrip(".")
     if suffix not in DOWNLOAD_FORMATS:
         raise ValueError(f"--out must end in one of {', '.join('.' + f for f in DOWNLOAD_FORMATS)}, got {args.out.name!r}.")
-    events = studio.speak.speak(project_id, text, voice_id=args.voice, engine_id=args.engine, seed=args.seed,
-                                gate=args.gate, progress=lambda f, message: print(f"{f:4.0%} {message}",
-                                                                                  file=sys.stderr))
+    request = SpeakRequest(project_id, text, voice_id=args.voice, engine_id=args.engine, seed=args.seed,
+                           gate=args.gate)
+    events = studio.speak.start(request, progress=lambda f, message: print(f"{f:4.0%} {message}", file=sys.stderr))
     done = None
     for event in events:
         if event.kind == "replaced" and event.chunk is not None:

@@ -28,6 +28,7 @@ class Settings:
     device: str | None = None  # None/"auto": cuda, then mps, then cpu
     dtype: str | None = None  # None/"auto": float32 on CPU, bfloat16/float16 on GPUs
     engine_paths: tuple[tuple[str, Path], ...] = ()  # engine id -> local folder with its weights
+    gpu_concurrency: int = 2  # model-running requests served at once (speak, edit, enhance, transcribe...)
 
     @property
     def cache_dir(self) -> Path:
@@ -56,6 +57,7 @@ class Settings:
             device=env.get("RETAKE_DEVICE") or None,
             dtype=env.get("RETAKE_DTYPE") or None,
             engine_paths=_engine_paths(env.get("RETAKE_ENGINE_PATHS", "")),
+            gpu_concurrency=_number(env, "RETAKE_GPU_CONCURRENCY", cls.gpu_concurrency, int),
         )
 
 

@@ -114,6 +114,11 @@ class Edit:
                                          engine_id=engine.id, language=heard.language or language)
         return heard
 
+    def stored_transcript(self, take_id: int, *, project_id: int | None = None) -> Transcript | None:
+        """The take's transcript if it was transcribed before (nothing is run), else None."""
+        stored = self.store.get_transcript(take_in(self.store, take_id, project_id).id)
+        return None if stored is None else to_transcript(stored)
+
     def preview(self, take_id: int, edited_text: str, *, project_id: int | None = None) -> EditPreview:
         """The word edits the text implies, and the text marked up for highlighting; no edits (and the text
         unmarked) while it still says what the recording says."""

@@ -18,6 +18,10 @@ class Engines:
     def statuses(self) -> list[EngineStatus]:
         return self.models.status()
 
+    def all_ids(self) -> list[str]:
+        """Every engine of the catalog, installed or not, in catalog order."""
+        return [e.id for e in self.models.catalog]
+
     def ids(self, task: str) -> list[str]:
         """Engine ids for one task ("speak", "transcribe", "enhance", ...), in catalog order."""
         return self.media.engine_ids(task)

@@ -13,6 +13,7 @@ import dataclasses
 import re
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from pipelines import audio as au
 from pipelines.cancel import LEFT, Cancelled, CancelToken, checkpoint
@@ -35,12 +36,30 @@ DEFAULT_ENGINE = "piper-joe-embedded"
 _SPEAKABLE = re.compile(r"\w")
 
 
+@dataclass(frozen=True)
+class SpeakRequest:
+    """What to say and how, as one value: the Speak tab, the CLI and API callers each build it in one place."""
+    project_id: int
+    text: str
+    voice_id: int | None = None
+    engine_id: str = DEFAULT_ENGINE
+    seed: int | None = None
+    speaker: str | None = None
+    speed: float = 1.0
+    gate: bool = True
+
+
 class Speak:
     def __init__(self, store: Store, models: ModelManager, media: Media, matcher: VoiceMatcher) -> None:
         self.store = store
         self.models = models
         self.media = media
         self.matcher = matcher
+
+    def start(self, request: SpeakRequest, progress: Progress | None = None,
+              cancel: CancelToken | None = None) -> Detached[SpeakEvent]:
+        """`speak` for a request built elsewhere (a form, a command line)."""
+        return self.speak(**dataclasses.asdict(request), progress=progress, cancel=cancel)
 
     def speak(self, project_id: int, text: str, *, voice_id: int | None = None, engine_id: str = DEFAULT_ENGINE,
               seed: int | None = None, speaker: str | None = None, speed: float = 1.0, gate: bool = True,

@@ -4,7 +4,8 @@ engine that sounds closest to it.
 Fixed-voice engines cannot imitate a voice. Asked for one anyway (to speak in a stored voice, or to insert
 words into a recording), the studio picks the engine's built-in speaker whose probe sentence sounds most
 like it (Resemblyzer similarity) and says so: "closest built-in voice, not a clone". Speaker embeddings are
-costly, so a voice's is kept in the store, and probes and recordings' are kept in memory."""
+costly, so a voice's embedding and its closest speaker per engine are kept in the store, and probes and
+recordings' embeddings are kept in memory."""
 from __future__ import annotations
 
 import threading
@@ -77,15 +78,24 @@ class VoiceMatcher:
         """A recording itself as the voice to match, with its embedding (kept in memory per audio file)."""
         return VoicePrompt(clips=(audio,), embeddings={ENCODER: self.recording_embedding(take.audio_sha, audio)})
 
-    def closest_speaker(self, engine_id: str, prompt: VoicePrompt) -> VoiceMatch:
-        """The fixed-voice engine's built-in speaker most like the voice (closest built-in voice, not a clone)."""
+    def closest_speaker(self, engine_id: str, prompt: VoicePrompt, voice_id: int | None = None) -> VoiceMatch:
+        """The fixed-voice engine's built-in speaker most like the voice (closest built-in voice, not a clone).
+        For a stored voice (`voice_id`) it is looked for once per engine weights and kept in the store: the
+        search speaks a probe sentence in every built-in speaker, seconds for an engine with dozens."""
         engine = self.media.engine(engine_id, "speak")
         pipeline = self._pipeline(engine)
+        speakers = pipeline.speakers()
+        key = f"{engine.id}@{engine.weights_revision()}"
+        if voice_id is not None and (known := self.store.get_voice_match(voice_id, key)) is not None:
+            if known[0] in speakers:
+                return VoiceMatch(known[0], known[1])
         target = prompt.embeddings[ENCODER]
-        scored = [(similarity(self.speaker_embedding(engine, name), target), name) for name in pipeline.speakers()]
+        scored = [(similarity(self.speaker_embedding(engine, name), target), name) for name in speakers]
         if not scored:
             raise ValueError(f"{engine.name} lists no built-in speakers to choose from.")
         best, name = max(scored)
+        if voice_id is not None:
+            self.store.set_voice_match(voice_id, key, name, round(best, 4))
         return VoiceMatch(name, round(best, 4))
 
     def speaker_embedding(self, engine: Engine, speaker: str) -> np.ndarray:

@@ -70,7 +70,7 @@ def prepare_voicing(models: ModelManager, matcher: VoiceMatcher, engine: Engine,
             raise ValueError(f"{engine.name} has no speaker {speaker!r}; choose one of {', '.join(speakers)}.")
         if prompt is not None and closest:
             step(0.05, "finding the closest built-in voice")
-            match = matcher.closest_speaker(engine.id, prompt)
+            match = matcher.closest_speaker(engine.id, prompt, voice_id)
             speaker = speaker or match.speaker
         speaker = speaker or (speakers[0] if speakers else None)
         if speaker:

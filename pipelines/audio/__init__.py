@@ -1,8 +1,8 @@
 """One audio value type and the operations every Retake pipeline needs on it.
 
 Everything inside Retake is mono float32 at a known sample rate (`Audio`): engines, scorers and storage
-all agree on that, so format quirks are dealt with once, at the edges (`load` on the way in, `encode` /
-`to_gradio` on the way out). Errors a user can fix are raised as `AudioError` with a message that can be
+all agree on that, so format quirks are dealt with once, at the edges (`load` on the way in, `encode` on the
+way out). Errors a user can fix are raised as `AudioError` with a message that can be
 shown as is.
 
 value: the Audio type, peaks, silence. files: load and encode. ops: resample, trim, join. levels: frame
@@ -17,7 +17,6 @@ from .files import (
     AudioSource,
     encode,
     load,
-    to_gradio,
 )
 from .levels import frame_levels_db, loudness, match_loudness, noise_floor_db, normalize_loudness
 from .limiter import limit_true_peak
@@ -46,7 +45,6 @@ __all__ = [
     "trim_silence",
     "join",
     "encode",
-    "to_gradio",
     "peak_dbfs",
     "is_silent",
     "silence",

@@ -1,6 +1,6 @@
-"""Audio in and out of Retake: `load` turns whatever a user or Gradio hands over (a path, file bytes, a
-`(rate, array)` pair) into validated mono `Audio`, and `encode` / `to_gradio` turn it back into files and
-widgets. Format quirks (bit depths, channel layouts, containers, codecs) are dealt with here, once; what
+"""Audio in and out of Retake: `load` turns whatever a user hands over (a path, file bytes, a `(rate, array)`
+pair) into validated mono `Audio`, and `encode` turns it back into files (players in the browser get theirs
+from `studio.ui.playback`). Format quirks (bit depths, channel layouts, containers, codecs) are dealt with here, once; what
 libsndfile cannot read or write goes through the ffmpeg command line.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .ops import resample
 from .value import SILENCE_DBFS, Audio, AudioError, is_silent, peak_dbfs
 
 __all__ = ["AudioSource", "DEFAULT_MAX_SECONDS", "SUPPORTED_INPUT", "SUPPORTED_OUTPUT", "FFMPEG_TIMEOUT_S", "load",
-           "encode", "encode_with_ffmpeg", "to_gradio"]
+           "encode", "encode_with_ffmpeg"]
 
 DEFAULT_MAX_SECONDS = 600.0
 SUPPORTED_INPUT = ("wav", "flac", "ogg", "mp3", "m4a", "webm", "opus")
@@ -73,7 +73,7 @@ def _decode(source: AudioSource, max_seconds: float | None) -> Audio:
     if isinstance(source, Audio):
         return source
     if isinstance(source, tuple):
-        return _from_gradio(source)
+        return _from_pair(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _decode_bytes(bytes(source), max_seconds)
     if isinstance(source, (str, os.PathLike)):
@@ -97,8 +97,9 @@ def _check_duration(seconds: float, name: str, max_seconds: float | None, *, at_
         raise AudioError(f"{name} is longer than the {max_seconds:g} s limit ({length}); trim it or split it.")
 
 
-def _from_gradio(value: tuple) -> Audio:
-    """Gradio's `(rate, array)`: integer PCM of any width or float, shaped (n,) or (n, channels)."""
+def _from_pair(value: tuple) -> Audio:
+    """A `(rate, array)` pair as numpy audio code hands it over (scipy, soundfile, browser players): integer
+    PCM of any width or float, shaped (n,) or (n, channels)."""
     if len(value) != 2:
         raise AudioError("Expected audio as a (sample_rate, samples) pair.")
     rate, data = value
@@ -277,8 +278,3 @@ def encode_with_ffmpeg(samples: np.ndarray, rate: int, fmt: str) -> bytes:
         if proc.returncode != 0:
             raise AudioError(f"Encoding to {fmt} failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
         return out.read_bytes()
-
-
-def to_gradio(audio: Audio) -> tuple[int, np.ndarray]:
-    """`(rate, float32 samples)` as `gr.Audio(type="numpy")` expects."""
-    return audio.sample_rate, audio.samples

@@ -8,6 +8,7 @@ from studio.service import Studio
 
 from . import edit, enhance, models, projects, speak, takes, voices
 from .cancellation import cancel_session
+from .context import UIContext
 
 TITLE = "Retake"
 INTRO = "Clone a voice from a few seconds of speech, narrate, fix recordings by editing words, keep it all in a project."
@@ -17,37 +18,33 @@ def build_app(studio: Studio) -> gr.Blocks:
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         with gr.Row():
             gr.Markdown(f"# {TITLE}\n{INTRO}")
-            project = projects.render_picker(studio)
+            project = projects.render_picker(studio.projects)
+        ctx = UIContext(studio, project, gpu_concurrency=studio.settings.gpu_concurrency)
         with gr.Tabs():
             with gr.Tab("Speak", id="speak"):
-                speak_tab = speak.render(studio, project)
+                speak_tab = speak.render(ctx)
             with gr.Tab("Voices", id="voices"):
-                voice_tab = voices.render(studio, project)
+                voice_tab = voices.render(ctx)
             with gr.Tab("Edit", id="edit"):
-                edit_tab = edit.render(studio, project)
+                edit_tab = edit.render(ctx)
             with gr.Tab("Enhance", id="enhance"):
-                enhance_tab = enhance.render(studio, project)
+                enhance_tab = enhance.render(ctx)
             with gr.Tab("Takes", id="takes"):
-                take_tab = takes.render(studio, project)
+                take_tab = takes.render(ctx)
             with gr.Tab("Projects", id="projects"):
-                refresh_projects = projects.render_tab(studio, project)
+                project_tab = projects.render(ctx)
             with gr.Tab("Models", id="models"):
-                model_tab = models.render(studio)
-        # Voices made, renamed or deleted on the Voices tab show up in the Speak tab's picker at once.
-        voice_tab["table"].change(speak_tab["refresh"], project, speak_tab["voice"], api_name=False)
-        # Takes spoken, fixed or edited on the Speak and Edit tabs show up in the Takes tab's list at once.
-        for saved in speak_tab["saved"] + edit_tab["saved"]:
-            saved.success(take_tab["refresh"], take_tab["filters"], take_tab["outputs"], api_name=False)
-        # A reload shows projects made by others since the page was built, then fills the tabs.
-        demo.load(refresh_projects, project, project, api_name=False).then(
-            voice_tab["refresh"], project, [voice_tab["table"], voice_tab["selected"]], api_name=False
-        ).then(take_tab["refresh"], take_tab["filters"], take_tab["outputs"], api_name=False
-        ).then(enhance_tab["refresh"], project, enhance_tab["take"], api_name=False
-        ).then(edit_tab["refresh"], project, [edit_tab["take"], edit_tab["join"]], api_name=False
-        ).then(speak_tab["refresh"], project, speak_tab["voice"], api_name=False
-        ).then(speak_tab["engines"], None, speak_tab["engine"], api_name=False
-        ).then(speak_tab["takes"], project, speak_tab["pickers"], api_name=False
-        ).then(model_tab["refresh"], None, model_tab["table"], api_name="list_engines")
+                model_tab = models.render(ctx)
+        # The project list refreshes first when a page loads; the other tabs fill after it, in this order.
+        projects.listen(ctx, project_tab)
+        voices.listen(ctx, voice_tab)
+        takes.listen(ctx, take_tab)
+        enhance.listen(ctx, enhance_tab)
+        edit.listen(ctx, edit_tab)
+        speak.listen(ctx, speak_tab)
+        models.listen(ctx, model_tab)
+        # Voices and takes made on one tab show up on the others at once.
+        ctx.connect(demo)
         # A closed tab stops its running jobs (edits, narrations, exports...) at their next checkpoint.
         demo.unload(cancel_session)
     demo.queue(default_concurrency_limit=2)

@@ -1,22 +1,26 @@
 """Edit tab: transcribe a take, edit its words, hear the result as a new take; plain waveform edits."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
-from pipelines import audio as au
-from studio.edit import DEFAULT_INSERT_ENGINE, EditOutcome
+from studio.edit import DEFAULT_INSERT_ENGINE, Edit, EditOutcome
 from studio.media import TRANSCRIBER
-from studio.service import Studio
+from studio.takes import Takes
 
 from .cancellation import cancellable, current_token
+from .choices import engine_choices, take_choices
+from .context import UIContext
 from .errors import require_id, user_errors
-from .fields import engine_choices, parse_seed, seed_box
-from .takes import take_choices
+from .fields import parse_seed, seed_box
+from .playback import playable
 from .waveform import waveform_figure
 
 DIFF_COLORS = {"deleted": "red", "inserted": "green"}
 WAVEFORM_CHOICES = [("Trim to start…end", "trim"), ("Cut start…end out", "cut"),
                     ("Insert silence at start", "silence"), ("Fade in (start s) and out (end s)", "fade")]
+PICKER_LIMIT = 200
 
 
 def edit_summary(outcome: EditOutcome) -> str:
@@ -36,8 +40,134 @@ def edit_summary(outcome: EditOutcome) -> str:
     return "\n".join(lines)
 
 
-def render(studio: Studio, project: gr.Dropdown) -> dict:
-    statuses = studio.engines.statuses()  # one read for both engine pickers
+@dataclass
+class EditTab:
+    take: gr.Dropdown
+    upload: gr.Audio
+    import_button: gr.Button
+    transcriber: gr.Dropdown
+    transcribe: gr.Button
+    retranscribe: gr.Button
+    text: gr.Textbox
+    diff: gr.HighlightedText
+    engine: gr.Dropdown
+    seed: gr.Textbox
+    apply: gr.Button
+    back: gr.Button
+    follow: gr.Button
+    operation: gr.Radio
+    start: gr.Number
+    end: gr.Number
+    seconds: gr.Number
+    wave_run: gr.Button
+    join_ids: gr.Dropdown
+    gap: gr.Number
+    join_run: gr.Button
+    original: gr.Audio
+    result: gr.Audio
+    plot: gr.Plot
+    summary: gr.Markdown
+    new_take: gr.State
+
+    @property
+    def made(self) -> list:
+        """What every edit that makes a take fills: result player, plot, summary, the new take, pickers."""
+        return [self.result, self.plot, self.summary, self.new_take, self.take, self.join_ids]
+
+
+class EditHandlers:
+    def __init__(self, edit: Edit, takes: Takes) -> None:
+        self.edit, self.takes = edit, takes
+
+    @user_errors
+    def list_takes(self, project_id, selected=None):
+        """Fresh choices; `selected` becomes the chosen take (which loads it), otherwise none is chosen."""
+        choices = take_choices(self.takes.list(int(project_id), page_size=PICKER_LIMIT))
+        ids = {value for _, value in choices}
+        value = int(selected) if selected not in (None, "") and int(selected) in ids else None
+        return gr.update(choices=choices, value=value), gr.update(choices=choices, value=[])
+
+    @user_errors
+    def more_takes(self, project_id):
+        """Fresh choices that keep the current selection (so the tab's outputs are not reloaded)."""
+        choices = take_choices(self.takes.list(int(project_id), page_size=PICKER_LIMIT))
+        return gr.update(choices=choices), gr.update(choices=choices)
+
+    @user_errors
+    def load(self, take_id):
+        if take_id in (None, ""):
+            return None, "", [], ""
+        take_id = int(take_id)
+        stored = self.edit.stored_transcript(take_id)
+        note = "" if stored else "Not transcribed yet: press Transcribe."
+        return playable(self.edit.audio(take_id)), stored.text if stored else "", [], note
+
+    @user_errors
+    def import_recording(self, project_id, path):
+        if not path:
+            raise ValueError("Upload or record a recording first.")
+        new = self.takes.import_recording(int(project_id), path)
+        return self.list_takes(project_id, new.id)
+
+    def transcribing(self, refresh: bool):
+        @user_errors
+        def run(take_id, engine_id, progress=gr.Progress()):
+            take_id = require_id(take_id, "Choose a take to transcribe.")
+            heard = self.edit.transcript(take_id, engine_id=engine_id or TRANSCRIBER, refresh=refresh,
+                                         progress=lambda f, m: progress(f, desc=m))
+            return heard.text, [], f"{len(heard.words)} words with timings, stored with take #{take_id}."
+        return run
+
+    @user_errors
+    def preview(self, take_id, edited):
+        if take_id in (None, "") or not (edited or "").strip():
+            return []
+        if self.edit.stored_transcript(int(take_id)) is None:
+            return []
+        return list(self.edit.preview(int(take_id), edited).segments)
+
+    @cancellable
+    @user_errors
+    def apply_edits(self, project_id, take_id, edited, engine_id, seed_value, progress=gr.Progress()):
+        take_id = require_id(take_id, "Choose a take to edit.")
+        outcome = self.edit.apply(
+            take_id, edited or "", engine_id=engine_id or None, seed=parse_seed(seed_value),
+            progress=lambda f, m: progress(f, desc=m), project_id=int(project_id), cancel=current_token())
+        spans = [(e.kind, e.out_start, e.out_end) for e in outcome.result.edits]
+        figure = waveform_figure(outcome.result.audio, f"Take #{outcome.take.id}", spans, outcome.result.seams)
+        return (playable(outcome.result.audio), figure, edit_summary(outcome), outcome.take.id,
+                *self.more_takes(project_id))
+
+    @user_errors
+    def go_back(self, take_id):
+        return self.edit.origin(require_id(take_id, "Choose a take first.")).id
+
+    @user_errors
+    def follow_new(self, new_id):
+        if new_id in (None, ""):
+            raise ValueError("Apply an edit first; then its new take can be edited further.")
+        return int(new_id)
+
+    @user_errors
+    def waveform_edit(self, project_id, take_id, op, start_s, end_s, silence_s):
+        take_id = require_id(take_id, "Choose a take to edit.")
+        new = self.edit.waveform(take_id, op or "", start=start_s or 0, end=end_s or 0, seconds=silence_s or 0,
+                                 project_id=int(project_id))
+        audio = self.takes.audio(new.id)
+        return (playable(audio), waveform_figure(audio, f"Take #{new.id}"),
+                f"Saved as take **#{new.id}** ({op}, from #{take_id}).", new.id, *self.more_takes(project_id))
+
+    @user_errors
+    def join(self, project_id, ids, gap_s):
+        new = self.edit.join([int(i) for i in ids or []], gap_s=gap_s if gap_s is not None else 0.3,
+                             project_id=int(project_id))
+        audio = self.takes.audio(new.id)
+        return (playable(audio), waveform_figure(audio, f"Take #{new.id}"),
+                f"Joined {len(ids)} takes into take **#{new.id}**.", new.id, *self.more_takes(project_id))
+
+
+def render(ctx: UIContext) -> EditTab:
+    statuses = ctx.studio.engines.statuses()  # one read for both engine pickers
     with gr.Row():
         with gr.Column(scale=1):
             take = gr.Dropdown(label="Take", choices=[], elem_id="edit-take", allow_custom_value=True)
@@ -77,113 +207,32 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             plot = gr.Plot(label="Where the edits landed", elem_id="edit-plot")
             summary = gr.Markdown(elem_id="edit-summary")
             new_take = gr.State(None)
+    return EditTab(take, upload, import_button, transcriber, transcribe, retranscribe, text, diff, engine, seed,
+                   apply, back, follow, operation, start, end, seconds, wave_run, join_ids, gap, join_run, original,
+                   result, plot, summary, new_take)
 
-    @user_errors
-    def list_takes(project_id, selected=None):
-        """Fresh choices; `selected` becomes the chosen take (which loads it), otherwise none is chosen."""
-        choices = take_choices(studio.takes.list(int(project_id), page_size=200))
-        ids = {value for _, value in choices}
-        value = int(selected) if selected not in (None, "") and int(selected) in ids else None
-        return gr.update(choices=choices, value=value), gr.update(choices=choices, value=[])
 
-    def more_takes(project_id):
-        """Fresh choices that keep the current selection (so the tab's outputs are not reloaded)."""
-        choices = take_choices(studio.takes.list(int(project_id), page_size=200))
-        return gr.update(choices=choices), gr.update(choices=choices)
-
-    @user_errors
-    def load(take_id):
-        if take_id in (None, ""):
-            return None, "", [], ""
-        take_id = int(take_id)
-        stored = studio.store.get_transcript(take_id)
-        text_value = stored.text if stored else ""
-        note = "" if stored else "Not transcribed yet: press Transcribe."
-        return au.to_gradio(studio.edit.audio(take_id)), text_value, [], note
-
-    @user_errors
-    def import_recording(project_id, path):
-        if not path:
-            raise ValueError("Upload or record a recording first.")
-        new = studio.takes.import_recording(int(project_id), path)
-        takes_update, join_update = list_takes(project_id, new.id)
-        return takes_update, join_update
-
-    def transcribing(refresh: bool):
-        @user_errors
-        def run(take_id, engine_id, progress=gr.Progress()):
-            take_id = require_id(take_id, "Choose a take to transcribe.")
-            heard = studio.edit.transcript(take_id, engine_id=engine_id or TRANSCRIBER, refresh=refresh,
-                                              progress=lambda f, m: progress(f, desc=m))
-            return heard.text, [], f"{len(heard.words)} words with timings, stored with take #{take_id}."
-        return run
-
-    @user_errors
-    def preview(take_id, edited):
-        if take_id in (None, "") or not (edited or "").strip():
-            return []
-        if studio.store.get_transcript(int(take_id)) is None:
-            return []
-        return list(studio.edit.preview(int(take_id), edited).segments)
-
-    @cancellable
-    @user_errors
-    def apply_edits(project_id, take_id, edited, engine_id, seed_value, progress=gr.Progress()):
-        take_id = require_id(take_id, "Choose a take to edit.")
-        outcome = studio.edit.apply(
-            take_id, edited or "", engine_id=engine_id or None,
-            seed=parse_seed(seed_value),
-            progress=lambda f, m: progress(f, desc=m), project_id=int(project_id), cancel=current_token())
-        spans = [(e.kind, e.out_start, e.out_end) for e in outcome.result.edits]
-        figure = waveform_figure(outcome.result.audio, f"Take #{outcome.take.id}", spans, outcome.result.seams)
-        takes_update, join_update = more_takes(project_id)
-        return (au.to_gradio(outcome.result.audio), figure, edit_summary(outcome), outcome.take.id,
-                takes_update, join_update)
-
-    @user_errors
-    def go_back(take_id):
-        take_id = require_id(take_id, "Choose a take first.")
-        return studio.edit.origin(take_id).id
-
-    @user_errors
-    def follow_new(new_id):
-        if new_id in (None, ""):
-            raise ValueError("Apply an edit first; then its new take can be edited further.")
-        return int(new_id)
-
-    @user_errors
-    def waveform_edit(project_id, take_id, op, start_s, end_s, silence_s):
-        take_id = require_id(take_id, "Choose a take to edit.")
-        new = studio.edit.waveform(take_id, op or "", start=start_s or 0, end=end_s or 0,
-                                      seconds=silence_s or 0, project_id=int(project_id))
-        audio = studio.takes.audio(new.id)
-        takes_update, join_update = more_takes(project_id)
-        return (au.to_gradio(audio), waveform_figure(audio, f"Take #{new.id}"),
-                f"Saved as take **#{new.id}** ({op}, from #{take_id}).", new.id, takes_update, join_update)
-
-    @user_errors
-    def join(project_id, ids, gap_s):
-        new = studio.edit.join([int(i) for i in ids or []], gap_s=gap_s if gap_s is not None else 0.3,
-                               project_id=int(project_id))
-        audio = studio.takes.audio(new.id)
-        takes_update, join_update = more_takes(project_id)
-        return (au.to_gradio(audio), waveform_figure(audio, f"Take #{new.id}"),
-                f"Joined {len(ids)} takes into take **#{new.id}**.", new.id, takes_update, join_update)
-
-    outputs = [result, plot, summary, new_take, take, join_ids]
-    project.change(list_takes, project, [take, join_ids], api_name="edit_takes")
-    take.change(load, take, [original, text, diff, summary], api_name="load_for_edit")
-    imported = import_button.click(import_recording, [project, upload], [take, join_ids], api_name="import_for_edit")
-    transcribe.click(transcribing(False), [take, transcriber], [text, diff, summary], api_name="transcribe_take",
-                     show_progress_on=summary)
-    retranscribe.click(transcribing(True), [take, transcriber], [text, diff, summary],
-                       api_name="retranscribe_take", show_progress_on=summary)
-    text.change(preview, [take, text], diff, api_name="preview_edit", show_progress="hidden")
-    applied = apply.click(apply_edits, [project, take, text, engine, seed], outputs, api_name="apply_edit",
-                          show_progress_on=summary)
-    back.click(go_back, take, take, api_name="edit_parent")
-    follow.click(follow_new, new_take, take, api_name=False)
-    waved = wave_run.click(waveform_edit, [project, take, operation, start, end, seconds], outputs,
-                           api_name="waveform_edit", show_progress_on=summary)
-    joined = join_run.click(join, [project, join_ids, gap], outputs, api_name="join_takes", show_progress_on=summary)
-    return {"refresh": list_takes, "take": take, "join": join_ids, "saved": [imported, applied, waved, joined]}
+def listen(ctx: UIContext, tab: EditTab) -> None:
+    handle, project = EditHandlers(ctx.studio.edit, ctx.studio.takes), ctx.project
+    heard = [tab.text, tab.diff, tab.summary]
+    project.change(handle.list_takes, project, [tab.take, tab.join_ids], api_name="edit_takes")
+    tab.take.change(handle.load, tab.take, [tab.original, tab.text, tab.diff, tab.summary], api_name="load_for_edit")
+    imported = tab.import_button.click(handle.import_recording, [project, tab.upload], [tab.take, tab.join_ids],
+                                       api_name="import_for_edit")
+    tab.transcribe.click(handle.transcribing(False), [tab.take, tab.transcriber], heard, api_name="transcribe_take",
+                         show_progress_on=tab.summary, **ctx.gpu)
+    tab.retranscribe.click(handle.transcribing(True), [tab.take, tab.transcriber], heard,
+                           api_name="retranscribe_take", show_progress_on=tab.summary, **ctx.gpu)
+    tab.text.change(handle.preview, [tab.take, tab.text], tab.diff, api_name="preview_edit", show_progress="hidden")
+    applied = tab.apply.click(handle.apply_edits, [project, tab.take, tab.text, tab.engine, tab.seed], tab.made,
+                              api_name="apply_edit", show_progress_on=tab.summary, **ctx.gpu)
+    tab.back.click(handle.go_back, tab.take, tab.take, api_name="edit_parent")
+    tab.follow.click(handle.follow_new, tab.new_take, tab.take, api_name=False)
+    waved = tab.wave_run.click(handle.waveform_edit,
+                               [project, tab.take, tab.operation, tab.start, tab.end, tab.seconds], tab.made,
+                               api_name="waveform_edit", show_progress_on=tab.summary)
+    joined = tab.join_run.click(handle.join, [project, tab.join_ids, tab.gap], tab.made, api_name="join_takes",
+                                show_progress_on=tab.summary)
+    ctx.takes_changed.raised_by("edit", imported, applied, waved, joined)
+    ctx.takes_changed.follow("edit", handle.more_takes, [project], [tab.take, tab.join_ids])
+    ctx.page_load.then("edit", handle.list_takes, [project], [tab.take, tab.join_ids])

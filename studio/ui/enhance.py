@@ -1,20 +1,23 @@
 """Enhance tab: denoise and master a take or an upload, compare before and after, enhance a whole project."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
-from pipelines import audio as au
-from studio.enhance import NO_ENGINE, EnhanceResult
-from studio.service import Studio
+from studio.enhance import NO_ENGINE, Enhance, EnhanceResult
+from studio.takes import Takes
 
 from .cancellation import cancellable, current_token
+from .choices import engine_choices, take_choices
+from .context import UIContext
 from .errors import user_errors
-from .fields import engine_choices
+from .playback import playable
 from .spectrogram import spectrogram_figure
-from .takes import take_choices
 
 TARGET_CHOICES = [("Podcast (−16 LUFS)", "podcast"), ("Broadcast (EBU R128, −23 LUFS)", "broadcast"),
                   ("Audiobook (ACX)", "audiobook"), ("Keep level", "none")]
+PICKER_LIMIT = 200
 
 
 def level_report(result: EnhanceResult) -> str:
@@ -35,14 +38,68 @@ def level_report(result: EnhanceResult) -> str:
     return text
 
 
-def render(studio: Studio, project: gr.Dropdown) -> dict:
+def _target(target_id) -> str | None:
+    return None if target_id == "none" else target_id
+
+
+@dataclass
+class EnhanceTab:
+    take: gr.Dropdown
+    upload: gr.Audio
+    engine: gr.Dropdown
+    target: gr.Dropdown
+    run: gr.Button
+    run_all: gr.Button
+    report: gr.Markdown
+    before: gr.Audio
+    after: gr.Audio
+    before_plot: gr.Plot
+    after_plot: gr.Plot
+
+
+class EnhanceHandlers:
+    def __init__(self, enhance: Enhance, takes: Takes) -> None:
+        self.enhancer, self.takes = enhance, takes
+
+    @user_errors
+    def list_sources(self, project_id):
+        return gr.update(choices=take_choices(self.takes.list(int(project_id), page_size=PICKER_LIMIT)), value=None)
+
+    @user_errors
+    def more_sources(self, project_id):
+        """Fresh choices that keep the take chosen (takes made on other tabs)."""
+        return gr.update(choices=take_choices(self.takes.list(int(project_id), page_size=PICKER_LIMIT)))
+
+    @cancellable
+    @user_errors
+    def enhance(self, project_id, take_id, path, engine_id, target_id, progress=gr.Progress()):
+        if take_id in (None, "") and not path:
+            raise ValueError("Choose a take or upload a recording to enhance.")
+        result = self.enhancer.enhance(
+            int(project_id), take_id=int(take_id) if take_id not in (None, "") and not path else None,
+            source=path or None, engine_id=engine_id or NO_ENGINE, target=_target(target_id),
+            progress=lambda f, text: progress(f, desc=text), cancel=current_token())
+        return (playable(result.original), playable(result.enhanced),
+                spectrogram_figure(result.original, "Before"), spectrogram_figure(result.enhanced, "After"),
+                level_report(result), self.list_sources(project_id))
+
+    @cancellable
+    @user_errors
+    def enhance_all(self, project_id, engine_id, target_id, progress=gr.Progress()):
+        takes = self.enhancer.enhance_all(int(project_id), engine_id=engine_id or NO_ENGINE,
+                                          target=_target(target_id),
+                                          progress=lambda f, text: progress(f, desc=text), cancel=current_token())
+        return f"Enhanced {len(takes)} take(s) into new takes.", self.list_sources(project_id)
+
+
+def render(ctx: UIContext) -> EnhanceTab:
     with gr.Row():
         with gr.Column(scale=1):
             take = gr.Dropdown(label="Take", choices=[], elem_id="enhance-take", allow_custom_value=True)
             upload = gr.Audio(label="…or upload a recording", sources=["upload", "microphone"], type="filepath",
                               elem_id="enhance-upload")
-            engine = gr.Dropdown(engine_choices(studio.engines.statuses(), "enhance") + [("None (clean-up only)", NO_ENGINE)],
-                                 value="deepfilternet3", label="Denoiser")
+            engine = gr.Dropdown(engine_choices(ctx.studio.engines.statuses(), "enhance")
+                                 + [("None (clean-up only)", NO_ENGINE)], value="deepfilternet3", label="Denoiser")
             target = gr.Dropdown(TARGET_CHOICES, value="podcast", label="Delivery target")
             run = gr.Button("Enhance", variant="primary", elem_id="enhance-run")
             run_all = gr.Button("Enhance all takes of this project")
@@ -53,36 +110,17 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
                 after = gr.Audio(label="After", interactive=False, type="numpy", elem_id="enhance-after")
             before_plot = gr.Plot(label="Before", elem_id="enhance-before-plot")
             after_plot = gr.Plot(label="After", elem_id="enhance-after-plot")
+    return EnhanceTab(take, upload, engine, target, run, run_all, report, before, after, before_plot, after_plot)
 
-    @user_errors
-    def list_sources(project_id):
-        return gr.update(choices=take_choices(studio.takes.list(int(project_id), page_size=200)), value=None)
 
-    @cancellable
-    @user_errors
-    def enhance(project_id, take_id, path, engine_id, target_id, progress=gr.Progress()):
-        if take_id in (None, "") and not path:
-            raise ValueError("Choose a take or upload a recording to enhance.")
-        result = studio.enhance.enhance(
-            int(project_id), take_id=int(take_id) if take_id not in (None, "") and not path else None,
-            source=path or None, engine_id=engine_id or NO_ENGINE, target=None if target_id == "none" else target_id,
-            progress=lambda f, text: progress(f, desc=text), cancel=current_token())
-        return (au.to_gradio(result.original), au.to_gradio(result.enhanced),
-                spectrogram_figure(result.original, "Before"), spectrogram_figure(result.enhanced, "After"),
-                level_report(result), list_sources(project_id))
-
-    @cancellable
-    @user_errors
-    def enhance_all(project_id, engine_id, target_id, progress=gr.Progress()):
-        takes = studio.enhance.enhance_all(int(project_id), engine_id=engine_id or NO_ENGINE,
-                                   target=None if target_id == "none" else target_id,
-                                   progress=lambda f, text: progress(f, desc=text), cancel=current_token())
-        return f"Enhanced {len(takes)} take(s) into new takes.", list_sources(project_id)
-
-    run.click(enhance, [project, take, upload, engine, target],
-              [before, after, before_plot, after_plot, report, take], api_name="enhance", show_progress_on=report)
-    run_all.click(enhance_all, [project, engine, target], [report, take], api_name="enhance_all",
-                  show_progress_on=report)
-    project.change(list_sources, project, take, api_name=False)
-    return {"refresh": list_sources, "take": take}
-
+def listen(ctx: UIContext, tab: EnhanceTab) -> None:
+    handle, project = EnhanceHandlers(ctx.studio.enhance, ctx.studio.takes), ctx.project
+    enhanced = tab.run.click(handle.enhance, [project, tab.take, tab.upload, tab.engine, tab.target],
+                             [tab.before, tab.after, tab.before_plot, tab.after_plot, tab.report, tab.take],
+                             api_name="enhance", show_progress_on=tab.report, **ctx.gpu)
+    enhanced_all = tab.run_all.click(handle.enhance_all, [project, tab.engine, tab.target], [tab.report, tab.take],
+                                     api_name="enhance_all", show_progress_on=tab.report, **ctx.gpu)
+    project.change(handle.list_sources, project, tab.take, api_name=False)
+    ctx.takes_changed.raised_by("enhance", enhanced, enhanced_all)
+    ctx.takes_changed.follow("enhance", handle.more_sources, [project], [tab.take])
+    ctx.page_load.then("enhance", handle.list_sources, [project], [tab.take])

@@ -1,7 +1,6 @@
-"""Form fields shared by the tabs: engine pickers that say what each engine needs, and seed boxes.
+"""Form fields shared by the tabs: seed boxes.
 
-An engine picker labels each engine with its state (offline, downloaded, needs download, not installed), so
-a person sees before pressing anything which engines will run here. A seed is optional: empty means "draw one". Gradio's number field cannot hold "empty" — inside a closed
+A seed is optional: empty means "draw one". Gradio's number field cannot hold "empty" — inside a closed
 accordion it is sent as None, but once the accordion is opened it shows and sends 0, so whether a take was
 random depended on whether Options had ever been opened. A seed is therefore a one-line text box, read here."""
 from __future__ import annotations
@@ -10,18 +9,9 @@ import re
 
 import gradio as gr
 
-from pipelines.manager import EngineStatus
 from pipelines.seeds import check_seed
 
 _DIGITS = re.compile(r"\d+")
-STATE_LABELS = {"loaded": "offline, loaded", "embedded": "offline", "cached": "downloaded",
-                "not downloaded": "needs download", "not installed": "not installed"}
-
-
-def engine_choices(statuses: list[EngineStatus], task: str) -> list[tuple[str, str]]:
-    """(label, id) for every engine of `task`, each label naming the engine and its state."""
-    return [(f"{s.engine.name} — {STATE_LABELS.get(s.state, s.state)}", s.engine.id)
-            for s in statuses if s.engine.task == task]
 
 
 def seed_box(label: str = "Seed (empty = random)", elem_id: str | None = None, **kwargs) -> gr.Textbox:

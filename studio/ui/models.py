@@ -1,11 +1,14 @@
 """Models tab: every engine with its status, licence and memory; download, load and unload buttons."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
 from pipelines.manager import EngineStatus
-from studio.service import Studio
+from studio.engines import Engines
 
+from .context import UIContext
 from .errors import require_engine, user_errors
 
 ENGINE_HEADERS = ["engine", "task", "status", "clones", "memory MB", "download MB", "GPU", "licence", "notes"]
@@ -24,38 +27,58 @@ def engine_rows(statuses: list[EngineStatus]) -> list[list]:
     return rows
 
 
-def render(studio: Studio) -> dict:
+@dataclass
+class ModelsTab:
+    table: gr.Dataframe
+    engine: gr.Dropdown
+    download: gr.Button
+    load: gr.Button
+    unload: gr.Button
+    status: gr.Markdown
+
+
+class ModelHandlers:
+    def __init__(self, engines: Engines) -> None:
+        self.engines = engines
+
+    @user_errors
+    def list_engines(self):
+        return engine_rows(self.engines.statuses())
+
+    @user_errors
+    def download_engine(self, engine_id, progress=gr.Progress()):
+        result = self.engines.download(require_engine(engine_id), lambda f, text: progress(f, desc=text))
+        return self.list_engines(), f"**{result.engine.name}**: {STATE_LABELS[result.state]}."
+
+    @user_errors
+    def load_engine(self, engine_id, progress=gr.Progress()):
+        result = self.engines.load(require_engine(engine_id), lambda f, text: progress(f, desc=text))
+        return self.list_engines(), (f"**{result.engine.name}** loaded in {result.load_seconds:.1f} s, "
+                                     f"{result.memory_mb:.0f} MB.")
+
+    @user_errors
+    def unload_engine(self, engine_id):
+        result = self.engines.unload(require_engine(engine_id))
+        return self.list_engines(), f"**{result.engine.name}**: {STATE_LABELS[result.state]}."
+
+
+def render(ctx: UIContext) -> ModelsTab:
     gr.Markdown("Engines load on first use. Embedded engines work offline; others download once from "
                 "the Hugging Face Hub into its cache.")
     table = gr.Dataframe(headers=ENGINE_HEADERS, interactive=False, elem_id="models-table", wrap=True)
     with gr.Row():
-        engine = gr.Dropdown([e.id for e in studio.models.catalog], label="Engine", scale=3, elem_id="models-engine")
+        engine = gr.Dropdown(ctx.studio.engines.all_ids(), label="Engine", scale=3, elem_id="models-engine")
         download = gr.Button("Download", scale=1)
         load = gr.Button("Load", scale=1, elem_id="models-load")
         unload = gr.Button("Unload", scale=1)
     status = gr.Markdown(elem_id="models-status")
+    return ModelsTab(table, engine, download, load, unload, status)
 
-    @user_errors
-    def list_engines():
-        return engine_rows(studio.engines.statuses())
 
-    @user_errors
-    def download_engine(engine_id, progress=gr.Progress()):
-        result = studio.engines.download(require_engine(engine_id), lambda f, text: progress(f, desc=text))
-        return engine_rows(studio.engines.statuses()), f"**{result.engine.name}**: {STATE_LABELS[result.state]}."
-
-    @user_errors
-    def load_engine(engine_id, progress=gr.Progress()):
-        result = studio.engines.load(require_engine(engine_id), lambda f, text: progress(f, desc=text))
-        return engine_rows(studio.engines.statuses()), (f"**{result.engine.name}** loaded in {result.load_seconds:.1f} s, "
-                                               f"{result.memory_mb:.0f} MB.")
-
-    @user_errors
-    def unload_engine(engine_id):
-        result = studio.engines.unload(require_engine(engine_id))
-        return engine_rows(studio.engines.statuses()), f"**{result.engine.name}**: {STATE_LABELS[result.state]}."
-
-    download.click(download_engine, engine, [table, status], api_name="download_engine")
-    load.click(load_engine, engine, [table, status], api_name="load_engine")
-    unload.click(unload_engine, engine, [table, status], api_name="unload_engine")
-    return {"table": table, "refresh": list_engines}
+def listen(ctx: UIContext, tab: ModelsTab) -> None:
+    handle = ModelHandlers(ctx.studio.engines)
+    outputs = [tab.table, tab.status]
+    tab.download.click(handle.download_engine, tab.engine, outputs, api_name="download_engine")
+    tab.load.click(handle.load_engine, tab.engine, outputs, api_name="load_engine", **ctx.gpu)
+    tab.unload.click(handle.unload_engine, tab.engine, outputs, api_name="unload_engine")
+    ctx.page_load.then("models", handle.list_engines, [], [tab.table], api_name="list_engines")

@@ -1,27 +1,70 @@
 """Project picker and the Projects tab: create, export to one archive, import an archive."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
-from storage import Project
-from studio.service import Studio
+from studio.projects import Projects
 
 from .cancellation import cancellable, current_token
+from .choices import project_choices
+from .context import UIContext
 from .errors import user_errors
 
 
-def project_choices(projects: list[Project]) -> list[tuple[str, int]]:
-    return [(p.name, p.id) for p in projects]
-
-
-def render_picker(studio: Studio) -> gr.Dropdown:
+def render_picker(projects: Projects) -> gr.Dropdown:
     """The current project lives in this dropdown, i.e. per browser session, never in module state."""
-    projects = studio.projects.list()
-    return gr.Dropdown(project_choices(projects), value=projects[0].id, label="Project",
+    listed = projects.list()
+    return gr.Dropdown(project_choices(listed), value=listed[0].id, label="Project",
                        elem_id="project-select", scale=3, allow_custom_value=True)
 
 
-def render_tab(studio: Studio, project: gr.Dropdown) -> None:
+@dataclass
+class ProjectsTab:
+    new_name: gr.Textbox
+    create: gr.Button
+    export: gr.Button
+    archive: gr.File
+    upload: gr.File
+    do_import: gr.Button
+    status: gr.Markdown
+
+
+class ProjectHandlers:
+    def __init__(self, projects: Projects) -> None:
+        self.projects = projects
+
+    @user_errors
+    def refresh_projects(self, current):
+        """Projects made by others since the page was built; the current one stays chosen if it exists."""
+        listed = self.projects.list()
+        ids = {p.id for p in listed}
+        value = int(current) if current and int(current) in ids else listed[0].id
+        return gr.update(choices=project_choices(listed), value=value)
+
+    @user_errors
+    def create_project(self, name):
+        created = self.projects.create(name or "")
+        return gr.update(choices=project_choices(self.projects.list()), value=created.id), "", \
+            f"Created project **{created.name}**."
+
+    @cancellable
+    @user_errors
+    def export_project(self, project_id):
+        return str(self.projects.export(int(project_id), cancel=current_token()))
+
+    @cancellable
+    @user_errors
+    def import_project(self, path):
+        if not path:
+            raise ValueError("Choose a project archive (.zip) to import.")
+        imported = self.projects.import_archive(path, cancel=current_token())
+        return gr.update(choices=project_choices(self.projects.list()), value=imported.id), None, \
+            f"Imported project **{imported.name}**."
+
+
+def render(ctx: UIContext) -> ProjectsTab:
     with gr.Row():
         with gr.Column():
             new_name = gr.Textbox(label="New project name")
@@ -33,37 +76,15 @@ def render_tab(studio: Studio, project: gr.Dropdown) -> None:
             upload = gr.File(label="Import an archive", file_types=[".zip"])
             do_import = gr.Button("Import")
     status = gr.Markdown()
+    return ProjectsTab(new_name, create, export, archive, upload, do_import, status)
 
-    @user_errors
-    def refresh_projects(current):
-        projects = studio.projects.list()
-        ids = {p.id for p in projects}
-        value = int(current) if current and int(current) in ids else projects[0].id
-        return gr.update(choices=project_choices(projects), value=value)
 
-    @user_errors
-    def create_project(name):
-        created = studio.projects.create(name or "")
-        return gr.update(choices=project_choices(studio.projects.list()), value=created.id), "", \
-            f"Created project **{created.name}**."
-
-    @cancellable
-    @user_errors
-    def export_project(project_id):
-        return str(studio.projects.export(int(project_id), cancel=current_token()))
-
-    @cancellable
-    @user_errors
-    def import_project(path):
-        if not path:
-            raise ValueError("Choose a project archive (.zip) to import.")
-        imported = studio.projects.import_archive(path, cancel=current_token())
-        return gr.update(choices=project_choices(studio.projects.list()), value=imported.id), None, \
-            f"Imported project **{imported.name}**."
-
-    create.click(create_project, new_name, [project, new_name, status], api_name="create_project",
-                 show_progress_on=status)
-    export.click(export_project, project, archive, api_name="export_project")
-    do_import.click(import_project, upload, [project, upload, status], api_name="import_project",
-                    show_progress_on=status)
-    return refresh_projects
+def listen(ctx: UIContext, tab: ProjectsTab) -> None:
+    handle, project = ProjectHandlers(ctx.studio.projects), ctx.project
+    tab.create.click(handle.create_project, tab.new_name, [project, tab.new_name, tab.status],
+                     api_name="create_project", show_progress_on=tab.status)
+    tab.export.click(handle.export_project, project, tab.archive, api_name="export_project")
+    tab.do_import.click(handle.import_project, tab.upload, [project, tab.upload, tab.status],
+                        api_name="import_project", show_progress_on=tab.status)
+    # A reload first shows projects made by others since the page was built; the other tabs fill after it.
+    ctx.page_load.then("projects", handle.refresh_projects, [project], [project])

@@ -3,22 +3,26 @@ fix one chunk (speak it again or keep another attempt) and compare two takes A/B
 use cases are in studio/speak.py, studio/fix.py and studio/compare.py."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
-from pipelines import audio as au
-from storage import Take
-from studio.compare import TakeComparison
+from studio.compare import Compare, TakeComparison
+from studio.engines import Engines
+from studio.fix import Fix
 from studio.narrations import SpeakEvent
-from studio.service import Studio
-from studio.speak import DEFAULT_ENGINE, MAX_TEXT_CHARS
+from studio.speak import DEFAULT_ENGINE, MAX_TEXT_CHARS, Speak, SpeakRequest
+from studio.takes import Takes
+from studio.voices import Voices
 
 from .cancellation import cancellable, current_token
+from .choices import (NO_VOICE, attempt_choices, engine_choices, narration_choices, short, speaking_voice_choices,
+                      take_choices)
+from .context import UIContext
 from .errors import require_id, user_errors
-from .fields import engine_choices, parse_seed, seed_box
-from .takes import take_choices
-from .voices import voice_choices
+from .fields import parse_seed, seed_box
+from .playback import playable
 
-NO_VOICE = 0  # the engine's own voice
 SCORE_HEADERS = ["chunk", "take", "text", "seed", "attempt", "similarity", "WER", "words/min", "passed", "why"]
 COMPARE_HEADERS = ["", "A", "B", "better"]
 PICKER_LIMIT = 200  # newest takes offered in the compare and fix pickers
@@ -30,13 +34,15 @@ def character_count(text: str | None) -> str:
     return f"{n:,} / {MAX_TEXT_CHARS:,} characters{warning}"
 
 
+def speak_request(project_id, voice_id, text, engine_id, seed, speed, speaker, gate) -> SpeakRequest:
+    """The Speak form's values (as the browser or an API caller sends them) as one request."""
+    return SpeakRequest(int(project_id), text or "", voice_id=int(voice_id) if voice_id else None,
+                        engine_id=engine_id or DEFAULT_ENGINE, seed=parse_seed(seed),
+                        speaker=(speaker or "").strip() or None, speed=float(speed), gate=bool(gate))
+
+
 def _fmt(value, digits: int = 2):
     return None if value is None else round(float(value), digits)
-
-
-def score_rows(event: SpeakEvent) -> list[list]:
-    """One row per chunk attempt kept or not, from the stored attempt takes (what the Takes tab shows too)."""
-    return attempt_rows(event.attempts)
 
 
 def attempt_rows(attempts, kept_ids: set[int] | None = None) -> list[list]:
@@ -46,7 +52,7 @@ def attempt_rows(attempts, kept_ids: set[int] | None = None) -> list[list]:
     for take in attempts:
         p, s = take.parameters, take.scores
         kept = take.id in kept_ids if kept_ids is not None else bool(p.get("kept"))
-        rows.append([int(p.get("chunk", 0)) + 1, take.id, _short(take.text or ""), take.seed,
+        rows.append([int(p.get("chunk", 0)) + 1, take.id, short(take.text, 40), take.seed,
                      p.get("attempt", 0) + 1, _fmt(s.get("speaker_similarity")), _fmt(s.get("wer")),
                      _fmt(s.get("words_per_minute"), 0),
                      ("kept" if kept else "dropped") + ("" if not p.get("failures") else " ✗"),
@@ -60,23 +66,6 @@ def comparison_rows(comparison: TakeComparison) -> list[list]:
 
 def _cell(value):
     return "—" if value is None else value if isinstance(value, (int, float, str)) else str(value)
-
-
-def narration_choices(takes: list[Take]) -> list[tuple[str, int]]:
-    return take_choices([t for t in takes if t.kind == "speech"])
-
-
-def attempt_choices(attempts: list[Take], kept_ids: set[int]) -> list[tuple[str, int]]:
-    def label(t: Take) -> str:
-        wer = t.scores.get("wer")
-        score = f", WER {wer:.2f}" if isinstance(wer, (int, float)) else ""
-        return (f"chunk {int(t.parameters.get('chunk', 0)) + 1} · #{t.id} seed {t.seed}{score}"
-                f"{' · kept' if t.id in kept_ids else ''}")
-    return [(label(t), t.id) for t in attempts]
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def summary(event: SpeakEvent) -> str:
@@ -107,16 +96,147 @@ def summary(event: SpeakEvent) -> str:
     return "\n\n".join(parts)
 
 
-def render(studio: Studio, project: gr.Dropdown) -> dict:
+@dataclass
+class SpeakTab:
+    voice: gr.Dropdown
+    text: gr.Textbox
+    count: gr.Markdown
+    engine: gr.Dropdown
+    seed: gr.Textbox
+    speed: gr.Slider
+    speaker: gr.Textbox
+    gate: gr.Checkbox
+    run: gr.Button
+    status: gr.Markdown
+    stream: gr.Audio
+    final: gr.Audio
+    scores: gr.Dataframe
+    fix_take: gr.Dropdown
+    fix_chunk: gr.Number
+    fix_seed: gr.Textbox
+    fix_gate: gr.Checkbox
+    regenerate: gr.Button
+    attempt: gr.Dropdown
+    choose: gr.Button
+    take_a: gr.Dropdown
+    take_b: gr.Dropdown
+    compare: gr.Button
+    player_a: gr.Audio
+    player_b: gr.Audio
+    comparison: gr.Dataframe
+
+    @property
+    def pickers(self) -> list[gr.Dropdown]:
+        return [self.take_a, self.take_b, self.fix_take]
+
+
+class SpeakHandlers:
+    def __init__(self, speak: Speak, fix: Fix, compare: Compare, takes: Takes, voices: Voices,
+                 engines: Engines) -> None:
+        self.speaker, self.fix, self.comparer = speak, fix, compare
+        self.takes, self.voices, self.engines = takes, voices, engines
+
+    @user_errors
+    def list_voices(self, project_id):
+        return gr.update(choices=speaking_voice_choices(self.voices.list(int(project_id))), value=NO_VOICE)
+
+    @user_errors
+    def list_engines(self):
+        return gr.update(choices=engine_choices(self.engines.statuses(), "speak"))
+
+    @cancellable
+    @user_errors
+    def speak(self, project_id, voice_id, script, engine_id, seed_value, speed_value, speaker_name, gated,
+              progress=gr.Progress()):
+        request = speak_request(project_id, voice_id, script, engine_id, seed_value, speed_value, speaker_name,
+                                gated)
+        events = self.speaker.start(request, progress=lambda f, message: progress(f, desc=message),
+                                    cancel=current_token())
+        for event in events:
+            if event.kind == "chunk":
+                notes = "".join(f"\n\nℹ {notice}" for notice in event.notices)
+                yield (playable(event.audio), gr.skip(), gr.skip(),
+                       f"Chunk {event.index + 1} of {event.total} ready…{notes}")
+            elif event.kind == "replaced":  # the take gets the better attempt; the live player has moved on
+                why = "; ".join(event.chunk.attempts[0].failures) if event.chunk else ""
+                yield (gr.skip(), gr.skip(), gr.skip(),
+                       f"Chunk {event.index + 1} spoken again ({why}); the take keeps the better attempt…")
+            else:
+                yield gr.skip(), playable(event.audio), attempt_rows(event.attempts), summary(event)
+
+    @user_errors
+    def list_takes(self, project_id):
+        takes = self.takes.list(int(project_id), page_size=PICKER_LIMIT)
+        every, narrations = take_choices(takes), narration_choices(takes)
+        return (gr.update(choices=every), gr.update(choices=every),
+                gr.update(choices=narrations, value=narrations[0][1] if narrations else None))
+
+    @user_errors
+    def more_takes(self, project_id):
+        """Fresh choices for all three pickers, keeping what each has chosen (takes made on other tabs)."""
+        takes = self.takes.list(int(project_id), page_size=PICKER_LIMIT)
+        every = take_choices(takes)
+        return gr.update(choices=every), gr.update(choices=every), gr.update(choices=narration_choices(takes))
+
+    @user_errors
+    def list_attempts(self, take_id):
+        if take_id in (None, ""):
+            return gr.update(choices=[], value=None)
+        try:
+            kept = {t.id for t in self.fix.kept_attempts(int(take_id))}
+        except ValueError:  # a chunk's audio was deleted: still list what is there; fixing explains the rest
+            kept = set()
+        return gr.update(choices=attempt_choices(self.fix.chunk_attempts(int(take_id)), kept), value=None)
+
+    def fixed(self, event: SpeakEvent, project_id):
+        """The new narration in the player, its chunks in the table, and the pickers pointing at it."""
+        kept = self.fix.kept_attempts(event.take.id)
+        kept_ids = {t.id for t in kept}
+        shown = sorted({t.id: t for t in [*kept, *event.attempts]}.values(),
+                       key=lambda t: (t.parameters.get("chunk", 0), t.id))
+        takes = self.takes.list(int(project_id), page_size=PICKER_LIMIT)
+        attempts = self.fix.chunk_attempts(event.take.id)
+        return (playable(event.audio), attempt_rows(shown, kept_ids), summary(event),
+                gr.update(choices=narration_choices(takes), value=event.take.id),
+                gr.update(choices=attempt_choices(attempts, kept_ids), value=None))
+
+    @cancellable
+    @user_errors
+    def regenerate_chunk(self, take_id, chunk_number, seed_value, gated, project_id, progress=gr.Progress()):
+        take_id = require_id(take_id, "Choose a narration to fix.")
+        chunk = require_id(chunk_number, "Give the number of the chunk to speak again (1 = the first).")
+        event = self.fix.regenerate_chunk(
+            take_id, chunk - 1, seed=parse_seed(seed_value), gate=bool(gated),
+            progress=lambda f, message: progress(f, desc=message), project_id=int(project_id),
+            cancel=current_token())
+        return self.fixed(event, project_id)
+
+    @user_errors
+    def choose_attempt(self, attempt_id, take_id, project_id):
+        attempt_id = require_id(attempt_id, "Choose the attempt to keep.")
+        event = self.fix.choose_attempt(attempt_id, int(take_id) if take_id not in (None, "") else None,
+                                        project_id=int(project_id))
+        return self.fixed(event, project_id)
+
+    @user_errors
+    def compare_takes(self, a_id, b_id):
+        a_id = require_id(a_id, "Choose take A.")
+        b_id = require_id(b_id, "Choose take B.")
+        result = self.comparer.takes(a_id, b_id)
+        return (playable(self.takes.audio(result.a.id)), playable(self.takes.audio(result.b.id)),
+                comparison_rows(result))
+
+
+def render(ctx: UIContext) -> SpeakTab:
     with gr.Row():
         with gr.Column(scale=1):
-            voice = gr.Dropdown(label="Voice", choices=[("Engine's own voice", NO_VOICE)], value=NO_VOICE,
+            voice = gr.Dropdown(label="Voice", choices=speaking_voice_choices([]), value=NO_VOICE,
                                 elem_id="speak-voice", allow_custom_value=True)
             text = gr.Textbox(label="Text", lines=8, placeholder="Type or paste what should be said…",
                               elem_id="speak-text")
             count = gr.Markdown(character_count(""), elem_id="speak-count")
-            engine = gr.Dropdown(engine_choices(studio.engines.statuses(), "speak"), value=DEFAULT_ENGINE, label="Engine",
-                                 elem_id="speak-engine")
+            engine = gr.Dropdown(engine_choices(ctx.studio.engines.statuses(), "speak"), value=DEFAULT_ENGINE,
+                                 label="Engine", elem_id="speak-engine")
             with gr.Accordion("Options", open=False):
                 seed = seed_box(elem_id="speak-seed")
                 speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed")
@@ -153,108 +273,36 @@ def render(studio: Studio, project: gr.Dropdown) -> dict:
             player_a = gr.Audio(label="A", type="numpy", interactive=False, elem_id="compare-player-a")
             player_b = gr.Audio(label="B", type="numpy", interactive=False, elem_id="compare-player-b")
         comparison = gr.Dataframe(headers=COMPARE_HEADERS, interactive=False, elem_id="compare-table", wrap=True)
+    return SpeakTab(voice, text, count, engine, seed, speed, speaker, gate, run, status, stream, final, scores,
+                    fix_take, fix_chunk, fix_seed, fix_gate, regenerate, attempt, choose, take_a, take_b, compare,
+                    player_a, player_b, comparison)
 
-    @user_errors
-    def list_voices(project_id):
-        choices = [("Engine's own voice", NO_VOICE)] + voice_choices(studio.voices.list(int(project_id)))
-        return gr.update(choices=choices, value=NO_VOICE)
 
-    @user_errors
-    def list_engines():
-        return gr.update(choices=engine_choices(studio.engines.statuses(), "speak"))
-
-    @cancellable
-    @user_errors
-    def speak(project_id, voice_id, script, engine_id, seed_value, speed_value, speaker_name, gated,
-              progress=gr.Progress()):
-        events = studio.speak.speak(
-            int(project_id), script or "", voice_id=int(voice_id) if voice_id else None,
-            engine_id=engine_id or DEFAULT_ENGINE, seed=parse_seed(seed_value),
-            speaker=(speaker_name or "").strip() or None, speed=float(speed_value), gate=bool(gated),
-            progress=lambda f, message: progress(f, desc=message), cancel=current_token())
-        for event in events:
-            if event.kind == "chunk":
-                notes = "".join(f"\n\nℹ {notice}" for notice in event.notices)
-                yield (au.to_gradio(event.audio), gr.skip(), gr.skip(),
-                       f"Chunk {event.index + 1} of {event.total} ready…{notes}")
-            elif event.kind == "replaced":  # the take gets the better attempt; the live player has moved on
-                why = "; ".join(event.chunk.attempts[0].failures) if event.chunk else ""
-                yield (gr.skip(), gr.skip(), gr.skip(),
-                       f"Chunk {event.index + 1} spoken again ({why}); the take keeps the better attempt…")
-            else:
-                yield gr.skip(), au.to_gradio(event.audio), score_rows(event), summary(event)
-
-    @user_errors
-    def list_takes(project_id):
-        takes = studio.takes.list(int(project_id), page_size=PICKER_LIMIT)
-        every, narrations = take_choices(takes), narration_choices(takes)
-        return (gr.update(choices=every), gr.update(choices=every),
-                gr.update(choices=narrations, value=narrations[0][1] if narrations else None))
-
-    @user_errors
-    def list_attempts(take_id):
-        if take_id in (None, ""):
-            return gr.update(choices=[], value=None)
-        try:
-            kept = {t.id for t in studio.fix.kept_attempts(int(take_id))}
-        except ValueError:  # a chunk's audio was deleted: still list what is there; fixing explains the rest
-            kept = set()
-        return gr.update(choices=attempt_choices(studio.fix.chunk_attempts(int(take_id)), kept), value=None)
-
-    def fixed(event: SpeakEvent, project_id):
-        """The new narration in the player, its chunks in the table, and the pickers pointing at it."""
-        kept = studio.fix.kept_attempts(event.take.id)
-        kept_ids = {t.id for t in kept}
-        shown = sorted({t.id: t for t in [*kept, *event.attempts]}.values(),
-                       key=lambda t: (t.parameters.get("chunk", 0), t.id))
-        takes = studio.takes.list(int(project_id), page_size=PICKER_LIMIT)
-        attempts = studio.fix.chunk_attempts(event.take.id)
-        return (au.to_gradio(event.audio), attempt_rows(shown, kept_ids), summary(event),
-                gr.update(choices=narration_choices(takes), value=event.take.id),
-                gr.update(choices=attempt_choices(attempts, kept_ids), value=None))
-
-    @cancellable
-    @user_errors
-    def regenerate_chunk(take_id, chunk_number, seed_value, gated, project_id, progress=gr.Progress()):
-        take_id = require_id(take_id, "Choose a narration to fix.")
-        chunk = require_id(chunk_number, "Give the number of the chunk to speak again (1 = the first).")
-        event = studio.fix.regenerate_chunk(
-            take_id, chunk - 1, seed=parse_seed(seed_value), gate=bool(gated),
-            progress=lambda f, message: progress(f, desc=message), project_id=int(project_id),
-            cancel=current_token())
-        return fixed(event, project_id)
-
-    @user_errors
-    def choose_attempt(attempt_id, take_id, project_id):
-        attempt_id = require_id(attempt_id, "Choose the attempt to keep.")
-        event = studio.fix.choose_attempt(attempt_id, int(take_id) if take_id not in (None, "") else None,
-                                          project_id=int(project_id))
-        return fixed(event, project_id)
-
-    @user_errors
-    def compare_takes(a_id, b_id):
-        a_id = require_id(a_id, "Choose take A.")
-        b_id = require_id(b_id, "Choose take B.")
-        result = studio.compare.takes(a_id, b_id)
-        return (au.to_gradio(studio.takes.audio(result.a.id)), au.to_gradio(studio.takes.audio(result.b.id)),
-                comparison_rows(result))
-
-    pickers = [take_a, take_b, fix_take]
-    fix_outputs = [final, scores, status, fix_take, attempt]
-    spoken = run.click(speak, [project, voice, text, engine, seed, speed, speaker, gate],
-                       [stream, final, scores, status], api_name="speak", show_progress_on=status)
-    spoken.success(list_takes, project, pickers, api_name=False)
-    regenerated = regenerate.click(regenerate_chunk, [fix_take, fix_chunk, fix_seed, fix_gate, project],
-                                   fix_outputs, api_name="regenerate_chunk", show_progress_on=status)
-    chosen = choose.click(choose_attempt, [attempt, fix_take, project], fix_outputs, api_name="choose_attempt",
-                          show_progress_on=status)
+def listen(ctx: UIContext, tab: SpeakTab) -> None:
+    s, project = ctx.studio, ctx.project
+    handle = SpeakHandlers(s.speak, s.fix, s.compare, s.takes, s.voices, s.engines)
+    fix_outputs = [tab.final, tab.scores, tab.status, tab.fix_take, tab.attempt]
+    spoken = tab.run.click(
+        handle.speak, [project, tab.voice, tab.text, tab.engine, tab.seed, tab.speed, tab.speaker, tab.gate],
+        [tab.stream, tab.final, tab.scores, tab.status], api_name="speak", show_progress_on=tab.status, **ctx.gpu)
+    spoken.success(handle.list_takes, project, tab.pickers, api_name=False)
+    regenerated = tab.regenerate.click(handle.regenerate_chunk,
+                                       [tab.fix_take, tab.fix_chunk, tab.fix_seed, tab.fix_gate, project],
+                                       fix_outputs, api_name="regenerate_chunk", show_progress_on=tab.status,
+                                       **ctx.gpu)
+    chosen = tab.choose.click(handle.choose_attempt, [tab.attempt, tab.fix_take, project], fix_outputs,
+                              api_name="choose_attempt", show_progress_on=tab.status)
     for saved in (regenerated, chosen):  # the fix picker already points at the new take
-        saved.success(lambda project_id: list_takes(project_id)[:2], project, pickers[:2], api_name=False)
-    compare.click(compare_takes, [take_a, take_b], [player_a, player_b, comparison], api_name="compare_takes",
-                  show_progress_on=comparison)
-    fix_take.change(list_attempts, fix_take, attempt, api_name="chunk_attempts")
-    text.change(character_count, text, count, api_name="count_characters", show_progress="hidden")
-    project.change(list_voices, project, voice, api_name="speak_voices")
-    project.change(list_takes, project, pickers, api_name=False)
-    return {"refresh": list_voices, "voice": voice, "engines": list_engines, "engine": engine,
-            "takes": list_takes, "pickers": pickers, "saved": [spoken, regenerated, chosen]}
+        saved.success(handle.more_takes, project, tab.pickers, api_name=False)
+    tab.compare.click(handle.compare_takes, [tab.take_a, tab.take_b], [tab.player_a, tab.player_b, tab.comparison],
+                      api_name="compare_takes", show_progress_on=tab.comparison)
+    tab.fix_take.change(handle.list_attempts, tab.fix_take, tab.attempt, api_name="chunk_attempts")
+    tab.text.change(character_count, tab.text, tab.count, api_name="count_characters", show_progress="hidden")
+    project.change(handle.list_voices, project, tab.voice, api_name="speak_voices")
+    project.change(handle.list_takes, project, tab.pickers, api_name=False)
+    ctx.takes_changed.raised_by("speak", spoken, regenerated, chosen)
+    ctx.takes_changed.follow("speak", handle.more_takes, [project], tab.pickers)
+    ctx.voices_changed.follow("speak", handle.list_voices, [project], [tab.voice])
+    ctx.page_load.then("speak", handle.list_voices, [project], [tab.voice])
+    ctx.page_load.then("speak", handle.list_engines, [], [tab.engine])
+    ctx.page_load.then("speak", handle.list_takes, [project], tab.pickers)

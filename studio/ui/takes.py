@@ -1,16 +1,19 @@
 """Takes tab: browse the project's takes, play, star, download, delete, and import a recording."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
-from pipelines import audio as au
 from storage import Take
-from studio.service import Studio
-from studio.takes import DOWNLOAD_FORMATS
+from studio.takes import DOWNLOAD_FORMATS, Takes
+from studio.voices import Voices
 
+from .choices import short, take_choices, voice_filter_choices
+from .context import UIContext
 from .errors import require_id, user_errors
+from .playback import playable
 
 TAKE_HEADERS = ["id", "★", "kind", "text", "voice", "seconds", "engine", "created"]
 PAGE_SIZE = 50
@@ -18,20 +21,89 @@ PAGE_SIZE = 50
 
 def take_rows(takes: list[Take], voice_names: dict[int, str]) -> list[list]:
     return [
-        [t.id, "★" if t.starred else "", t.kind, _short(t.text), voice_names.get(t.voice_id, "") if t.voice_id else "",
+        [t.id, "★" if t.starred else "", t.kind, short(t.text), voice_names.get(t.voice_id, "") if t.voice_id else "",
          round(t.duration, 2), t.engine_id or "", t.created_at.strftime("%Y-%m-%d %H:%M")]
         for t in takes
     ]
 
 
-def take_choices(takes: list[Take]) -> list[tuple[str, int]]:
-    return [(f"#{t.id} {t.kind}: {_short(t.text, 40) or '(no text)'}", t.id) for t in takes]
+@dataclass
+class TakesTab:
+    voice_filter: gr.Dropdown
+    starred_only: gr.Checkbox
+    page: gr.Number
+    refresh: gr.Button
+    summary: gr.Markdown
+    table: gr.Dataframe
+    selected: gr.Dropdown
+    player: gr.Audio
+    star: gr.Button
+    fmt: gr.Dropdown
+    download: gr.Button
+    file: gr.File
+    delete: gr.Button
+    upload: gr.Audio
+    upload_text: gr.Textbox
+    do_import: gr.Button
+
+    @property
+    def listed(self) -> list:
+        """What a listing fills: the summary line, the table, the take picker and the voice filter."""
+        return [self.summary, self.table, self.selected, self.voice_filter]
 
 
-def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Component]:
+class TakeHandlers:
+    def __init__(self, takes: Takes, voices: Voices) -> None:
+        self.takes, self.voices = takes, voices
+
+    @user_errors
+    def list_takes(self, project_id, voice_id, starred, page_number):
+        project_id = int(project_id)
+        voice_id = int(voice_id) if voice_id else None
+        voices = self.voices.list(project_id)
+        total = self.takes.count(project_id, voice_id=voice_id, starred_only=bool(starred))
+        takes = self.takes.list(project_id, voice_id=voice_id, starred_only=bool(starred),
+                                page=int(page_number or 1), page_size=PAGE_SIZE)
+        pages = max(1, -(-total // PAGE_SIZE))
+        names = {v.id: v.name for v in voices}
+        return (f"{total} take(s) · page {int(page_number or 1)} of {pages}", take_rows(takes, names),
+                gr.update(choices=take_choices(takes), value=None),
+                gr.update(choices=voice_filter_choices(voices), value=voice_id or 0))
+
+    @user_errors
+    def play_take(self, take_id):
+        if take_id in (None, ""):
+            return None
+        return playable(self.takes.audio(int(take_id)))
+
+    @user_errors
+    def toggle_star(self, take_id, project_id, voice_id, starred, page_number):
+        take = self.takes.get(require_id(take_id, "Choose a take to star."), project_id=int(project_id))
+        self.takes.set_starred(take.id, not take.starred, project_id=int(project_id))
+        return self.list_takes(project_id, voice_id, starred, page_number)[:2]
+
+    @user_errors
+    def prepare_download(self, take_id, fmt_value):
+        return str(self.takes.file(require_id(take_id, "Choose a take to download."), fmt_value or "wav"))
+
+    @user_errors
+    def delete_take(self, take_id, project_id, voice_id, starred, page_number):
+        self.takes.delete(require_id(take_id, "Choose a take to delete."), project_id=int(project_id))
+        return (*self.list_takes(project_id, voice_id, starred, page_number), None)
+
+    @user_errors
+    def import_recording(self, project_id, path, text, voice_id, starred, page_number):
+        if not path:
+            raise ValueError("Upload or record a recording first.")
+        take = self.takes.import_recording(int(project_id), path, text, name=Path(path).name)
+        listed = self.list_takes(project_id, voice_id, starred, page_number)
+        return (*listed[:2], gr.update(choices=listed[2]["choices"], value=take.id), listed[3], None, "")
+
+
+def render(ctx: UIContext) -> TakesTab:
     with gr.Row():
-        voice_filter = gr.Dropdown(label="Voice", choices=[("All voices", 0)], value=0, scale=2,
-                                       allow_custom_value=True)
+        voice_filter = gr.Dropdown(label="Voice", choices=voice_filter_choices([]), value=0, scale=2,
+                                   allow_custom_value=True)
         starred_only = gr.Checkbox(label="Starred only", value=False, scale=1)
         page = gr.Number(label="Page", value=1, minimum=1, precision=0, scale=1, elem_id="takes-page")
         refresh = gr.Button("Refresh", scale=1, elem_id="takes-refresh")
@@ -51,68 +123,28 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
         upload = gr.Audio(label="Recording", sources=["upload", "microphone"], type="filepath")
         upload_text = gr.Textbox(label="What is said (optional)")
         do_import = gr.Button("Import")
-
-    list_outputs = [summary, table, selected, voice_filter]
-
-    @user_errors
-    def list_takes(project_id, voice_id, starred, page_number):
-        project_id = int(project_id)
-        voice_id = int(voice_id) if voice_id else None
-        voices = studio.voices.list(project_id)
-        total = studio.takes.count(project_id, voice_id=voice_id, starred_only=bool(starred))
-        takes = studio.takes.list(project_id, voice_id=voice_id, starred_only=bool(starred),
-                             page=int(page_number or 1), page_size=PAGE_SIZE)
-        pages = max(1, -(-total // PAGE_SIZE))
-        names = {v.id: v.name for v in voices}
-        voice_options = [("All voices", 0)] + [(v.name, v.id) for v in voices]
-        return (f"{total} take(s) · page {int(page_number or 1)} of {pages}", take_rows(takes, names),
-                gr.update(choices=take_choices(takes), value=None),
-                gr.update(choices=voice_options, value=voice_id or 0))
-
-    @user_errors
-    def play_take(take_id):
-        if take_id in (None, ""):
-            return None
-        return au.to_gradio(studio.takes.audio(int(take_id)))
-
-    @user_errors
-    def toggle_star(take_id, project_id, voice_id, starred, page_number):
-        take = studio.takes.get(require_id(take_id, "Choose a take to star."), project_id=int(project_id))
-        studio.takes.set_starred(take.id, not take.starred, project_id=int(project_id))
-        return list_takes(project_id, voice_id, starred, page_number)[:2]
-
-    @user_errors
-    def prepare_download(take_id, fmt_value):
-        return str(studio.takes.file(require_id(take_id, "Choose a take to download."), fmt_value or "wav"))
-
-    @user_errors
-    def delete_take(take_id, project_id, voice_id, starred, page_number):
-        studio.takes.delete(require_id(take_id, "Choose a take to delete."), project_id=int(project_id))
-        return (*list_takes(project_id, voice_id, starred, page_number), None)
-
-    @user_errors
-    def import_recording(project_id, path, text, voice_id, starred, page_number):
-        if not path:
-            raise ValueError("Upload or record a recording first.")
-        take = studio.takes.import_recording(int(project_id), path, text, name=Path(path).name)
-        listed = list_takes(project_id, voice_id, starred, page_number)
-        return (*listed[:2], gr.update(choices=listed[2]["choices"], value=take.id), listed[3], None, "")
-
-    filters = [project, voice_filter, starred_only, page]
-    refresh.click(list_takes, filters, list_outputs, api_name="list_takes")
-    for control in (project, voice_filter, starred_only, page):
-        control.change(list_takes, filters, list_outputs, api_name=False)
-    selected.change(play_take, selected, player, api_name="take_audio")
-    star.click(toggle_star, [selected, *filters], [summary, table], api_name="star_take", show_progress_on=summary)
-    download.click(prepare_download, [selected, fmt], file, api_name="download_take")
-    delete.click(delete_take, [selected, *filters], [*list_outputs, player], api_name="delete_take",
-                 show_progress_on=summary)
-    do_import.click(import_recording, [project, upload, upload_text, voice_filter, starred_only, page],
-                    [summary, table, selected, voice_filter, upload, upload_text], api_name="import_recording",
-                    show_progress_on=summary)
-    return {"refresh": list_takes, "filters": filters, "outputs": list_outputs}
+    return TakesTab(voice_filter, starred_only, page, refresh, summary, table, selected, player, star, fmt,
+                    download, file, delete, upload, upload_text, do_import)
 
 
-def _short(text: str | None, limit: int = 60) -> str:
-    text = (text or "").replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def listen(ctx: UIContext, tab: TakesTab) -> None:
+    handle = TakeHandlers(ctx.studio.takes, ctx.studio.voices)
+    filters = [ctx.project, tab.voice_filter, tab.starred_only, tab.page]
+    tab.refresh.click(handle.list_takes, filters, tab.listed, api_name="list_takes")
+    for control in filters:
+        control.change(handle.list_takes, filters, tab.listed, api_name=False)
+    tab.selected.change(handle.play_take, tab.selected, tab.player, api_name="take_audio")
+    tab.star.click(handle.toggle_star, [tab.selected, *filters], [tab.summary, tab.table], api_name="star_take",
+                   show_progress_on=tab.summary)
+    tab.download.click(handle.prepare_download, [tab.selected, tab.fmt], tab.file, api_name="download_take")
+    deleted = tab.delete.click(handle.delete_take, [tab.selected, *filters], [*tab.listed, tab.player],
+                               api_name="delete_take", show_progress_on=tab.summary)
+    imported = tab.do_import.click(
+        handle.import_recording, [ctx.project, tab.upload, tab.upload_text, tab.voice_filter, tab.starred_only,
+                                  tab.page],
+        [tab.summary, tab.table, tab.selected, tab.voice_filter, tab.upload, tab.upload_text],
+        api_name="import_recording", show_progress_on=tab.summary)
+    ctx.takes_changed.raised_by("takes", deleted, imported)
+    ctx.takes_changed.follow("takes", handle.list_takes, filters, tab.listed)
+    ctx.voices_changed.follow("takes", handle.list_takes, filters, tab.listed)
+    ctx.page_load.then("takes", handle.list_takes, filters, tab.listed)

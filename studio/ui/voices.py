@@ -1,16 +1,18 @@
 """Voices tab: create a voice from recordings (with consent), then list, play, rename and delete voices."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
-from pipelines import audio as au
 from storage import Voice
-from studio.service import Studio
-from studio.voices import CONSENT_STATEMENT, ClipInput
+from studio.voices import CONSENT_STATEMENT, ClipInput, Voices
 
+from .choices import voice_choices
+from .context import UIContext
 from .errors import require_id, user_errors
+from .playback import playable
 
 LANGUAGES = [("English", "en"), ("Spanish", "es"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
              ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"), ("Japanese", "ja"), ("Chinese", "zh")]
@@ -26,12 +28,69 @@ def voice_rows(voices: list[Voice]) -> list[list]:
     ]
 
 
-def voice_choices(voices: list[Voice]) -> list[tuple[str, int]]:
-    return [(f"{v.name} (#{v.id})", v.id) for v in voices]
+@dataclass
+class VoicesTab:
+    files: gr.File
+    mic: gr.Audio
+    name: gr.Textbox
+    language: gr.Dropdown
+    transcripts: gr.Textbox
+    denoise: gr.Checkbox
+    consent: gr.Checkbox
+    create: gr.Button
+    status: gr.Markdown
+    table: gr.Dataframe
+    selected: gr.Dropdown
+    preview: gr.Audio
+    new_name: gr.Textbox
+    rename: gr.Button
+    delete: gr.Button
 
 
-def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Component]:
-    """Lay out the tab and wire its events; returns the components other tabs refresh."""
+class VoiceHandlers:
+    def __init__(self, voices: Voices) -> None:
+        self.voices = voices
+
+    @user_errors
+    def create_voice(self, project_id, paths, recorded, voice_name, lang, transcript_text, clean, agreed,
+                     request: gr.Request, progress=gr.Progress()):
+        sources = list(paths or []) + ([recorded] if recorded else [])
+        lines = (transcript_text or "").splitlines()
+        clips = [ClipInput(source=p, transcript=lines[i] if i < len(lines) else None, name=Path(p).name)
+                 for i, p in enumerate(sources)]
+        who = getattr(request, "username", None) or "anonymous"
+        voice = self.voices.create(int(project_id), voice_name or "", clips, language=lang or "en",
+                                   consent=agreed, consented_by=who, denoise_with=DENOISER if clean else None,
+                                   progress=lambda f, text: progress(f, desc=text))
+        voices = self.voices.list(voice.project_id)
+        return (f"Created **{voice.name}** from {len(voice.clips)} clip(s).", voice_rows(voices),
+                gr.update(choices=voice_choices(voices), value=voice.id), None, None, "", "", False)
+
+    @user_errors
+    def list_voices(self, project_id):
+        voices = self.voices.list(int(project_id))
+        return voice_rows(voices), gr.update(choices=voice_choices(voices), value=None)
+
+    @user_errors
+    def play_voice(self, voice_id):
+        if voice_id is None:
+            return None
+        return playable(self.voices.clip_audio(int(voice_id)))
+
+    @user_errors
+    def rename_voice(self, voice_id, name_text):
+        voice = self.voices.rename(require_id(voice_id, "Choose a voice to rename."), name_text or "")
+        voices = self.voices.list(voice.project_id)
+        return voice_rows(voices), gr.update(choices=voice_choices(voices), value=voice.id), ""
+
+    @user_errors
+    def delete_voice(self, project_id, voice_id):
+        self.voices.delete(require_id(voice_id, "Choose a voice to delete."), project_id=int(project_id))
+        voices = self.voices.list(int(project_id))
+        return voice_rows(voices), gr.update(choices=voice_choices(voices), value=None), None
+
+
+def render(ctx: UIContext) -> VoicesTab:
     with gr.Row():
         with gr.Column(scale=1):
             gr.Markdown("### New voice\nA few seconds to a minute of clean speech per clip works best.")
@@ -56,53 +115,22 @@ def render(studio: Studio, project: gr.Dropdown) -> dict[str, gr.components.Comp
                 new_name = gr.Textbox(label="New name", scale=3)
                 rename = gr.Button("Rename", scale=1)
             delete = gr.Button("Delete voice", variant="stop")
+    return VoicesTab(files, mic, name, language, transcripts, denoise, consent, create, status, table, selected,
+                     preview, new_name, rename, delete)
 
-    @user_errors
-    def create_voice(project_id, paths, recorded, voice_name, lang, transcript_text, clean, agreed,
-                     request: gr.Request, progress=gr.Progress()):
-        sources = list(paths or []) + ([recorded] if recorded else [])
-        lines = (transcript_text or "").splitlines()
-        clips = [ClipInput(source=p, transcript=lines[i] if i < len(lines) else None, name=Path(p).name)
-                 for i, p in enumerate(sources)]
-        who = getattr(request, "username", None) or "anonymous"
-        voice = studio.voices.create(int(project_id), voice_name or "", clips, language=lang or "en",
-                                    consent=agreed, consented_by=who,
-                                    denoise_with=DENOISER if clean else None,
-                                    progress=lambda f, text: progress(f, desc=text))
-        voices = studio.voices.list(voice.project_id)
-        return (f"Created **{voice.name}** from {len(voice.clips)} clip(s).", voice_rows(voices),
-                gr.update(choices=voice_choices(voices), value=voice.id), None, None, "", "", False)
 
-    @user_errors
-    def list_voices(project_id):
-        voices = studio.voices.list(int(project_id))
-        return voice_rows(voices), gr.update(choices=voice_choices(voices), value=None)
-
-    @user_errors
-    def play_voice(voice_id):
-        if voice_id is None:
-            return None
-        return au.to_gradio(studio.voices.clip_audio(int(voice_id)))
-
-    @user_errors
-    def rename_voice(voice_id, name_text):
-        voice = studio.voices.rename(require_id(voice_id, "Choose a voice to rename."), name_text or "")
-        voices = studio.voices.list(voice.project_id)
-        return voice_rows(voices), gr.update(choices=voice_choices(voices), value=voice.id), ""
-
-    @user_errors
-    def delete_voice(project_id, voice_id):
-        studio.voices.delete(require_id(voice_id, "Choose a voice to delete."), project_id=int(project_id))
-        voices = studio.voices.list(int(project_id))
-        return voice_rows(voices), gr.update(choices=voice_choices(voices), value=None), None
-
-    create.click(create_voice, [project, files, mic, name, language, transcripts, denoise, consent],
-                 [status, table, selected, files, mic, name, transcripts, consent], api_name="create_voice",
-                 show_progress_on=status)
-    project.change(list_voices, project, [table, selected], api_name="list_voices")
-    selected.change(play_voice, selected, preview, api_name="voice_preview")
-    rename.click(rename_voice, [selected, new_name], [table, selected, new_name], api_name="rename_voice",
-                 show_progress_on=table)
-    delete.click(delete_voice, [project, selected], [table, selected, preview], api_name="delete_voice",
-                 show_progress_on=table)
-    return {"table": table, "selected": selected, "refresh": list_voices}
+def listen(ctx: UIContext, tab: VoicesTab) -> None:
+    handle, project = VoiceHandlers(ctx.studio.voices), ctx.project
+    created = tab.create.click(
+        handle.create_voice, [project, tab.files, tab.mic, tab.name, tab.language, tab.transcripts, tab.denoise,
+                              tab.consent],
+        [tab.status, tab.table, tab.selected, tab.files, tab.mic, tab.name, tab.transcripts, tab.consent],
+        api_name="create_voice", show_progress_on=tab.status, **ctx.gpu)
+    project.change(handle.list_voices, project, [tab.table, tab.selected], api_name="list_voices")
+    tab.selected.change(handle.play_voice, tab.selected, tab.preview, api_name="voice_preview")
+    renamed = tab.rename.click(handle.rename_voice, [tab.selected, tab.new_name], [tab.table, tab.selected, tab.new_name],
+                               api_name="rename_voice", show_progress_on=tab.table)
+    deleted = tab.delete.click(handle.delete_voice, [project, tab.selected], [tab.table, tab.selected, tab.preview],
+                               api_name="delete_voice", show_progress_on=tab.table)
+    ctx.voices_changed.raised_by("voices", created, renamed, deleted)
+    ctx.page_load.then("voices", handle.list_voices, [project], [tab.table, tab.selected])

@@ -59,8 +59,8 @@ def test_version_is_head(engine: Engine) -> None:
         assert current_revision(conn) is None
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0002"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+        assert current_revision(conn) == head_revision() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0003"]
 
 
 def test_pragmas_on_every_new_connection(engine: Engine) -> None:
@@ -180,7 +180,7 @@ def test_upgrade_from_0001_keeps_data_and_adds_transcripts(engine: Engine, tmp_p
 
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == "0002"
+        assert current_revision(conn) == "0003"
     assert snapshot(engine) == before  # every old row, byte for byte
     assert schema_diff(engine, Base.metadata) == []
     engine.dispose()
@@ -207,9 +207,11 @@ def test_downgrade_to_0001_drops_only_transcripts(engine: Engine, tmp_path: Path
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO take_transcripts (take_id, text, words, created_at) "
                           "VALUES (1, 'x', '[]', '2025-01-02 03:04:05.000000')"))
+        conn.execute(text("INSERT INTO voice_matches (voice_id, engine_key, speaker, similarity, updated_at) "
+                          "VALUES (1, 'kokoro@1', 'af_heart', 0.7, '2025-01-02 03:04:05.000000')"))
     before = snapshot(engine)
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0001")
         assert current_revision(conn) == "0001"
-    assert "take_transcripts" not in inspect(engine).get_table_names()
+    assert not {"take_transcripts", "voice_matches"} & set(inspect(engine).get_table_names())
     assert snapshot(engine) == before

@@ -13,8 +13,14 @@ from pipelines import audio as au
 from storage import UnitOfWork
 from studio import narrations
 from studio.compare import better
+from studio.service import Studio
 from studio.speak import MAX_TEXT_CHARS
+from studio.voice_match import PROBE_TEXT
+from studio.voices import ClipInput
+from tests.conftest import needs_speech, speech_clip
 from tests.fakes import FAKE_ENGINE, FakeSpeak
+
+NINE = "coqui_lj_LJ001-0001"  # 9.7 s, LJ Speech
 
 TEXT = "The studio keeps every take. Nothing is lost when you try again with another seed."
 THREE = "The first sentence stays. The second one will be spoken again. The third one stays as well."
@@ -308,3 +314,20 @@ def test_progress_reaches_the_reader_in_its_own_thread(studio, project_id):
     assert {thread for _, _, thread in seen} == {threading.current_thread()}
     assert [m for _, m, _ in seen if m.startswith("chunk")] == ["chunk 1 of 3", "chunk 2 of 3", "chunk 3 of 3"]
     assert seen[-1][:2] == (1.0, "done") and [f for f, _, _ in seen] == sorted(f for f, _, _ in seen)
+
+
+@needs_speech
+def test_the_closest_built_in_speaker_is_found_once_per_voice_and_kept_in_the_store(studio, project_id, engine):
+    """Issue #11: the search speaks a probe sentence in every built-in speaker; a studio opened later (a
+    restart) reads the voice's match from the store instead of searching again."""
+    voice = studio.voices.create(project_id, "Probe once", [ClipInput(source=speech_clip(NINE))], consent=True)
+    first = speak(studio, project_id, "Speak in the closest voice.", voice_id=voice.id, seed=2)[-1]
+    probes = [text for text, _ in engine.calls if text == PROBE_TEXT]
+    assert first.match is not None and len(probes) == len(FakeSpeak.SPEAKERS)
+    engine.calls.clear()
+    restarted = Studio(studio.store, studio.settings, models=studio.models)  # new matcher, empty memory
+    again = list(restarted.speak.speak(project_id, "And once more.", voice_id=voice.id, engine_id=FAKE_ENGINE,
+                                       gate=False, seed=2))[-1]
+    assert again.match == first.match
+    assert PROBE_TEXT not in [text for text, _ in engine.calls]
+    assert studio.takes.get(again.take.id).parameters["speaker"] == first.match.speaker

@@ -144,3 +144,34 @@ def test_the_checker_sees_a_cycle_and_a_lazy_import(tmp_path):
     module = tmp_path / "lazy.py"
     module.write_text("def f():\n    from .editing import trim\n")
     assert imports("pipelines.lazy", module) == [("pipelines.editing", ["trim"])]
+
+
+def test_pipelines_know_nothing_of_the_user_interface():
+    """Gradio's (rate, array) players and events belong to studio/ui; the engines run without it."""
+    ui = [f"{name}: {target}" for name, path in MODULES.items() for target, _ in imports(name, path)
+          if target.split(".")[0] in ("gradio", "gradio_client") or target.startswith("studio")]
+    assert ui == []
+
+
+def test_ui_handlers_reach_the_store_and_models_only_through_use_cases():
+    reached = []
+    for path in sorted((ROOT / "studio" / "ui").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("store", "models", "media"):
+                reached.append(f"{path.name}:{node.lineno} .{node.attr}")
+    assert reached == []
+
+
+TABS = ("speak", "voices", "edit", "enhance", "takes", "projects", "models")
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_every_tab_renders_its_parts_then_listens(tab):
+    import dataclasses
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"studio.ui.{tab}")
+    parts = inspect.signature(module.render).return_annotation
+    assert dataclasses.is_dataclass(getattr(module, parts, None)), f"render() of {tab} returns {parts}"
+    assert list(inspect.signature(module.listen).parameters) == ["ctx", "tab"]

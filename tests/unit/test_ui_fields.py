@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from studio.ui.fields import engine_choices, parse_seed, seed_box
+from studio.ui.choices import engine_choices
+from studio.ui.fields import parse_seed, seed_box
 
 
 @pytest.mark.parametrize("value, seed", [(None, None), ("", None), ("   ", None), ("0", 0), (" 42 ", 42),

@@ -1,0 +1,58 @@
+"""The (label, value) pairs every picker offers, in one place: projects, voices, takes, narrations, chunk
+attempts and engines. Labels carry the id (`#12`) so a person can match a take across tabs and API calls."""
+from __future__ import annotations
+
+from pipelines.manager import EngineStatus
+from storage import Project, Take, Voice
+
+NO_VOICE = 0  # the Speak picker's "engine's own voice"
+ENGINE_STATES = {"loaded": "offline, loaded", "embedded": "offline", "cached": "downloaded",
+                 "not downloaded": "needs download", "not installed": "not installed"}
+
+
+def project_choices(projects: list[Project]) -> list[tuple[str, int]]:
+    return [(p.name, p.id) for p in projects]
+
+
+def voice_choices(voices: list[Voice]) -> list[tuple[str, int]]:
+    return [(f"{v.name} (#{v.id})", v.id) for v in voices]
+
+
+def speaking_voice_choices(voices: list[Voice]) -> list[tuple[str, int]]:
+    """The Speak picker: the engine's own voice first, then the project's voices."""
+    return [("Engine's own voice", NO_VOICE)] + voice_choices(voices)
+
+
+def voice_filter_choices(voices: list[Voice]) -> list[tuple[str, int]]:
+    return [("All voices", 0)] + [(v.name, v.id) for v in voices]
+
+
+def take_choices(takes: list[Take]) -> list[tuple[str, int]]:
+    return [(f"#{t.id} {t.kind}: {short(t.text, 40) or '(no text)'}", t.id) for t in takes]
+
+
+def narration_choices(takes: list[Take]) -> list[tuple[str, int]]:
+    return take_choices([t for t in takes if t.kind == "speech"])
+
+
+def attempt_choices(attempts: list[Take], kept_ids: set[int]) -> list[tuple[str, int]]:
+    """A narration's chunk attempts, each with its seed and word error rate, the kept ones marked."""
+    def label(t: Take) -> str:
+        wer = t.scores.get("wer")
+        score = f", WER {wer:.2f}" if isinstance(wer, (int, float)) else ""
+        return (f"chunk {int(t.parameters.get('chunk', 0)) + 1} · #{t.id} seed {t.seed}{score}"
+                f"{' · kept' if t.id in kept_ids else ''}")
+    return [(label(t), t.id) for t in attempts]
+
+
+def engine_choices(statuses: list[EngineStatus], task: str) -> list[tuple[str, str]]:
+    """(label, id) for every engine of `task`, each label naming the engine and its state (offline,
+    downloaded, needs download, not installed), so a person sees before pressing anything what will run."""
+    return [(f"{s.engine.name} — {ENGINE_STATES.get(s.state, s.state)}", s.engine.id)
+            for s in statuses if s.engine.task == task]
+
+
+def short(text: str | None, limit: int = 60) -> str:
+    """One line of at most `limit` characters, for table cells and labels."""
+    text = (text or "").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"

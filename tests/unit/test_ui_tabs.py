@@ -1,0 +1,118 @@
+"""The tabs as components (issue #10 part 3): handlers importable and run without a browser, a Speak request
+built in one place, signals that carry takes and voices across tabs, and one queue for model work."""
+from __future__ import annotations
+
+import anyio
+import gradio as gr
+import pytest
+
+from studio.ui import app as ui_app
+from studio.ui.context import GPU_QUEUE, Signal
+from studio.ui.edit import EditHandlers
+from studio.ui.speak import SpeakHandlers, speak_request
+from studio.ui.takes import TakeHandlers
+from tests.fakes import FAKE_ENGINE
+
+GPU_APIS = {"speak", "regenerate_chunk", "apply_edit", "transcribe_take", "retranscribe_take", "enhance",
+            "enhance_all", "create_voice", "load_engine"}
+
+
+@pytest.fixture
+def project_id(studio) -> int:
+    return studio.projects.list()[0].id
+
+
+def speak_handlers(studio) -> SpeakHandlers:
+    return SpeakHandlers(studio.speak, studio.fix, studio.compare, studio.takes, studio.voices, studio.engines)
+
+
+def test_the_speak_form_becomes_one_request():
+    request = speak_request("3", 0, "Hello.", "", " 42 ", "1.25", "  ", True)
+    assert (request.project_id, request.voice_id, request.engine_id, request.seed, request.speed,
+            request.speaker, request.gate) == (3, None, "piper-joe-embedded", 42, 1.25, None, True)
+    assert speak_request(3, "7", "Hi.", FAKE_ENGINE, "", 1, "ann", 0).voice_id == 7
+    with pytest.raises(ValueError, match="Seed must be"):
+        speak_request(3, 0, "Hello.", FAKE_ENGINE, "abc", 1.0, "", True)
+
+
+def test_the_speak_handler_streams_chunks_then_the_take_without_a_browser(studio, project_id, engine):
+    handle = speak_handlers(studio)
+
+    async def collect():
+        return [item async for item in handle.speak(project_id, 0, "One sentence here. And a second one.",
+                                                    FAKE_ENGINE, "5", 1.0, "", False)]
+
+    items = anyio.run(collect)
+    live = [item[0] for item in items[:-1]]
+    assert live and all(isinstance(rate, int) and samples.ndim == 1 for rate, samples in live)
+    rate, samples = items[-1][1]
+    assert rate == live[0][0] and len(samples) >= sum(len(s) for _, s in live) * 0.9
+    assert "Saved as take" in items[-1][3]
+    newest = TakeHandlers(studio.takes, studio.voices).list_takes(project_id, 0, False, 1)
+    assert newest[0].startswith(f"{studio.takes.count(project_id)} take(s)")
+
+
+def test_handlers_turn_mistakes_into_readable_errors(studio, project_id):
+    handle = speak_handlers(studio)
+    with pytest.raises(gr.Error, match="Choose take A"):
+        handle.compare_takes(None, 1)
+    with pytest.raises(gr.Error, match="Ids are whole numbers"):
+        handle.list_attempts("abc")
+    with pytest.raises(gr.Error, match="not found"):
+        EditHandlers(studio.edit, studio.takes).load(999_999)
+
+
+def test_edit_handler_loads_a_take_that_was_never_transcribed(studio, project_id, engine):
+    take = list(studio.speak.speak(project_id, "Never transcribed.", engine_id=FAKE_ENGINE, gate=False))[-1].take
+    audio, text, diff, note = EditHandlers(studio.edit, studio.takes).load(take.id)
+    assert audio[1].size > 0 and text == "" and diff == [] and "Not transcribed" in note
+
+
+def test_a_signal_refreshes_other_tabs_never_the_tab_that_raised_it():
+    with gr.Blocks() as demo:
+        box, out_a, out_b = gr.Textbox(), gr.Textbox(), gr.Textbox()
+        signal = Signal()
+        signal.raised_by("a", gr.Button().click(lambda v: v, box, out_a, api_name="cause"))
+        signal.follow("a", lambda v: v, [box], [out_a])
+        signal.follow("b", lambda v: v, [box], [out_b])
+        signal.connect()
+    functions = list(demo.fns.values())
+    cause = next(f for f in functions if f.api_name == "cause")
+    after = [f for f in functions if f.trigger_after == cause._id]
+    assert [[o._id for o in f.outputs] for f in after] == [[out_b._id]]
+    assert after[0].trigger_only_on_success  # a failed action refreshes nothing
+
+
+def functions_of(studio) -> list:
+    """The app's event functions, as Gradio keeps them (api name, queue, outputs, what they follow)."""
+    return list(ui_app.build_app(studio).fns.values())
+
+
+def test_model_work_waits_in_one_queue_sized_by_configuration(studio):
+    functions = functions_of(studio)
+    gpu = {f.api_name: f for f in functions if f.api_name in GPU_APIS}
+    assert set(gpu) == GPU_APIS
+    assert {f.concurrency_id for f in gpu.values()} == {GPU_QUEUE}
+    assert {f.concurrency_limit for f in gpu.values()} == {studio.settings.gpu_concurrency}
+    others = [f for f in functions if f.api_name in ("list_takes", "star_take", "rename_voice")]
+    assert len(others) == 3 and all(f.concurrency_id != GPU_QUEUE for f in others)
+
+
+def test_a_take_made_on_one_tab_refreshes_the_pickers_of_the_others(studio):
+    """Speaking, editing and enhancing each make takes; the Takes table and the other tabs' take pickers
+    follow, and a tab is not refreshed twice by its own event."""
+    functions = functions_of(studio)
+    by_api = {f.api_name: f for f in functions}
+
+    def refreshed_after(api_name: str) -> set[str]:
+        cause = by_api[api_name]._id
+        return {o.elem_id for f in functions if f.trigger_after == cause for o in f.outputs if o.elem_id}
+
+    for api_name, others in [("speak", {"takes-table", "edit-take", "enhance-take"}),
+                             ("apply_edit", {"takes-table", "compare-a", "fix-take", "enhance-take"}),
+                             ("enhance", {"takes-table", "edit-take", "fix-take"}),
+                             ("import_recording", {"edit-take", "enhance-take", "compare-b"})]:
+        assert others <= refreshed_after(api_name), api_name
+    assert "edit-take" not in refreshed_after("apply_edit")  # its handler returns fresh pickers itself
+    assert "enhance-take" not in refreshed_after("enhance")
+    assert "speak-voice" in refreshed_after("create_voice")
