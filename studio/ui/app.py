@@ -9,6 +9,7 @@ from studio.service import Studio
 from . import edit, enhance, models, projects, speak, takes, voices
 from .cancellation import cancel_session
 from .context import UIContext
+from .fields import TABLE_CSS
 
 TITLE = "Retake"
 INTRO = "Clone a voice from a few seconds of speech, narrate, fix recordings by editing words, keep it all in a project."
@@ -62,6 +63,7 @@ def launch(studio: Studio, settings: Settings, **kwargs) -> tuple:
         allowed_paths=[str(settings.cache_dir)],
         max_file_size=f"{settings.max_upload_mb}mb",
         show_error=True,
+        css=TABLE_CSS,
     )
     options.update(kwargs)
     return demo, demo.launch(**options)

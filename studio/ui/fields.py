@@ -1,8 +1,12 @@
-"""Form fields shared by the tabs: seed boxes.
+"""Form fields shared by the tabs: seed boxes and read-only tables.
 
 A seed is optional: empty means "draw one". Gradio's number field cannot hold "empty" — inside a closed
 accordion it is sent as None, but once the accordion is opened it shows and sends 0, so whether a take was
-random depended on whether Options had ever been opened. A seed is therefore a one-line text box, read here."""
+random depended on whether Options had ever been opened. A seed is therefore a one-line text box, read here.
+
+Gradio sizes a table's columns from its cells, which it keeps on one line: a wide table scrolled sideways and
+its headers broke mid-word ("clon|es", "simi|lari|ty") at 1280 px. Our tables wrap cells at spaces only,
+never inside a word, with column widths chosen per table (`TABLE_CSS`, passed to `launch`)."""
 from __future__ import annotations
 
 import re
@@ -12,6 +16,21 @@ import gradio as gr
 from pipelines.seeds import check_seed
 
 _DIGITS = re.compile(r"\d+")
+
+
+TABLE_CLASS = "retake-table"
+TABLE_CSS = f"""
+.{TABLE_CLASS} .cell-wrap {{ white-space: normal !important; }}
+.{TABLE_CLASS} .cell-wrap, .{TABLE_CLASS} .header {{
+    word-break: keep-all !important; overflow-wrap: normal !important; hyphens: none !important; }}
+"""
+
+
+def table(headers: list[str], elem_id: str, column_widths: list[str] | None = None,
+          max_height: int = 500) -> gr.Dataframe:
+    """A read-only table whose cells wrap between words (`TABLE_CSS`)."""
+    return gr.Dataframe(headers=headers, interactive=False, elem_id=elem_id, wrap=True, max_height=max_height,
+                        column_widths=column_widths, elem_classes=[TABLE_CLASS])
 
 
 def seed_box(label: str = "Seed (empty = random)", elem_id: str | None = None, **kwargs) -> gr.Textbox:

@@ -10,8 +10,10 @@ from studio.engines import Engines
 
 from .context import UIContext
 from .errors import require_engine, user_errors
+from .fields import table as table_of
 
 ENGINE_HEADERS = ["engine", "task", "status", "clones", "memory MB", "download MB", "GPU", "licence", "notes"]
+ENGINE_WIDTHS = ["16%", "9%", "10%", "6%", "7%", "8%", "10%", "16%", "18%"]
 STATE_LABELS = {"loaded": "● loaded", "embedded": "offline (embedded)", "cached": "downloaded",
                 "not downloaded": "needs download", "not installed": "not installed"}
 
@@ -65,7 +67,7 @@ class ModelHandlers:
 def render(ctx: UIContext) -> ModelsTab:
     gr.Markdown("Engines load on first use. Embedded engines work offline; others download once from "
                 "the Hugging Face Hub into its cache.")
-    table = gr.Dataframe(headers=ENGINE_HEADERS, interactive=False, elem_id="models-table", wrap=True)
+    table = table_of(ENGINE_HEADERS, "models-table", ENGINE_WIDTHS, max_height=1200)
     with gr.Row():
         engine = gr.Dropdown(ctx.studio.engines.all_ids(), label="Engine", scale=3, elem_id="models-engine")
         download = gr.Button("Download", scale=1)

@@ -20,10 +20,11 @@ from .choices import (NO_VOICE, attempt_choices, engine_choices, narration_choic
                       take_choices)
 from .context import UIContext
 from .errors import require_id, user_errors
-from .fields import parse_seed, seed_box
+from .fields import parse_seed, seed_box, table as table_of
 from .playback import playable
 
 SCORE_HEADERS = ["chunk", "take", "text", "seed", "attempt", "similarity", "WER", "words/min", "passed", "why"]
+SCORE_WIDTHS = ["6%", "5%", "26%", "10%", "7%", "9%", "5%", "8%", "8%", "16%"]
 COMPARE_HEADERS = ["", "A", "B", "better"]
 PICKER_LIMIT = 200  # newest takes offered in the compare and fix pickers
 
@@ -249,8 +250,8 @@ def render(ctx: UIContext) -> SpeakTab:
             stream = gr.Audio(label="Live", streaming=True, autoplay=True, interactive=False,
                               elem_id="speak-stream")
             final = gr.Audio(label="Take", type="numpy", interactive=False, elem_id="speak-final")
-            scores = gr.Dataframe(headers=SCORE_HEADERS, interactive=False, elem_id="speak-scores", wrap=True,
-                                  column_widths=["6%", "6%", "21%", "11%", "7%", "9%", "7%", "8%", "9%", "16%"])
+    # Full width: ten columns in half the page broke their headers and seeds mid-word at 1280 px.
+    scores = table_of(SCORE_HEADERS, "speak-scores", SCORE_WIDTHS)
     # Pickers accept any take id (allow_custom_value): API callers name takes made after the page was built.
     with gr.Accordion("Fix one chunk", open=False, elem_id="speak-fix"):
         with gr.Row():
@@ -272,7 +273,7 @@ def render(ctx: UIContext) -> SpeakTab:
         with gr.Row():
             player_a = gr.Audio(label="A", type="numpy", interactive=False, elem_id="compare-player-a")
             player_b = gr.Audio(label="B", type="numpy", interactive=False, elem_id="compare-player-b")
-        comparison = gr.Dataframe(headers=COMPARE_HEADERS, interactive=False, elem_id="compare-table", wrap=True)
+        comparison = table_of(COMPARE_HEADERS, "compare-table")
     return SpeakTab(voice, text, count, engine, seed, speed, speaker, gate, run, status, stream, final, scores,
                     fix_take, fix_chunk, fix_seed, fix_gate, regenerate, attempt, choose, take_a, take_b, compare,
                     player_a, player_b, comparison)

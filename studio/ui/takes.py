@@ -13,6 +13,7 @@ from studio.voices import Voices
 from .choices import short, take_choices, voice_filter_choices
 from .context import UIContext
 from .errors import require_id, user_errors
+from .fields import table as table_of
 from .playback import playable
 
 TAKE_HEADERS = ["id", "★", "kind", "text", "voice", "seconds", "engine", "created"]
@@ -108,7 +109,7 @@ def render(ctx: UIContext) -> TakesTab:
         page = gr.Number(label="Page", value=1, minimum=1, precision=0, scale=1, elem_id="takes-page")
         refresh = gr.Button("Refresh", scale=1, elem_id="takes-refresh")
     summary = gr.Markdown(elem_id="takes-summary")
-    table = gr.Dataframe(headers=TAKE_HEADERS, interactive=False, elem_id="takes-table")
+    table = table_of(TAKE_HEADERS, "takes-table", ["6%", "4%", "8%", "40%", "12%", "7%", "12%", "11%"])
     with gr.Row():
         with gr.Column(scale=2):
             selected = gr.Dropdown(label="Take", choices=[], elem_id="take-select", allow_custom_value=True)

@@ -12,6 +12,7 @@ from studio.voices import CONSENT_STATEMENT, ClipInput, Voices
 from .choices import voice_choices
 from .context import UIContext
 from .errors import require_id, user_errors
+from .fields import table as table_of
 from .playback import playable
 
 LANGUAGES = [("English", "en"), ("Spanish", "es"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
@@ -108,7 +109,7 @@ def render(ctx: UIContext) -> VoicesTab:
             status = gr.Markdown(elem_id="voice-status")
         with gr.Column(scale=1):
             gr.Markdown("### Library")
-            table = gr.Dataframe(headers=VOICE_HEADERS, interactive=False, elem_id="voice-table")
+            table = table_of(VOICE_HEADERS, "voice-table")
             selected = gr.Dropdown(label="Voice", choices=[], elem_id="voice-select", allow_custom_value=True)
             preview = gr.Audio(label="Reference clip", interactive=False, type="numpy")
             with gr.Row():

@@ -118,3 +118,27 @@ def save_screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# Words of a table drawn over more than one line (a word broken mid-word); hyphens, slashes and spaces are
+# places a line may break, so the parts between them are the words.
+BROKEN_WORDS_JS = """(root) => {
+  const broken = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const match of node.data.matchAll(/[^\\s\\-\\/_,;·]+/g)) {
+      const range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+      if (lines.size > 1) broken.push(match[0]);
+    }
+  }
+  return broken;
+}"""
+
+
+def table_problems(table) -> dict:
+    """What makes a table hard to read: words broken across lines, and columns cut off (sideways scroll)."""
+    wide = table.locator("table").first.evaluate("t => t.parentElement.scrollWidth - t.parentElement.clientWidth")
+    return {"broken": table.evaluate(BROKEN_WORDS_JS), "cut_off_px": max(0, int(wide))}

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.conftest import speech_clip
-from tests.e2e.conftest import save_screenshot
+from tests.e2e.conftest import save_screenshot, table_problems
 
 pytestmark = pytest.mark.e2e
 playwright = pytest.importorskip("playwright.sync_api")
@@ -87,3 +87,33 @@ def test_enhance_a_noisy_upload_shows_report_and_spectrograms(page, app_factory)
     playwright.expect(page.locator("#enhance-after-plot img, #enhance-after-plot canvas, #enhance-after-plot svg")
                       .first).to_be_visible(timeout=30_000)
     save_screenshot(page, "enhance-tab.png")
+
+
+def test_tables_are_readable_at_1280_px(page, app_factory):
+    """Issue #11: at 1280 px the Models table scrolled sideways with its headers broken mid-word ("clon|es"),
+    and the Speak score table broke headers and seeds ("simi|lari|ty", "17357|71724")."""
+    app = app_factory()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(app.url)
+    expect = playwright.expect
+    page.locator("#speak-text textarea").fill("The studio keeps every take. Nothing is lost when you try again "
+                                             "with another seed, and a longer sentence follows it here.")
+    page.locator("#speak-run").click()
+    expect(page.locator("#speak-status")).to_contain_text("Saved as take", timeout=120_000)
+    expect(page.locator("#speak-scores")).to_contain_text("kept")
+    problems = {"speak-scores": table_problems(page.locator("#speak-scores"))}
+    page.get_by_role("tab", name="Takes").click()
+    expect(page.locator("#takes-table")).to_contain_text("speech", timeout=30_000)
+    problems["takes-table"] = table_problems(page.locator("#takes-table"))
+    page.get_by_role("tab", name="Voices").click()
+    page.locator("#voice-files input[type=file]").set_input_files(str(speech_clip("coqui_lj_LJ001-0016")))
+    page.locator("#voice-name textarea, #voice-name input").first.fill("Narrator with a long name")
+    page.locator("#voice-consent input[type=checkbox]").check()
+    page.locator("#voice-create").click()
+    expect(page.locator("#voice-table")).to_contain_text("Narrator with a long name", timeout=60_000)
+    problems["voice-table"] = table_problems(page.locator("#voice-table"))
+    page.get_by_role("tab", name="Models").click()
+    expect(page.locator("#models-table")).to_contain_text("offline (embedded)", timeout=30_000)
+    problems["models-table"] = table_problems(page.locator("#models-table"))
+    save_screenshot(page, "models-1280.png")
+    assert problems == {name: {"broken": [], "cut_off_px": 0} for name in problems}
