@@ -61,7 +61,8 @@ class PageLoad:
         chain = None
         for step in self.steps:
             start = demo.load if chain is None else chain.then
-            chain = start(step.fn, step.inputs, step.outputs, api_name=step.api_name)
+            # False keeps the event out of the API; Gradio's annotation (str | None) does not list it.
+            chain = start(step.fn, step.inputs, step.outputs, api_name=step.api_name)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -26,7 +26,7 @@ TABLE_CSS = f"""
 """
 
 
-def table(headers: list[str], elem_id: str, column_widths: list[str] | None = None,
+def table(headers: list[str], elem_id: str, column_widths: list[str | int] | None = None,
           max_height: int = 500) -> gr.Dataframe:
     """A read-only table whose cells wrap between words (`TABLE_CSS`)."""
     return gr.Dataframe(headers=headers, interactive=False, elem_id=elem_id, wrap=True, max_height=max_height,
