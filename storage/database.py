@@ -5,6 +5,8 @@ set-up here, because a desktop app with several threads (and sometimes a second 
 to one file needs WAL, a busy timeout and writers that take the write lock up front."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,31 +96,49 @@ def migrate(engine_or_url: Engine | str | URL) -> None:
     the second finds the schema already at head; a database already at head is only read. On SQLite, foreign keys are switched off for the
     duration (batch migrations copy and drop tables, and a DROP would fire ON DELETE CASCADE) and
     checked with foreign_key_check before committing."""
-    if isinstance(engine_or_url, Engine):
-        engine, owned = engine_or_url, False
-    else:
-        engine, owned = create_engine_for(engine_or_url), True
-    try:
+    with _engine(engine_or_url) as engine:
         with engine.connect() as connection:  # the usual case: already current, no write lock
             if current_revision(connection) == head_revision():
                 return
-        with writer(engine).connect() as connection:
-            sqlite = connection.dialect.name == "sqlite"
-            raw: Any = connection.connection.driver_connection
-            if sqlite:
-                fk_before = raw.execute("PRAGMA foreign_keys").fetchone()[0]
-                raw.execute("PRAGMA foreign_keys = OFF")  # only effective outside a transaction
-            try:
-                with connection.begin():
-                    before = current_revision(connection)  # under the lock: another process may have won
-                    command.upgrade(alembic_config(connection), "head")
-                    if sqlite and before != current_revision(connection):
-                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                        if broken:
-                            raise StorageError(f"migration left broken references: {broken[:5]}")
-            finally:
-                if sqlite:
-                    raw.execute(f"PRAGMA foreign_keys = {'ON' if fk_before else 'OFF'}")
+        _change_schema(engine, lambda config: command.upgrade(config, "head"))
+
+
+def downgrade(engine_or_url: Engine | str | URL, revision: str) -> None:
+    """Take the schema back to `revision` (rolling back a release), with the same care as `migrate`: a
+    plain `alembic downgrade` on SQLite would let a rebuilt table's DROP cascade through every child row."""
+    with _engine(engine_or_url) as engine:
+        _change_schema(engine, lambda config: command.downgrade(config, revision))
+
+
+@contextmanager
+def _engine(engine_or_url: Engine | str | URL) -> Iterator[Engine]:
+    if isinstance(engine_or_url, Engine):
+        yield engine_or_url
+        return
+    engine = create_engine_for(engine_or_url)
+    try:
+        yield engine
     finally:
-        if owned:
-            engine.dispose()
+        engine.dispose()
+
+
+def _change_schema(engine: Engine, change: Callable[[Config], None]) -> None:
+    """Run an Alembic command in one write transaction; on SQLite with foreign keys off meanwhile, and the
+    references checked before committing."""
+    with writer(engine).connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        raw: Any = connection.connection.driver_connection
+        if sqlite:
+            fk_before = raw.execute("PRAGMA foreign_keys").fetchone()[0]
+            raw.execute("PRAGMA foreign_keys = OFF")  # only effective outside a transaction
+        try:
+            with connection.begin():
+                before = current_revision(connection)  # under the lock: another process may have won
+                change(alembic_config(connection))
+                if sqlite and before != current_revision(connection):
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise StorageError(f"migration left broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute(f"PRAGMA foreign_keys = {'ON' if fk_before else 'OFF'}")

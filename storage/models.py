@@ -70,8 +70,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Ids are never handed out twice (SQLite AUTOINCREMENT; PostgreSQL sequences already behave so): a person
+# or API caller holding the id of a deleted project, voice or take must get "not found", never another one.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class ProjectRow(Base):
     __tablename__ = "projects"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
@@ -80,7 +86,7 @@ class ProjectRow(Base):
 
 class VoiceRow(Base):
     __tablename__ = "voices"
-    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    __table_args__ = (UniqueConstraint("project_id", "name"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -150,6 +156,7 @@ class TakeRow(Base):
         Index("ix_takes_project_kind_created", "project_id", "kind", "created_at", "id"),
         Index("ix_takes_project_starred_created", "project_id", "starred", "created_at", "id"),
         Index("ix_takes_parent_id", "parent_id"),  # ON DELETE SET NULL looks children up
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -14,7 +14,7 @@ from sqlalchemy import Column, Engine, Integer, MetaData, Table, event, inspect,
 from sqlalchemy.exc import IntegrityError
 
 from storage import NotFoundError, Store
-from storage.database import alembic_config, create_engine_for, current_revision, head_revision, migrate
+from storage.database import alembic_config, create_engine_for, current_revision, downgrade, head_revision, migrate
 from storage.models import Base
 
 
@@ -59,8 +59,8 @@ def test_version_is_head(engine: Engine) -> None:
         assert current_revision(conn) is None
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0003"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0003"]
+        assert current_revision(conn) == head_revision() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0004"]
 
 
 def test_pragmas_on_every_new_connection(engine: Engine) -> None:
@@ -125,9 +125,8 @@ def test_migrate_accepts_a_url(tmp_path: Path) -> None:
 def test_downgrade_then_upgrade_round_trips(engine: Engine) -> None:
     """Every revision's downgrade works, all the way back to an empty database."""
     migrate(engine)
-    with engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "base")
-    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    downgrade(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version", "sqlite_sequence"}
     migrate(engine)
     assert schema_diff(engine, Base.metadata) == []
 
@@ -180,7 +179,7 @@ def test_upgrade_from_0001_keeps_data_and_adds_transcripts(engine: Engine, tmp_p
 
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == "0003"
+        assert current_revision(conn) == "0004"
     assert snapshot(engine) == before  # every old row, byte for byte
     assert schema_diff(engine, Base.metadata) == []
     engine.dispose()
@@ -210,8 +209,49 @@ def test_downgrade_to_0001_drops_only_transcripts(engine: Engine, tmp_path: Path
         conn.execute(text("INSERT INTO voice_matches (voice_id, engine_key, speaker, similarity, updated_at) "
                           "VALUES (1, 'kokoro@1', 'af_heart', 0.7, '2025-01-02 03:04:05.000000')"))
     before = snapshot(engine)
-    with engine.begin() as conn:
-        command.downgrade(alembic_config(conn), "0001")
+    downgrade(engine, "0001")
+    with engine.connect() as conn:
         assert current_revision(conn) == "0001"
     assert not {"take_transcripts", "voice_matches"} & set(inspect(engine).get_table_names())
+    assert snapshot(engine) == before  # the rebuilt tables kept every row: no DROP cascaded
+
+
+def newest_gone_then_new(store: Store, project_id: int) -> tuple[int, int]:
+    """Delete the project's newest take, make another: (deleted id, new id)."""
+    from storage import NewTake
+
+    def new_take() -> int:
+        return store.add_take(project_id, NewTake(kind="recording", audio=b"RIFF", sample_rate=16000,
+                                                  duration=0.1)).id
+
+    gone = new_take()
+    store.delete_take(gone)
+    return gone, new_take()
+
+
+def test_ids_of_deleted_rows_are_never_handed_out_again(tmp_path: Path) -> None:
+    """A caller still holding the id of the deleted newest take (or voice, or project) must get "not found",
+    not the next thing made. SQLite reused them before 0004 (largest id + 1)."""
+    with Store(sqlite_url(tmp_path / "retake.db"), tmp_path / "blobs") as store:
+        project = store.create_project("First")
+        gone, new = newest_gone_then_new(store, project.id)
+        assert new > gone
+        with pytest.raises(NotFoundError):
+            store.get_take(gone)
+        later = store.create_project("Second")
+        store.delete_project(later.id)
+        assert store.create_project("Third").id > later.id
+
+
+def test_upgrade_to_0004_keeps_rows_and_stops_id_reuse(engine: Engine, tmp_path: Path) -> None:
+    at_revision(engine, "0001")
+    fill_0001(engine)
+    before = snapshot(engine)
+    migrate(engine)
     assert snapshot(engine) == before
+    assert schema_diff(engine, Base.metadata) == []
+    engine.dispose()
+    with Store(sqlite_url(tmp_path / "retake.db"), tmp_path / "blobs") as store:
+        assert [t.id for t in store.take_children(1)] == [2, 3]  # lineage survived the rebuild
+        gone, new = newest_gone_then_new(store, 1)
+        assert gone == 4 and new == 5
