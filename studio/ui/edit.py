@@ -14,7 +14,7 @@ from .choices import engine_choices, take_choices
 from .context import UIContext
 from .errors import require_id, user_errors
 from .fields import parse_seed, seed_box
-from .playback import playable
+from .playback import playable, player
 from .waveform import waveform_figure
 
 DIFF_COLORS = {"deleted": "red", "inserted": "green"}
@@ -202,8 +202,8 @@ def render(ctx: UIContext) -> EditTab:
                 gap = gr.Number(label="gap (s)", value=0.3, minimum=0)
                 join_run = gr.Button("Join takes")
         with gr.Column(scale=1):
-            original = gr.Audio(label="Original", type="numpy", interactive=False, elem_id="edit-original")
-            result = gr.Audio(label="Edited", type="numpy", interactive=False, elem_id="edit-result")
+            original = player("Original", "edit-original")
+            result = player("Edited", "edit-result")
             plot = gr.Plot(label="Where the edits landed", elem_id="edit-plot")
             summary = gr.Markdown(elem_id="edit-summary")
             new_take = gr.State(None)

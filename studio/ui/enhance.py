@@ -12,7 +12,7 @@ from .cancellation import cancellable, current_token
 from .choices import engine_choices, take_choices
 from .context import UIContext
 from .errors import user_errors
-from .playback import playable
+from .playback import playable, player
 from .spectrogram import spectrogram_figure
 
 TARGET_CHOICES = [("Podcast (−16 LUFS)", "podcast"), ("Broadcast (EBU R128, −23 LUFS)", "broadcast"),
@@ -106,8 +106,8 @@ def render(ctx: UIContext) -> EnhanceTab:
             report = gr.Markdown(elem_id="enhance-report")
         with gr.Column(scale=2):
             with gr.Row():
-                before = gr.Audio(label="Before", interactive=False, type="numpy")
-                after = gr.Audio(label="After", interactive=False, type="numpy", elem_id="enhance-after")
+                before = player("Before")
+                after = player("After", "enhance-after")
             before_plot = gr.Plot(label="Before", elem_id="enhance-before-plot")
             after_plot = gr.Plot(label="After", elem_id="enhance-after-plot")
     return EnhanceTab(take, upload, engine, target, run, run_all, report, before, after, before_plot, after_plot)

@@ -1,12 +1,48 @@
-"""Audio on its way to a browser player: `gr.Audio(type="numpy")` takes a `(rate, samples)` pair. The
-conversion lives here, in the UI layer, so `pipelines.audio` knows nothing of Gradio."""
+"""Audio on its way to a browser player or an API caller, at exactly its own level.
+
+Gradio turns a `(rate, float array)` into 16-bit WAV by dividing by the peak: every player played takes
+peak-normalised (an enhanced take 6.4 dB louder than stored, at 0 dBFS where its report said −1 dBTP), and
+API callers downloaded that. So players (`player()`) get the samples encoded as takes are stored
+(`playable`: 24-bit FLAC, the same encoder), so a player's file decodes to the stored take bit for bit, for a
+take just made as for one read back. The live stream gets 16-bit samples scaled, never normalised
+(`live_chunk`). This is the UI layer's business, so `pipelines.audio` knows nothing of Gradio."""
 from __future__ import annotations
 
+import hashlib
+import os
+from pathlib import Path
+
+import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 
-from pipelines.audio import Audio
+from pipelines.audio import Audio, encode
+
+FOLDER = "retake-players"
+FORMAT = "flac"  # what takes are stored as (pipelines.audio: 24-bit FLAC)
 
 
-def playable(audio: Audio) -> tuple[int, np.ndarray]:
-    """`(rate, float32 samples)` for a numpy-typed player (Gradio converts to 16-bit WAV itself)."""
-    return audio.sample_rate, audio.samples
+def player(label: str, elem_id: str | None = None, **kwargs) -> gr.Audio:
+    """An output player for `playable` files. Its `format` stays unset: with one set, Gradio decodes a file of
+    another format and writes it again, peak-normalised; unset, a FLAC file is served as it is."""
+    return gr.Audio(label=label, interactive=False, elem_id=elem_id, **kwargs)
+
+
+def playable(audio: Audio) -> str:
+    """`audio` encoded exactly as a take is stored, in Gradio's cache folder (which Gradio may serve); the
+    same samples give the same file, written once."""
+    data = encode(audio, FORMAT)
+    folder = Path(get_upload_folder()) / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.{FORMAT}"
+    if not path.exists():
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    return str(path)
+
+
+def live_chunk(audio: Audio) -> tuple[int, np.ndarray]:
+    """A chunk for the streaming player as 16-bit samples at their own level (Gradio leaves int16 as it is)."""
+    scaled = np.clip(np.round(audio.samples.astype(np.float64) * 32768.0), -32768, 32767)
+    return audio.sample_rate, scaled.astype(np.int16)

@@ -21,7 +21,7 @@ from .choices import (NO_VOICE, attempt_choices, engine_choices, narration_choic
 from .context import UIContext
 from .errors import require_id, user_errors
 from .fields import parse_seed, seed_box, table as table_of
-from .playback import playable
+from .playback import live_chunk, playable, player
 
 SCORE_HEADERS = ["chunk", "take", "text", "seed", "attempt", "similarity", "WER", "words/min", "passed", "why"]
 SCORE_WIDTHS = ["6%", "5%", "26%", "10%", "7%", "9%", "5%", "8%", "8%", "16%"]
@@ -156,7 +156,7 @@ class SpeakHandlers:
         for event in events:
             if event.kind == "chunk":
                 notes = "".join(f"\n\nℹ {notice}" for notice in event.notices)
-                yield (playable(event.audio), gr.skip(), gr.skip(),
+                yield (live_chunk(event.audio), gr.skip(), gr.skip(),
                        f"Chunk {event.index + 1} of {event.total} ready…{notes}")
             elif event.kind == "replaced":  # the take gets the better attempt; the live player has moved on
                 why = "; ".join(event.chunk.attempts[0].failures) if event.chunk else ""
@@ -249,7 +249,7 @@ def render(ctx: UIContext) -> SpeakTab:
         with gr.Column(scale=1):
             stream = gr.Audio(label="Live", streaming=True, autoplay=True, interactive=False,
                               elem_id="speak-stream")
-            final = gr.Audio(label="Take", type="numpy", interactive=False, elem_id="speak-final")
+            final = player("Take", "speak-final")
     # Full width: ten columns in half the page broke their headers and seeds mid-word at 1280 px.
     scores = table_of(SCORE_HEADERS, "speak-scores", SCORE_WIDTHS)
     # Pickers accept any take id (allow_custom_value): API callers name takes made after the page was built.
@@ -271,8 +271,8 @@ def render(ctx: UIContext) -> SpeakTab:
             take_b = gr.Dropdown(label="Take B", choices=[], elem_id="compare-b", allow_custom_value=True)
             compare = gr.Button("Compare", elem_id="compare-run")
         with gr.Row():
-            player_a = gr.Audio(label="A", type="numpy", interactive=False, elem_id="compare-player-a")
-            player_b = gr.Audio(label="B", type="numpy", interactive=False, elem_id="compare-player-b")
+            player_a = player("A", "compare-player-a")
+            player_b = player("B", "compare-player-b")
         comparison = table_of(COMPARE_HEADERS, "compare-table")
     return SpeakTab(voice, text, count, engine, seed, speed, speaker, gate, run, status, stream, final, scores,
                     fix_take, fix_chunk, fix_seed, fix_gate, regenerate, attempt, choose, take_a, take_b, compare,

@@ -14,7 +14,7 @@ from .choices import short, take_choices, voice_filter_choices
 from .context import UIContext
 from .errors import require_id, user_errors
 from .fields import table as table_of
-from .playback import playable
+from .playback import playable, player as audio_player
 
 TAKE_HEADERS = ["id", "★", "kind", "text", "voice", "seconds", "engine", "created"]
 PAGE_SIZE = 50
@@ -113,7 +113,7 @@ def render(ctx: UIContext) -> TakesTab:
     with gr.Row():
         with gr.Column(scale=2):
             selected = gr.Dropdown(label="Take", choices=[], elem_id="take-select", allow_custom_value=True)
-            player = gr.Audio(label="Play", interactive=False, type="numpy", elem_id="takes-player")
+            player = audio_player("Play", "takes-player")
         with gr.Column(scale=1):
             star = gr.Button("☆ Star / unstar")
             fmt = gr.Dropdown(list(DOWNLOAD_FORMATS), value="wav", label="Download format")

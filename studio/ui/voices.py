@@ -13,7 +13,7 @@ from .choices import voice_choices
 from .context import UIContext
 from .errors import require_id, user_errors
 from .fields import table as table_of
-from .playback import playable
+from .playback import playable, player
 
 LANGUAGES = [("English", "en"), ("Spanish", "es"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
              ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"), ("Japanese", "ja"), ("Chinese", "zh")]
@@ -111,7 +111,7 @@ def render(ctx: UIContext) -> VoicesTab:
             gr.Markdown("### Library")
             table = table_of(VOICE_HEADERS, "voice-table")
             selected = gr.Dropdown(label="Voice", choices=[], elem_id="voice-select", allow_custom_value=True)
-            preview = gr.Audio(label="Reference clip", interactive=False, type="numpy")
+            preview = player("Reference clip")
             with gr.Row():
                 new_name = gr.Textbox(label="New name", scale=3)
                 rename = gr.Button("Rename", scale=1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 import soundfile as sf
 from gradio_client import Client, handle_file
@@ -89,3 +90,9 @@ def test_enhance_an_upload_through_the_api(client):
     summary, table, *_ = client.predict(1, 0, False, 1, api_name="/list_takes")
     kinds = [row[2] for row in table["data"]]
     assert kinds[:2] == ["enhanced", "recording"]
+    # Issue #18: the audio handed back is the stored take, not a copy Gradio peak-normalised (it came back
+    # 6.4 dB louder, at 0 dBFS, while the report said -1 dBTP).
+    handed, _ = sf.read(outputs[1], dtype="float32")
+    stored, _ = sf.read(client.predict(table["data"][0][0], "flac", api_name="/download_take"), dtype="float32")
+    assert np.array_equal(handed, stored)
+    assert float(np.abs(handed).max()) <= 10 ** (-1.0 / 20)
