@@ -20,11 +20,12 @@ GPU_QUEUE = "gpu"
 
 @dataclass(frozen=True)
 class Follower:
-    """A refresh to run after a signal: `fn(*inputs) -> outputs`; `owner` is the tab it belongs to."""
-    owner: str
+    """A refresh to run after a signal or on page load: `fn(*inputs) -> outputs`; `owner` is the tab a
+    signal's follower belongs to."""
     fn: Callable[..., Any]
     inputs: Sequence[gr.components.Component]
     outputs: Sequence[gr.components.Component]
+    owner: str = ""
     api_name: str | Literal[False] = False
 
 
@@ -39,7 +40,7 @@ class Signal:
         self.causes.extend((owner, event) for event in events)
 
     def follow(self, owner: str, fn: Callable[..., Any], inputs: Sequence, outputs: Sequence) -> None:
-        self.followers.append(Follower(owner, fn, list(inputs), list(outputs)))
+        self.followers.append(Follower(fn, list(inputs), list(outputs), owner))
 
     def connect(self) -> None:
         for owner, event in self.causes:
@@ -53,9 +54,9 @@ class PageLoad:
     """Refreshes that fill a freshly opened page, run one after another in the order the tabs asked."""
     steps: list[Follower] = field(default_factory=list)
 
-    def then(self, owner: str, fn: Callable[..., Any], inputs: Sequence, outputs: Sequence,
+    def then(self, fn: Callable[..., Any], inputs: Sequence, outputs: Sequence,
              api_name: str | Literal[False] = False) -> None:
-        self.steps.append(Follower(owner, fn, list(inputs), list(outputs), api_name))
+        self.steps.append(Follower(fn, list(inputs), list(outputs), api_name=api_name))
 
     def connect(self, demo: gr.Blocks) -> None:
         chain = None

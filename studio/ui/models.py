@@ -83,4 +83,4 @@ def listen(ctx: UIContext, tab: ModelsTab) -> None:
     tab.download.click(handle.download_engine, tab.engine, outputs, api_name="download_engine")
     tab.load.click(handle.load_engine, tab.engine, outputs, api_name="load_engine", **ctx.gpu)
     tab.unload.click(handle.unload_engine, tab.engine, outputs, api_name="unload_engine")
-    ctx.page_load.then("models", handle.list_engines, [], [tab.table], api_name="list_engines")
+    ctx.page_load.then(handle.list_engines, [], [tab.table], api_name="list_engines")

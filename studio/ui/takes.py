@@ -148,4 +148,4 @@ def listen(ctx: UIContext, tab: TakesTab) -> None:
     ctx.takes_changed.raised_by("takes", deleted, imported)
     ctx.takes_changed.follow("takes", handle.list_takes, filters, tab.listed)
     ctx.voices_changed.follow("takes", handle.list_takes, filters, tab.listed)
-    ctx.page_load.then("takes", handle.list_takes, filters, tab.listed)
+    ctx.page_load.then(handle.list_takes, filters, tab.listed)

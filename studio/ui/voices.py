@@ -134,4 +134,4 @@ def listen(ctx: UIContext, tab: VoicesTab) -> None:
     deleted = tab.delete.click(handle.delete_voice, [project, tab.selected], [tab.table, tab.selected, tab.preview],
                                api_name="delete_voice", show_progress_on=tab.table)
     ctx.voices_changed.raised_by("voices", created, renamed, deleted)
-    ctx.page_load.then("voices", handle.list_voices, [project], [tab.table, tab.selected])
+    ctx.page_load.then(handle.list_voices, [project], [tab.table, tab.selected])
