@@ -97,9 +97,11 @@ class Edit:
 
     # Transcripts ----------------------------------------------------------------------------------
     def transcript(self, take_id: int, *, engine_id: str = TRANSCRIBER, refresh: bool = False,
-                   progress: Progress | None = None, project_id: int | None = None) -> Transcript:
+                   progress: Progress | None = None, project_id: int | None = None,
+                   cancel: CancelToken | None = None) -> Transcript:
         """The take's transcript with word timings: the stored one, or transcribed now (by `engine_id`:
-        the embedded Whisper base offline, a Hub Whisper once downloaded) and stored."""
+        the embedded Whisper base offline, a Hub Whisper once downloaded) and stored. `cancel` is checked
+        before and after the recogniser runs (one call it cannot interrupt): a cancelled one stores nothing."""
         take = take_in(self.store, take_id, project_id)
         stored = None if refresh else self.store.get_transcript(take.id)
         if stored is not None:
@@ -107,7 +109,10 @@ class Edit:
         engine = self.media.engine(engine_id or TRANSCRIBER, "transcribe")
         audio = self.media.editable_audio(take)
         language = self._language(take)
-        heard = cast(TranscribePipeline, self.models.get(engine.id, progress))(audio, language=language)
+        transcriber = cast(TranscribePipeline, self.models.get(engine.id, progress))
+        checkpoint(cancel)
+        heard = transcriber(audio, language=language)
+        checkpoint(cancel)
         if not heard.words:
             raise ValueError(f"No speech was found in take #{take.id}; there are no words to edit.")
         self.store.set_transcript(take.id, text=heard.text, words=_word_rows(heard.words),

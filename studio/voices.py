@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Sequence, cast
 
 from pipelines import audio as au
+from pipelines.cancel import CancelToken, checkpoint
 from pipelines.enhance import EnhancePipeline
 from pipelines.manager import ModelManager, Progress
 from storage import Consent, NewClip, Store, Voice
@@ -72,9 +73,11 @@ class Voices:
         consented_by: str = "anonymous",
         denoise_with: str | None = None,
         progress: Progress | None = None,
+        cancel: CancelToken | None = None,
     ) -> Voice:
         """Check consent, clean each reference clip (optionally denoise, then trim and level) and store the
-        voice in one transaction. Noisy references make noisy clones: `denoise_with` names an enhancer."""
+        voice in one transaction. Noisy references make noisy clones: `denoise_with` names an enhancer.
+        `cancel` is checked before each clip and before storing: a cancelled voice stores nothing."""
         if not parse_consent(consent):
             raise ConsentRequired("Confirm that you have the speaker's consent before creating a voice.")
         name = clean_text(name, "The voice name").strip()
@@ -88,8 +91,11 @@ class Voices:
         if len(clips) > MAX_CLIPS_PER_VOICE:
             raise ValueError(f"A voice takes at most {MAX_CLIPS_PER_VOICE} reference clips, got {len(clips)}.")
         denoiser = cast(EnhancePipeline, self.models.get(denoise_with, progress)) if denoise_with else None
-        prepared = [self._prepare_reference(clip, position, denoiser)
-                    for position, clip in enumerate(clips, start=1)]
+        prepared = []
+        for position, clip in enumerate(clips, start=1):
+            checkpoint(cancel)
+            prepared.append(self._prepare_reference(clip, position, denoiser))
+        checkpoint(cancel)
         record = Consent(
             statement=CONSENT_STATEMENT, confirmed_by=consented_by, confirmed_at=datetime.now(timezone.utc)
         )

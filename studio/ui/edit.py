@@ -110,11 +110,12 @@ class EditHandlers:
         return self.list_takes(project_id, new.id)
 
     def transcribing(self, refresh: bool):
+        @cancellable
         @user_errors
         def run(take_id, engine_id, progress=gr.Progress()):
             take_id = require_id(take_id, "Choose a take to transcribe.")
             heard = self.edit.transcript(take_id, engine_id=engine_id or TRANSCRIBER, refresh=refresh,
-                                         progress=lambda f, m: progress(f, desc=m))
+                                         progress=lambda f, m: progress(f, desc=m), cancel=current_token())
             return heard.text, [], f"{len(heard.words)} words with timings, stored with take #{take_id}."
         return run
 

@@ -9,6 +9,7 @@ import gradio as gr
 from storage import Voice
 from studio.voices import CONSENT_STATEMENT, ClipInput, Voices
 
+from .cancellation import cancellable, current_token
 from .choices import voice_choices
 from .context import UIContext
 from .errors import require_id, user_errors
@@ -52,6 +53,7 @@ class VoiceHandlers:
     def __init__(self, voices: Voices) -> None:
         self.voices = voices
 
+    @cancellable
     @user_errors
     def create_voice(self, project_id, paths, recorded, voice_name, lang, transcript_text, clean, agreed,
                      request: gr.Request, progress=gr.Progress()):
@@ -62,7 +64,7 @@ class VoiceHandlers:
         who = getattr(request, "username", None) or "anonymous"
         voice = self.voices.create(int(project_id), voice_name or "", clips, language=lang or "en",
                                    consent=agreed, consented_by=who, denoise_with=DENOISER if clean else None,
-                                   progress=lambda f, text: progress(f, desc=text))
+                                   progress=lambda f, text: progress(f, desc=text), cancel=current_token())
         voices = self.voices.list(voice.project_id)
         return (f"Created **{voice.name}** from {len(voice.clips)} clip(s).", voice_rows(voices),
                 gr.update(choices=voice_choices(voices), value=voice.id), None, None, "", "", False)

@@ -13,6 +13,8 @@ import pytest
 
 from pipelines.cancel import CANCELLED, LEFT, Cancelled, CancelToken, checkpoint
 from studio.enhance import NO_ENGINE
+from studio.voices import ClipInput
+from tests.conftest import needs_speech, speech_clip
 from tests.fakes import FAKE_ENGINE, FakeSpeak, word_layout
 
 LONG = " ".join(f"Sentence number {i} of a long narration is spoken here." for i in range(1, 13))
@@ -200,3 +202,26 @@ def test_a_cancelled_import_writes_nothing(studio, project):
     assert stored(studio) == before
     imported = studio.projects.import_archive(archive, cancel=CancelToken())
     assert imported.id not in before[0]
+
+
+def test_a_cancelled_voice_stores_nothing(studio, project):
+    """Checked before each reference clip and before storing: cancelled at any of them, no voice, no clip."""
+    clips = [ClipInput(source=(audio.sample_rate, audio.samples), name=f"clip {seed}")
+             for seed in (1, 2) for audio in [FakeSpeak()(WORDS, seed=seed, speaker="ann")]]
+    before, voices = stored(studio), studio.voices.list(project)
+    for at in (1, 2, 3):
+        token = CancelledFromElsewhere(at)
+        with pytest.raises(Cancelled):
+            studio.voices.create(project, f"Cancelled {at}", clips, consent=True, cancel=token)
+        assert token.checks == at and stored(studio) == before and studio.voices.list(project) == voices
+    assert len(studio.voices.create(project, "Not cancelled", clips, consent=True).clips) == 2
+
+
+@needs_speech
+def test_a_transcription_cancelled_while_the_recogniser_ran_stores_no_transcript(studio, project):
+    take = studio.takes.import_recording(project, speech_clip("coqui_lj_LJ001-0008"))
+    for at in (1, 2):  # 1: before the recogniser runs, 2: after it, before storing
+        with pytest.raises(Cancelled):
+            studio.edit.transcript(take.id, cancel=CancelledFromElsewhere(at))
+        assert studio.edit.stored_transcript(take.id) is None
+    assert studio.edit.transcript(take.id).words and studio.edit.stored_transcript(take.id) is not None
