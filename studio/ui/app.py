@@ -16,7 +16,8 @@ INTRO = "Clone a voice from a few seconds of speech, narrate, fix recordings by 
 
 
 def build_app(studio: Studio) -> gr.Blocks:
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+    # Gradio's copies of files handed to browsers (players, downloads) are deleted after a day, hourly.
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         with gr.Row():
             gr.Markdown(f"# {TITLE}\n{INTRO}")
             project = projects.render_picker(studio.projects)

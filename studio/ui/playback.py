@@ -8,8 +8,11 @@ take just made as for one read back. The live stream gets 16-bit samples scaled,
 (`live_chunk`). This is the UI layer's business, so `pipelines.audio` knows nothing of Gradio."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import threading
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -19,6 +22,7 @@ from gradio.utils import get_upload_folder
 from pipelines.audio import Audio, encode
 
 FOLDER = "retake-players"
+KEEP_S = 24 * 3600  # a player file older than this is removed when the next one is written
 FORMAT = "flac"  # what takes are stored as (pipelines.audio: 24-bit FLAC)
 
 
@@ -36,7 +40,8 @@ def playable(audio: Audio) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.{FORMAT}"
     if not path.exists():
-        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        _remove_older_than(folder, time.time() - KEEP_S)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         partial.write_bytes(data)
         os.replace(partial, path)
     return str(path)
@@ -46,3 +51,12 @@ def live_chunk(audio: Audio) -> tuple[int, np.ndarray]:
     """A chunk for the streaming player as 16-bit samples at their own level (Gradio leaves int16 as it is)."""
     scaled = np.clip(np.round(audio.samples.astype(np.float64) * 32768.0), -32768, 32767)
     return audio.sample_rate, scaled.astype(np.int16)
+
+
+def _remove_older_than(folder: Path, cutoff: float) -> None:
+    """Gradio serves copies of these files from its own cache (which `delete_cache` bounds), so ours are only
+    needed for a moment; without this they would pile up for as long as the server runs."""
+    for old in folder.iterdir():
+        with contextlib.suppress(OSError):  # another thread may remove or replace it first
+            if old.stat().st_mtime < cutoff:
+                old.unlink()

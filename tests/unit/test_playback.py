@@ -2,11 +2,15 @@
 enhanced take played 6.4 dB louder than stored."""
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import numpy as np
 import soundfile as sf
 
 from pipelines import audio as au
-from studio.ui.playback import live_chunk, playable
+from studio.ui.playback import KEEP_S, live_chunk, playable
 from tests.conftest import speech_clip
 
 
@@ -38,3 +42,12 @@ def test_a_live_chunk_keeps_its_level():
     assert abs(int(np.abs(samples).max()) - round(0.1 * 32768)) <= 1
     loud = au.Audio(np.array([1.5, -1.5, 0.5], np.float32), 8000)  # over full scale: clipped, not wrapped
     assert live_chunk(loud)[1].tolist() == [32767, -32768, 16384]
+
+
+def test_old_player_files_go_when_a_new_one_is_written():
+    first = Path(playable(quiet_speech()))
+    stale = time.time() - KEEP_S - 60
+    os.utime(first, (stale, stale))
+    newer = au.Audio(np.full(800, 0.01, np.float32), 8000)
+    second = Path(playable(newer))
+    assert second.exists() and not first.exists()
