@@ -48,6 +48,6 @@ def test_old_player_files_go_when_a_new_one_is_written():
     first = Path(playable(quiet_speech()))
     stale = time.time() - KEEP_S - 60
     os.utime(first, (stale, stale))
-    newer = au.Audio(np.full(800, 0.01, np.float32), 8000)
+    newer = au.Audio(np.random.default_rng().uniform(-0.1, 0.1, 800).astype(np.float32), 8000)  # a new file
     second = Path(playable(newer))
     assert second.exists() and not first.exists()
