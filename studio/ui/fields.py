@@ -16,8 +16,6 @@ import gradio as gr
 from pipelines.seeds import check_seed
 
 _DIGITS = re.compile(r"\d+")
-
-
 TABLE_CLASS = "retake-table"
 TABLE_CSS = f"""
 .{TABLE_CLASS} .cell-wrap {{ white-space: normal !important; }}

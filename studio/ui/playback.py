@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import threading
 import time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import numpy as np
 from gradio.utils import get_upload_folder
 
 from pipelines.audio import Audio, encode
+from studio.media import write_atomic
 
 FOLDER = "retake-players"
 KEEP_S = 24 * 3600  # a player file older than this is removed when the next one is written
@@ -41,9 +40,7 @@ def playable(audio: Audio) -> str:
     path = folder / f"{hashlib.sha256(data).hexdigest()[:32]}.{FORMAT}"
     if not path.exists():
         _remove_older_than(folder, time.time() - KEEP_S)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        write_atomic(path, data)
     return str(path)
 
 
