@@ -13,9 +13,11 @@ from typing import Sequence
 from storage import StorageError
 
 from .config import Settings
+from .convert import ConvertRequest
 from .service import Studio
 from .speak import DEFAULT_ENGINE, SpeakRequest
 from .takes import DOWNLOAD_FORMATS
+from .voice_match import MATCHER
 from .voices import ClipInput
 
 
@@ -76,7 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
     speak.add_argument("--seed", type=int, help="seed (default: random; the take records it)")
     speak.add_argument("--gate", action=argparse.BooleanOptionalAction, default=True,
                        help="quality gate: score each chunk and retry failing ones (default on)")
+    speak.add_argument("--match", action=argparse.BooleanOptionalAction, default=True,
+                       help="match an offline engine's built-in voice to --voice (default on)")
     speak.add_argument("--project", type=int, default=argparse.SUPPRESS, help="project id (as before the command)")
+
+    convert = groups.add_parser("convert", help="re-speak a recording (or a take) in a library voice")
+    convert.add_argument("source", nargs="?", type=Path, help="recording to convert (or --take)")
+    convert.add_argument("--take", type=int, help="convert this take instead of a file")
+    convert.add_argument("--voice", type=int, required=True, help="id of the voice to convert into")
+    convert.add_argument("--out", type=Path, help="also write the result to this file (.wav, .flac, .mp3, .ogg)")
+    convert.add_argument("--engine", default=MATCHER, help=f"converter (default {MATCHER}, offline)")
+    convert.add_argument("--pitch-shift", type=float, default=0.0, help="semitones added after matching")
+    convert.add_argument("--keep-loudness", action=argparse.BooleanOptionalAction, default=True)
+    convert.add_argument("--keep-pauses", action=argparse.BooleanOptionalAction, default=True)
+    convert.add_argument("--project", type=int, default=argparse.SUPPRESS, help="project id (as before the command)")
 
     gc = groups.add_parser("gc", help="delete audio files no row refers to, and temp files crashes left")
     gc.add_argument("--grace", type=float, default=3600.0, help="only files older than this many seconds")
@@ -125,6 +140,8 @@ def run(studio: Studio, args: argparse.Namespace):
             return studio.projects.import_archive(args.archive)
         case "speak", _:
             return speak(studio, project_id, args)
+        case "convert", _:
+            return convert(studio, project_id, args)
         case "gc", _:
             return {"removed_files": studio.takes.collect_garbage(args.grace)}
     raise AssertionError(f"unhandled command {args.group} {args.action}")
@@ -135,11 +152,9 @@ def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     if (args.text is None) == (args.text_file is None):
         raise ValueError("Give the text to speak, or --text-file, but not both.")
     text = args.text if args.text is not None else args.text_file.read_text(encoding="utf-8")
-    suffix = args.out.suffix.lower().lstrip(".")
-    if suffix not in DOWNLOAD_FORMATS:
-        raise ValueError(f"--out must end in one of {', '.join('.' + f for f in DOWNLOAD_FORMATS)}, got {args.out.name!r}.")
+    suffix = _out_format(args.out)
     request = SpeakRequest(project_id, text, voice_id=args.voice, engine_id=args.engine, seed=args.seed,
-                           gate=args.gate)
+                           gate=args.gate, match_voice=args.match)
     events = studio.speak.start(request, progress=lambda f, message: print(f"{f:4.0%} {message}", file=sys.stderr))
     done = None
     for event in events:
@@ -151,6 +166,29 @@ def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     assert done is not None and done.take is not None
     shutil.copyfile(studio.takes.file(done.take.id, suffix, project_id=project_id), args.out)
     return {"take": done.take, "written": str(args.out), "notices": list(done.notices)}
+
+
+def convert(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
+    """The Convert tab's use case from the shell: progress on stderr, the take and its scores on stdout."""
+    if (args.source is None) == (args.take is None):
+        raise ValueError("Give a recording to convert, or --take, but not both.")
+    suffix = _out_format(args.out) if args.out else None
+    request = ConvertRequest(project_id, args.voice, take_id=args.take, source=args.source, engine_id=args.engine,
+                             pitch_shift=args.pitch_shift, keep_loudness=args.keep_loudness,
+                             keep_pauses=args.keep_pauses)
+    result = studio.convert.convert(request, progress=lambda f, message: print(f"{f:4.0%} {message}", file=sys.stderr))
+    written = {}
+    if args.out and suffix:
+        shutil.copyfile(studio.takes.file(result.take.id, suffix, project_id=project_id), args.out)
+        written = {"written": str(args.out)}
+    return {"take": result.take, "scores": result.scores, **written}
+
+
+def _out_format(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in DOWNLOAD_FORMATS:
+        raise ValueError(f"--out must end in one of {', '.join('.' + f for f in DOWNLOAD_FORMATS)}, got {path.name!r}.")
+    return suffix
 
 
 def main(argv: Sequence[str] | None = None) -> int:

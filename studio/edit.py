@@ -45,7 +45,7 @@ from .config import Settings
 from .media import TRANSCRIBER, Media, Progress, stepper
 from .ownership import take_in
 from .text_input import clean_text
-from .voice_match import VoiceMatcher
+from .voice_match import RecordingMatch, VoiceMatcher
 
 Synthesize = Callable[[SynthesisRequest], tuple[au.Audio, dict[str, Any]]]
 
@@ -137,9 +137,11 @@ class Edit:
     # Editing by text ------------------------------------------------------------------------------
     def apply(self, take_id: int, edited_text: str, *, engine_id: str | None = DEFAULT_INSERT_ENGINE,
               seed: int | None = None, progress: Progress | None = None,
-              project_id: int | None = None, cancel: CancelToken | None = None) -> EditOutcome:
+              project_id: int | None = None, cancel: CancelToken | None = None,
+              match_voice: bool = True) -> EditOutcome:
         """Apply every change of `edited_text` to the take in one pass; the result is a new child take.
-        `cancel`: checked before every insertion is spoken and before saving; a cancelled edit stores nothing."""
+        `cancel`: checked before every insertion is spoken and before saving; a cancelled edit stores nothing.
+        `match_voice`: a fixed-voice engine's new words go through the voice matcher (when installed)."""
         take = take_in(self.store, take_id, project_id)
         edited_text = clean_text(edited_text or "", "The edited text")
         stored = self._stored(take.id)
@@ -159,7 +161,8 @@ class Edit:
             new_words = " ".join(e.new_text for e in edits if e.new_text)
             check_language(new_words, engine.languages, engine.name)
             checkpoint(cancel)
-            synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress, cancel)
+            synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress, cancel,
+                                                   match_voice=match_voice)
             if notice:
                 notices.append(notice)
         step = stepper(progress)
@@ -270,12 +273,18 @@ class Edit:
         return self.media.engine(engine_id, "speak")
 
     def _synthesizer(self, take: Take, original: au.Audio, engine: Engine, base_seed: int,
-                     progress: Progress | None, cancel: CancelToken | None = None) -> tuple[Synthesize, str | None]:
+                     progress: Progress | None, cancel: CancelToken | None = None,
+                     match_voice: bool = True) -> tuple[Synthesize, str | None]:
         """The callback that speaks inserted words in the recording's voice, and a notice for the user."""
         pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
         options: dict[str, Any] = {}
         notice = None
-        if not engine.clones:
+        matched = self._recording_match(engine, take, original) if match_voice else None
+        if matched is not None:
+            options["speaker"] = matched.speaker
+            notice = (f"{engine.name} is not a cloner: inserted words use its built-in voice '{matched.speaker}' "
+                      "matched to this recording (pitch, timbre and speaking rate): matched, not cloned.")
+        elif not engine.clones:
             prompt = self._recording_prompt(take, original, progress)
             match = self.matcher.closest_speaker(engine.id, prompt)
             options["speaker"] = match.speaker
@@ -289,10 +298,26 @@ class Edit:
             voice = None
             if engine.clones:
                 voice = VoicePrompt(clips=(request.prompt,), transcripts=(request.prompt_text or None,))
-            speech = pipeline(request.text, voice=voice, seed=seed, **options)
-            return speech, {"engine_id": engine.id, "seed": seed, **options}
+            call = dict(options)
+            if matched is not None and (speed := matched.speed(request.words_per_second, pipeline.speed_range)):
+                call["speed"] = speed
+            speech = pipeline(request.text, voice=voice, seed=seed, **call)
+            if matched is not None:
+                speech = matched.render(speech, request.prompt)
+                call["matched_to_recording"] = True
+            return speech, {"engine_id": engine.id, "seed": seed, **call}
 
         return synthesize, notice
+
+    def _recording_match(self, engine: Engine, take: Take, original: au.Audio) -> RecordingMatch | None:
+        """The voice matcher set up for this recording, or None: a cloner, no matcher installed, or too little
+        voiced speech to measure (the closest built-in voice is used then)."""
+        if engine.clones or not self.matcher.can_match():
+            return None
+        try:
+            return self.matcher.recording_match(engine, take, original)
+        except ValueError:
+            return None
 
     def _recording_prompt(self, take: Take, original: au.Audio, progress: Progress | None) -> VoicePrompt:
         """The take's voice if it has one, else the recording itself as the voice to match."""

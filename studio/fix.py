@@ -71,7 +71,8 @@ class Fix:
         p = take.parameters
         voicing = prepare_voicing(self.models, self.matcher, engine, voice_id=take.voice_id,
                                   speaker=p.get("speaker"), speed=float(p.get("speed", 1.0)), gate=gate,
-                                  language=self.matcher.language(take.voice_id), step=step, closest=False)
+                                  language=self.matcher.language(take.voice_id), step=step, closest=False,
+                                  match_voice=_was_matched(p))
         settings = narrations.stored_settings(p)
         narrator = Narrator(voicing.pipeline, settings, voicing.quality)
         layout = self._layout(take, kept, narrator)
@@ -156,3 +157,9 @@ class Fix:
             raise ValueError(f"Take #{take.id} was made with settings this version plans differently; speak it "
                              "again to fix it chunk by chunk.")
         return [(c.lead_s, c.pause_s) for c in plan]
+
+
+def _was_matched(parameters: dict) -> bool:
+    """Whether the narration was spoken through the voice matcher: its chunks are redone the same way."""
+    match = narrations.stored_match(parameters)
+    return match is not None and match.matched

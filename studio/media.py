@@ -22,6 +22,7 @@ _WRONG_TASK = {
     "speak": "is not a speech engine",
     "transcribe": "does not transcribe",
     "enhance": "is not an enhancement engine",
+    "convert": "is not a voice converter",
 }
 
 

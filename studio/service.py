@@ -13,6 +13,7 @@ from storage import Store
 from . import housekeeping
 from .compare import Compare
 from .config import Settings
+from .convert import Convert
 from .edit import Edit
 from .engines import Engines
 from .enhance import Enhance
@@ -45,6 +46,7 @@ class Studio:
         self.fix = Fix(store, self.models, self.media, self.voice_match)
         self.compare = Compare(store)
         self.edit = Edit(store, self.models, settings, self.media, self.voice_match)
+        self.convert = Convert(store, self.models, settings, self.media, self.voice_match)
         self.enhance = Enhance(store, self.models, settings, self.media, self.takes)
 
     @classmethod

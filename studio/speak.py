@@ -47,6 +47,7 @@ class SpeakRequest:
     speaker: str | None = None
     speed: float = 1.0
     gate: bool = True
+    match_voice: bool = True  # an offline fixed-voice engine given a voice is matched to it (voice matcher)
 
 
 class Speak:
@@ -63,6 +64,7 @@ class Speak:
 
     def speak(self, project_id: int, text: str, *, voice_id: int | None = None, engine_id: str = DEFAULT_ENGINE,
               seed: int | None = None, speaker: str | None = None, speed: float = 1.0, gate: bool = True,
+              match_voice: bool = True,
               progress: Progress | None = None, cancel: CancelToken | None = None) -> Detached[SpeakEvent]:
         """Check the request now (ValueError with a readable message), then start the narration on its own
         thread and return an iterator over its events: "chunk" as each chunk is synthesised (play it),
@@ -96,7 +98,8 @@ class Speak:
         step = stepper(progress)
         language = self.matcher.language(voice_id)
         voicing = prepare_voicing(self.models, self.matcher, engine, voice_id=voice_id, speaker=speaker,
-                                  speed=speed, gate=gate, language=language, step=step, closest=True)
+                                  speed=speed, gate=gate, language=language, step=step, closest=True,
+                                  match_voice=match_voice)
         settings = NarrationSettings(language=language)
         narrator = Narrator(voicing.pipeline, settings, voicing.quality)
         plan = narrator.plan(text)

@@ -1,13 +1,15 @@
-"""Voice matching: a voice (or a recording) as an engine gets it, and the built-in speaker of a fixed-voice
-engine that sounds closest to it.
+"""Voice matching: a voice (or a recording) as an engine gets it, and how a fixed-voice engine comes closest
+to it.
 
 Fixed-voice engines cannot imitate a voice. Asked for one anyway (to speak in a stored voice, or to insert
-words into a recording), the studio picks the engine's built-in speaker whose probe sentence sounds most
-like it (Resemblyzer similarity) and says so: "closest built-in voice, not a clone". Speaker embeddings are
-costly, so a voice's embedding and its closest speaker per engine are kept in the store, and probes and
-recordings' embeddings are kept in memory."""
+words into a recording), the studio either matches (the embedded voice matcher, `pipelines.convert.world`,
+re-renders the built-in speaker towards the voice: "built-in voice matched to <voice>") or, without the
+matcher, picks the built-in speaker whose probe sentence sounds most like it ("closest built-in voice, not a
+clone"). Speaker embeddings and the choice of speaker per engine are kept in the store; probes, voice
+profiles and recordings' embeddings are kept in memory."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from typing import cast
@@ -17,6 +19,7 @@ import numpy as np
 from pipelines import audio as au
 from pipelines.base import VoicePrompt
 from pipelines.catalog import Engine
+from pipelines.convert.world import MatchSettings, VoiceProfile, WorldMatcher
 from pipelines.manager import ModelManager
 from pipelines.scoring import Scorer
 from pipelines.speak import SpeakPipeline
@@ -29,6 +32,8 @@ ENCODER = "resemblyzer"
 PROBE_TEXT = "The quick brown fox jumps over the lazy dog, and then it rests in the warm afternoon sun."
 PROBE_SEED = 0
 CLOSEST_LABEL = "closest built-in voice, not a clone"
+MATCHER = "world-matcher"  # the embedded voice matcher's catalog id
+PROFILES_KEPT = 16  # voice profiles kept in memory (a profile is a few MB of envelopes)
 RECORDINGS_KEPT = 8  # recordings' embeddings kept in memory (each edit of one take needs it again)
 
 
@@ -39,6 +44,11 @@ class VoiceMatch:
     speaker: str
     similarity: float
     label: str = CLOSEST_LABEL
+    matched: bool = False  # the built-in speaker is re-rendered towards the voice by the voice matcher
+
+
+def matched_label(voice_name: str) -> str:
+    return f"built-in voice matched to {voice_name} (matched, not cloned)"
 
 
 class VoiceMatcher:
@@ -50,6 +60,8 @@ class VoiceMatcher:
         self.media = media
         self._probes: dict[tuple[str, str, str], np.ndarray] = {}
         self._recordings: dict[str, np.ndarray] = {}
+        self._probe_audio: dict[tuple[str, str, str], au.Audio] = {}
+        self._profiles: dict[tuple, VoiceProfile] = {}
         self._lock = threading.Lock()
 
     def prompt(self, voice_id: int, progress: Progress | None = None) -> VoicePrompt:
@@ -104,11 +116,97 @@ class VoiceMatcher:
         with self._lock:
             if key in self._probes:
                 return self._probes[key]
-        audio = self._pipeline(engine)(PROBE_TEXT, seed=PROBE_SEED, speaker=speaker)
-        vector = self._encode(au.trim_silence(audio))
+        vector = self._encode(self.probe(engine, speaker))
         with self._lock:
             self._probes[key] = vector
         return vector
+
+    def probe(self, engine: Engine, speaker: str) -> au.Audio:
+        """The probe sentence in a built-in speaker (silence trimmed), cached in memory."""
+        key = (engine.id, engine.weights_revision(), speaker)
+        with self._lock:
+            if key in self._probe_audio:
+                return self._probe_audio[key]
+        audio = au.trim_silence(self._pipeline(engine)(PROBE_TEXT, seed=PROBE_SEED, speaker=speaker))
+        with self._lock:
+            self._probe_audio[key] = audio
+        return audio
+
+    # ------------------------------------------------------------------ matching (pipelines.convert.world)
+
+    def can_match(self) -> bool:
+        """Whether the embedded voice matcher is installed (pyworld)."""
+        return self.models.catalog.get(MATCHER).package_installed()
+
+    def converter(self) -> WorldMatcher:
+        return cast(WorldMatcher, self.models.get(MATCHER))
+
+    def voice_profile(self, voice_id: int) -> VoiceProfile:
+        """Pitch and timbre of a stored voice's clips, measured once per set of clips."""
+        voice = self.store.get_voice(voice_id)
+        key = ("voice", voice_id, tuple(c.audio_sha for c in voice.clips))
+        return self._profile(key, lambda: self.prompt(voice_id).clips, f"Voice '{voice.name}'")
+
+    def audio_profile(self, sha: str, audio: au.Audio, what: str = "The recording") -> VoiceProfile:
+        """Pitch and timbre of one recording (a take to edit, a source to convert), kept per audio file."""
+        return self._profile(("audio", sha), lambda: (audio,), what)
+
+    def speaker_profile(self, engine: Engine, speaker: str) -> VoiceProfile:
+        """Pitch and timbre of a built-in speaker, from its probe sentence."""
+        key = ("speaker", engine.id, engine.weights_revision(), speaker)
+        return self._profile(key, lambda: (self.probe(engine, speaker),), f"{engine.name} '{speaker}'")
+
+    def matched_speaker(self, engine_id: str, voice_id: int, speaker: str | None = None) -> VoiceMatch:
+        """The built-in speaker that, once matched to the voice, sounds most like it (Resemblyzer similarity
+        of the matched probe sentence to the voice's clips), or `speaker` when the person chose one. Looked
+        for once per voice, engine weights and matcher version, and kept in the store: it costs one
+        conversion per built-in speaker."""
+        engine = self.media.engine(engine_id, "speak")
+        speakers = self._pipeline(engine).speakers()
+        if not speakers:
+            raise ValueError(f"{engine.name} lists no built-in speakers to choose from.")
+        matcher = self.media.catalog.get(MATCHER)
+        key = f"{engine.id}@{engine.weights_revision()}+{MATCHER}@{matcher.weights_revision()}"
+        label = matched_label(self.store.get_voice(voice_id).name)
+        known = self.store.get_voice_match(voice_id, key)
+        if known is not None and known[0] in speakers and speaker in (None, known[0]):
+            return VoiceMatch(known[0], known[1], label, matched=True)
+        scored = [(self._matched_similarity(engine, name, voice_id), name) for name in ([speaker] if speaker
+                                                                                       else speakers)]
+        best, name = max(scored)
+        if speaker is None:
+            self.store.set_voice_match(voice_id, key, name, round(best, 4))
+        return VoiceMatch(name, round(best, 4), label, matched=True)
+
+    def _matched_similarity(self, engine: Engine, speaker: str, voice_id: int) -> float:
+        matched = self.converter().convert(self.probe(engine, speaker), self.voice_profile(voice_id),
+                                           source=self.speaker_profile(engine, speaker))
+        return similarity(self._encode(matched), self.prompt(voice_id).embeddings[ENCODER])
+
+    def recording_match(self, engine: Engine, take: Take, audio: au.Audio) -> "RecordingMatch":
+        """How a fixed-voice engine's words are matched into a recording (Edit's inserted words): the
+        built-in speaker closest in pitch to the recording, the recording's profile, and the speaker's
+        natural speaking rate (for the speed that continues the recording's)."""
+        target = self.audio_profile(take.audio_sha, audio)
+        speakers = self._pipeline(engine).speakers()
+        if not speakers:
+            raise ValueError(f"{engine.name} lists no built-in speakers to choose from.")
+        profiles = {name: self.speaker_profile(engine, name) for name in speakers}
+        speaker = min(speakers, key=lambda name: abs(profiles[name].log_f0_mean - target.log_f0_mean))
+        probe = self.probe(engine, speaker)
+        words_per_second = len(PROBE_TEXT.split()) / max(probe.duration, 0.1)
+        return RecordingMatch(speaker, self.converter(), profiles[speaker], target, words_per_second)
+
+    def _profile(self, key: tuple, clips, what: str) -> VoiceProfile:
+        with self._lock:
+            if key in self._profiles:
+                return self._profiles[key]
+        profile = self.converter().profile(tuple(clips()), name=what)
+        with self._lock:
+            self._profiles[key] = profile
+            while len(self._profiles) > PROFILES_KEPT:
+                self._profiles.pop(next(iter(self._profiles)))
+        return profile
 
     def recording_embedding(self, sha: str, audio: au.Audio) -> np.ndarray:
         """The recording's speaker embedding, kept in memory per audio file: a minute of speech takes the
@@ -132,3 +230,33 @@ class VoiceMatcher:
 
     def _pipeline(self, engine: Engine) -> SpeakPipeline:
         return cast(SpeakPipeline, self.models.get(engine.id))
+
+
+@dataclass(frozen=True, eq=False)
+class RecordingMatch:
+    """A built-in speaker matched to a recording, for words spliced into it."""
+
+    speaker: str
+    converter: WorldMatcher
+    source: VoiceProfile
+    target: VoiceProfile
+    words_per_second: float  # the built-in speaker's natural rate
+
+    def speed(self, local_words_per_second: float, speed_range: tuple[float, float] | None) -> float | None:
+        """The engine speed that continues the recording's local rate (kept within 0.8-1.25 and the engine's
+        range), or None for an engine without speed control."""
+        if speed_range is None or local_words_per_second <= 0:
+            return None
+        low, high = max(speed_range[0], 0.8), min(speed_range[1], 1.25)
+        return round(float(np.clip(local_words_per_second / self.words_per_second, low, high)), 3)
+
+    def render(self, speech: au.Audio, context: au.Audio) -> au.Audio:
+        """`speech` matched to the recording: its timbre, and the pitch of `context` (the speech around the
+        edit) so the new words continue the sentence's melody across the seam."""
+        target = self.target
+        try:
+            local = self.converter.profile([context], name="The speech around the edit")
+            target = dataclasses.replace(target, log_f0_mean=local.log_f0_mean, log_f0_std=local.log_f0_std)
+        except ValueError:
+            pass  # too little voiced speech nearby: the recording's overall pitch
+        return self.converter.convert(speech, target, source=self.source, settings=MatchSettings(keep_silence=False))

@@ -11,6 +11,7 @@ from pipelines.catalog import Engine
 from pipelines.manager import ModelManager
 from pipelines.scoring import QualityGate, QualityThresholds, Scorer
 from pipelines.speak import SpeakPipeline
+from pipelines.convert.matched import MatchedSpeak
 from pipelines.speak.reference import fit_reference
 from pipelines.speaker import SpeakerEncoder
 from pipelines.transcribe import TranscribePipeline
@@ -41,9 +42,11 @@ class Voicing:
 
 def prepare_voicing(models: ModelManager, matcher: VoiceMatcher, engine: Engine, *, voice_id: int | None,
                     speaker: str | None, speed: float, gate: bool, language: str, step: Progress,
-                    closest: bool) -> Voicing:
+                    closest: bool, match_voice: bool = True) -> Voicing:
     """Load the engine and, as needed, the voice, the closest built-in speaker (`closest`: look for one when
-    a fixed-voice engine is given a voice) and the quality gate. Bad speeds and speakers are refused here."""
+    a fixed-voice engine is given a voice) and the quality gate. With `match_voice` (and the embedded voice
+    matcher installed) a fixed-voice engine given a stored voice speaks through the matcher: its built-in
+    speaker re-rendered towards the voice. Bad speeds and speakers are refused here."""
     step(0.0, f"loading {engine.name}")
     pipeline = cast(SpeakPipeline, models.get(engine.id, step))
     options: dict[str, Any] = {}
@@ -68,7 +71,19 @@ def prepare_voicing(models: ModelManager, matcher: VoiceMatcher, engine: Engine,
         speakers = pipeline.speakers()
         if speaker and speaker not in speakers:
             raise ValueError(f"{engine.name} has no speaker {speaker!r}; choose one of {', '.join(speakers)}.")
-        if prompt is not None and closest:
+        matched = None
+        if match_voice and voice_id is not None and prompt is not None and matcher.can_match():
+            step(0.05, "matching a built-in voice to the voice")
+            try:
+                match = matcher.matched_speaker(engine.id, voice_id, speaker)
+                matched = MatchedSpeak.wrap(pipeline, matcher.converter(), matcher.speaker_profile(engine, match.speaker),
+                                            matcher.voice_profile(voice_id))
+            except ValueError as error:  # too little voiced speech to measure: the closest built-in voice instead
+                match = None
+                notices.append(f"The voice could not be matched ({error}); speaking in the closest built-in voice.")
+        if matched is not None and match is not None:
+            pipeline, speaker = matched, match.speaker
+        elif prompt is not None and closest:
             step(0.05, "finding the closest built-in voice")
             match = matcher.closest_speaker(engine.id, prompt, voice_id)
             speaker = speaker or match.speaker

@@ -6,7 +6,7 @@ import gradio as gr
 from studio.config import Settings
 from studio.service import Studio
 
-from . import edit, enhance, models, projects, speak, takes, voices
+from . import convert, edit, enhance, models, projects, speak, takes, voices
 from .cancellation import cancel_session
 from .context import UIContext
 from .fields import TABLE_CSS
@@ -29,6 +29,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                 voice_tab = voices.render(ctx)
             with gr.Tab("Edit", id="edit"):
                 edit_tab = edit.render(ctx)
+            with gr.Tab("Convert", id="convert"):
+                convert_tab = convert.render(ctx)
             with gr.Tab("Enhance", id="enhance"):
                 enhance_tab = enhance.render(ctx)
             with gr.Tab("Takes", id="takes"):
@@ -42,6 +44,7 @@ def build_app(studio: Studio) -> gr.Blocks:
         voices.listen(ctx, voice_tab)
         takes.listen(ctx, take_tab)
         enhance.listen(ctx, enhance_tab)
+        convert.listen(ctx, convert_tab)
         edit.listen(ctx, edit_tab)
         speak.listen(ctx, speak_tab)
         models.listen(ctx, model_tab)

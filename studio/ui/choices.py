@@ -2,8 +2,13 @@
 attempts and engines. Labels carry the id (`#12`) so a person can match a take across tabs and API calls."""
 from __future__ import annotations
 
+import gradio as gr
+
 from pipelines.manager import EngineStatus
 from storage import Project, Take, Voice
+from studio.takes import Takes
+
+PICKER_LIMIT = 200  # newest takes a take picker offers
 
 NO_VOICE = 0  # the Speak picker's "engine's own voice"
 ENGINE_STATES = {"loaded": "offline, loaded", "embedded": "offline", "cached": "downloaded",
@@ -29,6 +34,18 @@ def voice_filter_choices(voices: list[Voice]) -> list[tuple[str, int]]:
 
 def take_choices(takes: list[Take]) -> list[tuple[str, int]]:
     return [(f"#{t.id} {t.kind}: {short(t.text, 40) or '(no text)'}", t.id) for t in takes]
+
+
+def recent_take_choices(takes: Takes, project_id) -> list[tuple[str, int]]:
+    """A take picker's choices: the project's newest PICKER_LIMIT takes."""
+    return take_choices(takes.list(int(project_id), page_size=PICKER_LIMIT))
+
+
+def take_picker(takes: Takes, project_id, *, keep_choice: bool = False) -> dict:
+    """A take picker refreshed: fresh choices, and the chosen take kept (`keep_choice`: takes made on other
+    tabs arrived) or cleared (another project)."""
+    choices = recent_take_choices(takes, project_id)
+    return gr.update(choices=choices) if keep_choice else gr.update(choices=choices, value=None)
 
 
 def narration_choices(takes: list[Take]) -> list[tuple[str, int]]:

@@ -10,7 +10,7 @@ from studio.media import TRANSCRIBER
 from studio.takes import Takes
 
 from .cancellation import cancellable, current_token
-from .choices import engine_choices, take_choices
+from .choices import engine_choices, recent_take_choices
 from .context import UIContext
 from .errors import require_id, user_errors
 from .fields import parse_seed, seed_box
@@ -20,7 +20,6 @@ from .waveform import waveform_figure
 DIFF_COLORS = {"deleted": "red", "inserted": "green"}
 WAVEFORM_CHOICES = [("Trim to start…end", "trim"), ("Cut start…end out", "cut"),
                     ("Insert silence at start", "silence"), ("Fade in (start s) and out (end s)", "fade")]
-PICKER_LIMIT = 200
 
 
 def edit_summary(outcome: EditOutcome) -> str:
@@ -82,7 +81,7 @@ class EditHandlers:
     @user_errors
     def list_takes(self, project_id, selected=None):
         """Fresh choices; `selected` becomes the chosen take (which loads it), otherwise none is chosen."""
-        choices = take_choices(self.takes.list(int(project_id), page_size=PICKER_LIMIT))
+        choices = recent_take_choices(self.takes, project_id)
         ids = {value for _, value in choices}
         value = int(selected) if selected not in (None, "") and int(selected) in ids else None
         return gr.update(choices=choices, value=value), gr.update(choices=choices, value=[])
@@ -90,7 +89,7 @@ class EditHandlers:
     @user_errors
     def more_takes(self, project_id):
         """Fresh choices that keep the current selection (so the tab's outputs are not reloaded)."""
-        choices = take_choices(self.takes.list(int(project_id), page_size=PICKER_LIMIT))
+        choices = recent_take_choices(self.takes, project_id)
         return gr.update(choices=choices), gr.update(choices=choices)
 
     @user_errors

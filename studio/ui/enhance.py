@@ -9,7 +9,7 @@ from studio.enhance import NO_ENGINE, Enhance, EnhanceResult
 from studio.takes import Takes
 
 from .cancellation import cancellable, current_token
-from .choices import engine_choices, take_choices
+from .choices import engine_choices, take_picker
 from .context import UIContext
 from .errors import user_errors
 from .playback import playable, player
@@ -17,7 +17,6 @@ from .spectrogram import spectrogram_figure
 
 TARGET_CHOICES = [("Podcast (−16 LUFS)", "podcast"), ("Broadcast (EBU R128, −23 LUFS)", "broadcast"),
                   ("Audiobook (ACX)", "audiobook"), ("Keep level", "none")]
-PICKER_LIMIT = 200
 
 
 def level_report(result: EnhanceResult) -> str:
@@ -63,12 +62,12 @@ class EnhanceHandlers:
 
     @user_errors
     def list_sources(self, project_id):
-        return gr.update(choices=take_choices(self.takes.list(int(project_id), page_size=PICKER_LIMIT)), value=None)
+        return take_picker(self.takes, project_id)
 
     @user_errors
     def more_sources(self, project_id):
         """Fresh choices that keep the take chosen (takes made on other tabs)."""
-        return gr.update(choices=take_choices(self.takes.list(int(project_id), page_size=PICKER_LIMIT)))
+        return take_picker(self.takes, project_id, keep_choice=True)
 
     @cancellable
     @user_errors

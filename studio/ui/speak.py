@@ -16,7 +16,7 @@ from studio.takes import Takes
 from studio.voices import Voices
 
 from .cancellation import cancellable, current_token
-from .choices import (NO_VOICE, attempt_choices, engine_choices, narration_choices, short, speaking_voice_choices,
+from .choices import (NO_VOICE, PICKER_LIMIT, attempt_choices, engine_choices, narration_choices, short, speaking_voice_choices,
                       take_choices)
 from .context import UIContext
 from .errors import require_id, user_errors
@@ -26,7 +26,6 @@ from .playback import live_chunk, playable, player
 SCORE_HEADERS = ["chunk", "take", "text", "seed", "attempt", "similarity", "WER", "words/min", "passed", "why"]
 SCORE_WIDTHS = ["6%", "5%", "26%", "10%", "7%", "9%", "5%", "8%", "8%", "16%"]
 COMPARE_HEADERS = ["", "A", "B", "better"]
-PICKER_LIMIT = 200  # newest takes offered in the compare and fix pickers
 
 
 def character_count(text: str | None) -> str:

@@ -99,15 +99,38 @@ def test_fixed_voice_engine_picks_the_closest_built_in_speaker(studio, project_i
     assert cached is not None and np.allclose(cached, prompt.embeddings[ENCODER])
     assert prompt.transcripts == ("The Middle Ages brought calligraphy to perfection",)
     done = list(studio.speak.speak(project_id, "A short line in the closest voice we have.", voice_id=voice.id,
-                                      seed=3, gate=True))[-1]
+                                      seed=3, gate=True, match_voice=False))[-1]
     assert done.match is not None and done.match.speaker == "joe" and done.match.label == CLOSEST_LABEL
     assert -1.0 <= done.match.similarity < 0.9  # a woman's voice is not joe's
     take = studio.takes.get(done.take.id)
     assert take.voice_id == voice.id
     assert take.parameters["voice_match"] == {"speaker": "joe", "similarity": done.match.similarity,
-                                              "label": CLOSEST_LABEL}
+                                              "label": CLOSEST_LABEL, "matched": False}
     assert take.scores["voice_match_similarity"] == done.match.similarity
     assert all(a.voice_id == voice.id for a in done.attempts)
+
+
+def test_a_voice_is_matched_by_default_and_sounds_closer(studio, project_id, voice):
+    """With the embedded voice matcher, Piper's speaker is re-rendered towards the voice: labelled as matched,
+    with a higher similarity to the voice than the unmatched built-in speaker, and the words intact."""
+    pytest.importorskip("pyworld")
+    line = "The lighthouse keeper climbed the spiral stairs every evening at dusk."
+    plain = list(studio.speak.speak(project_id, line, voice_id=voice.id, seed=3, match_voice=False))[-1]
+    matched = list(studio.speak.speak(project_id, line, voice_id=voice.id, seed=3))[-1]
+    assert matched.match is not None and matched.match.matched and matched.match.speaker == "joe"
+    assert matched.match.label == "built-in voice matched to Linda (matched, not cloned)"
+    assert matched.take.parameters["voice_match"]["matched"] is True
+    assert matched.take.scores["similarity_mean"] >= plain.take.scores["similarity_mean"] + 0.05
+    assert matched.take.scores["wer_mean"] <= 0.2
+    # The choice is kept in the store: a second narration does not search again.
+    catalog = studio.models.catalog
+    key = (f"{PIPER}@{catalog.get(PIPER).weights_revision()}"
+           f"+world-matcher@{catalog.get('world-matcher').weights_revision()}")
+    assert studio.store.get_voice_match(voice.id, key) == ("joe", matched.match.similarity)
+    # Redoing one chunk of a matched narration matches it again.
+    redone = studio.fix.regenerate_chunk(matched.take.id, 0, seed=11)
+    assert redone.take.parameters["voice_match"]["matched"] is True
+    assert redone.take.scores["similarity_mean"] >= plain.take.scores["similarity_mean"] + 0.05
 
 
 def test_voice_from_another_project_is_refused(studio, voice):

@@ -12,13 +12,14 @@ import soundfile as sf
 
 from studio.ui import app as ui_app
 from studio.ui.context import GPU_QUEUE, Signal
+from studio.ui.convert import ConvertHandlers
 from studio.ui.edit import EditHandlers
 from studio.ui.speak import SpeakHandlers, speak_request
 from studio.ui.takes import TakeHandlers
 from tests.fakes import FAKE_ENGINE
 
 GPU_APIS = {"speak", "regenerate_chunk", "apply_edit", "transcribe_take", "retranscribe_take", "enhance",
-            "enhance_all", "create_voice", "load_engine"}
+            "enhance_all", "create_voice", "load_engine", "convert"}
 
 
 @pytest.fixture
@@ -114,7 +115,8 @@ def test_a_take_made_on_one_tab_refreshes_the_pickers_of_the_others(studio):
         cause = by_api[api_name]._id
         return {o.elem_id for f in functions if f.trigger_after == cause for o in f.outputs if o.elem_id}
 
-    for api_name, others in [("speak", {"takes-table", "edit-take", "enhance-take"}),
+    for api_name, others in [("speak", {"takes-table", "edit-take", "enhance-take", "convert-take"}),
+                             ("convert", {"takes-table", "edit-take", "enhance-take"}),
                              ("apply_edit", {"takes-table", "compare-a", "fix-take", "enhance-take"}),
                              ("enhance", {"takes-table", "edit-take", "fix-take"}),
                              ("import_recording", {"edit-take", "enhance-take", "compare-b"})]:
@@ -122,3 +124,13 @@ def test_a_take_made_on_one_tab_refreshes_the_pickers_of_the_others(studio):
     assert "edit-take" not in refreshed_after("apply_edit")  # its handler returns fresh pickers itself
     assert "enhance-take" not in refreshed_after("enhance")
     assert "speak-voice" in refreshed_after("create_voice")
+    assert "convert-voice" in refreshed_after("create_voice")
+    assert "convert-take" not in refreshed_after("convert")
+
+
+def test_the_convert_handler_explains_what_is_missing(studio, project_id):
+    handle = ConvertHandlers(studio.convert, studio.takes, studio.voices)
+    with pytest.raises(gr.Error, match="Record or upload a recording, or choose a take"):
+        anyio.run(lambda: handle.convert(project_id, None, None, 1, "world-matcher", 0, True, True))
+    with pytest.raises(gr.Error, match="Choose the voice to convert into"):
+        anyio.run(lambda: handle.convert(project_id, None, "/nonexistent.wav", None, "world-matcher", 0, True, True))
