@@ -173,8 +173,8 @@ def main() -> None:
                     source_row = rows[source_id]
                     source = au.load(folder / source_row["path"])
                     t0 = time.perf_counter()
-                    result = studio.convert.convert(ConvertRequest(project, voice.id, source=folder / source_row["path"],
-                                                                   score=False))
+                    request = ConvertRequest(project, voice.id, source=folder / source_row["path"], score=False)
+                    result = studio.convert.convert(request)
                     case_s += time.perf_counter() - t0
                     t0 = time.perf_counter()
                     bare = matcher.convert(source, studio.voice_match.voice_profile(voice.id))

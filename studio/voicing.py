@@ -8,10 +8,10 @@ from typing import Any, cast
 
 from pipelines.base import VoicePrompt
 from pipelines.catalog import Engine
+from pipelines.convert.matched import MatchedSpeak
 from pipelines.manager import ModelManager
 from pipelines.scoring import QualityGate, QualityThresholds, Scorer
 from pipelines.speak import SpeakPipeline
-from pipelines.convert.matched import MatchedSpeak
 from pipelines.speak.reference import fit_reference
 from pipelines.speaker import SpeakerEncoder
 from pipelines.transcribe import TranscribePipeline
@@ -76,8 +76,8 @@ def prepare_voicing(models: ModelManager, matcher: VoiceMatcher, engine: Engine,
             step(0.05, "matching a built-in voice to the voice")
             try:
                 match = matcher.matched_speaker(engine.id, voice_id, speaker)
-                matched = MatchedSpeak.wrap(pipeline, matcher.converter(), matcher.speaker_profile(engine, match.speaker),
-                                            matcher.voice_profile(voice_id))
+                source = matcher.speaker_profile(engine, match.speaker)
+                matched = MatchedSpeak.wrap(pipeline, matcher.converter(), source, matcher.voice_profile(voice_id))
             except ValueError as error:  # too little voiced speech to measure: the closest built-in voice instead
                 match = None
                 notices.append(f"The voice could not be matched ({error}); speaking in the closest built-in voice.")

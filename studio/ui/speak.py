@@ -16,8 +16,8 @@ from studio.takes import Takes
 from studio.voices import Voices
 
 from .cancellation import cancellable, current_token
-from .choices import (NO_VOICE, PICKER_LIMIT, attempt_choices, engine_choices, narration_choices, short, speaking_voice_choices,
-                      take_choices)
+from .choices import (NO_VOICE, PICKER_LIMIT, attempt_choices, engine_choices, narration_choices, short,
+                      speaking_voice_choices, take_choices)
 from .context import UIContext
 from .errors import require_id, user_errors
 from .fields import parse_seed, seed_box, table as table_of
@@ -34,11 +34,13 @@ def character_count(text: str | None) -> str:
     return f"{n:,} / {MAX_TEXT_CHARS:,} characters{warning}"
 
 
-def speak_request(project_id, voice_id, text, engine_id, seed, speed, speaker, gate) -> SpeakRequest:
+def speak_request(project_id, voice_id, text, engine_id, seed, speed, speaker, gate,
+                  match_voice=True) -> SpeakRequest:
     """The Speak form's values (as the browser or an API caller sends them) as one request."""
     return SpeakRequest(int(project_id), text or "", voice_id=int(voice_id) if voice_id else None,
                         engine_id=engine_id or DEFAULT_ENGINE, seed=parse_seed(seed),
-                        speaker=(speaker or "").strip() or None, speed=float(speed), gate=bool(gate))
+                        speaker=(speaker or "").strip() or None, speed=float(speed), gate=bool(gate),
+                        match_voice=match_voice is not False)
 
 
 def _fmt(value, digits: int = 2):
@@ -106,6 +108,7 @@ class SpeakTab:
     speed: gr.Slider
     speaker: gr.Textbox
     gate: gr.Checkbox
+    match_voice: gr.Checkbox
     run: gr.Button
     status: gr.Markdown
     stream: gr.Audio
@@ -147,9 +150,9 @@ class SpeakHandlers:
     @cancellable
     @user_errors
     def speak(self, project_id, voice_id, script, engine_id, seed_value, speed_value, speaker_name, gated,
-              progress=gr.Progress()):
+              match_voice=True, progress=gr.Progress()):
         request = speak_request(project_id, voice_id, script, engine_id, seed_value, speed_value, speaker_name,
-                                gated)
+                                gated, match_voice)
         events = self.speaker.start(request, progress=lambda f, message: progress(f, desc=message),
                                     cancel=current_token())
         for event in events:
@@ -243,6 +246,8 @@ def render(ctx: UIContext) -> SpeakTab:
                 speaker = gr.Textbox(label="Speaker (fixed-voice engines; empty = closest to the voice)")
             gate = gr.Checkbox(label="Quality gate (retry chunks that mumble, skip words or drift)", value=True,
                                elem_id="speak-gate")
+            match_voice = gr.Checkbox(label="Match the voice (offline engines: the built-in voice re-rendered "
+                                            "towards the chosen voice)", value=True, elem_id="speak-match")
             run = gr.Button("Generate", variant="primary", elem_id="speak-run")
             status = gr.Markdown(elem_id="speak-status")
         with gr.Column(scale=1):
@@ -273,7 +278,7 @@ def render(ctx: UIContext) -> SpeakTab:
             player_a = player("A", "compare-player-a")
             player_b = player("B", "compare-player-b")
         comparison = table_of(COMPARE_HEADERS, "compare-table")
-    return SpeakTab(voice, text, count, engine, seed, speed, speaker, gate, run, status, stream, final, scores,
+    return SpeakTab(voice, text, count, engine, seed, speed, speaker, gate, match_voice, run, status, stream, final, scores,
                     fix_take, fix_chunk, fix_seed, fix_gate, regenerate, attempt, choose, take_a, take_b, compare,
                     player_a, player_b, comparison)
 
@@ -283,7 +288,8 @@ def listen(ctx: UIContext, tab: SpeakTab) -> None:
     handle = SpeakHandlers(s.speak, s.fix, s.compare, s.takes, s.voices, s.engines)
     fix_outputs = [tab.final, tab.scores, tab.status, tab.fix_take, tab.attempt]
     spoken = tab.run.click(
-        handle.speak, [project, tab.voice, tab.text, tab.engine, tab.seed, tab.speed, tab.speaker, tab.gate],
+        handle.speak, [project, tab.voice, tab.text, tab.engine, tab.seed, tab.speed, tab.speaker, tab.gate,
+                       tab.match_voice],
         [tab.stream, tab.final, tab.scores, tab.status], api_name="speak", show_progress_on=tab.status, **ctx.gpu)
     spoken.success(handle.list_takes, project, tab.pickers, api_name=False)
     regenerated = tab.regenerate.click(handle.regenerate_chunk,

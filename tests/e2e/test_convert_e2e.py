@@ -64,3 +64,16 @@ def test_convert_a_recording_in_the_browser(page, running_app):
     playwright.expect(report).to_contain_text("Similarity to the voice")
     playwright.expect(page.locator("#convert-after")).to_contain_text(re.compile(r"0:0[1-9]"), timeout=30_000)
     save_screenshot(page, "convert-tab.png")
+
+
+def test_speak_in_a_voice_is_matched_unless_asked_not_to(running_app):
+    """The Speak endpoint's last input, "Match the voice", defaults to on: callers that send the eight older
+    inputs get matched speech; sending False gives the closest built-in voice."""
+    client = Client(running_app.url, verbose=False)
+    _make_voice(client, "Spoken")
+    voice_id = _voice_id(client, "Spoken")
+    line = "The lighthouse keeper climbed the stairs."
+    *_, matched = client.predict(1, voice_id, line, "piper-joe-embedded", 1, 1.0, "", False, api_name="/speak")
+    *_, plain = client.predict(1, voice_id, line, "piper-joe-embedded", 1, 1.0, "", False, False, api_name="/speak")
+    assert "matched to Spoken (matched, not cloned)" in matched
+    assert "closest built-in voice, not a clone" in plain

@@ -102,7 +102,8 @@ def test_the_command_line_converts_a_file(tmp_path):
     done = cli("convert", str(speech_clip(SOURCE)), "--voice", str(voice_id), "--out", str(out), "--pitch-shift", "1")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["take"]["kind"] == "converted" and report["scores"]["similarity"] > report["scores"]["similarity_before"]
+    scores = report["scores"]
+    assert report["take"]["kind"] == "converted" and scores["similarity"] > scores["similarity_before"]
     assert sf.info(out).duration == pytest.approx(report["take"]["duration"], abs=0.01)
     refused = cli("convert", "--voice", str(voice_id))
     assert refused.returncode == 2 and "Give a recording to convert, or --take" in refused.stderr

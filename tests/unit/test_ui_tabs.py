@@ -36,6 +36,8 @@ def test_the_speak_form_becomes_one_request():
     assert (request.project_id, request.voice_id, request.engine_id, request.seed, request.speed,
             request.speaker, request.gate) == (3, None, "piper-joe-embedded", 42, 1.25, None, True)
     assert speak_request(3, "7", "Hi.", FAKE_ENGINE, "", 1, "ann", 0).voice_id == 7
+    assert speak_request(3, "7", "Hi.", FAKE_ENGINE, "", 1, "ann", 0).match_voice is True  # on unless refused
+    assert speak_request(3, "7", "Hi.", FAKE_ENGINE, "", 1, "ann", 0, False).match_voice is False
     with pytest.raises(ValueError, match="Seed must be"):
         speak_request(3, 0, "Hello.", FAKE_ENGINE, "abc", 1.0, "", True)
 
