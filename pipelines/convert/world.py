@@ -119,6 +119,12 @@ class WorldMatcher(ConvertPipeline):
     def sample_rate(self) -> int:
         return RATE
 
+    def memory_bytes(self) -> int:
+        """No weights: what one block's analysis holds while it runs (envelope, aperiodicity and their
+        working copies, float64 per frame and bin), for the model manager's budget."""
+        bins = self.world.get_cheaptrick_fft_size(RATE, F0_FLOOR) // 2 + 1
+        return int(BLOCK_S * 1000 / FRAME_MS) * bins * 8 * 4
+
     def __call__(self, audio: Audio, *, voice: VoicePrompt, seed: int | None = None,
                  settings: MatchSettings | None = None, source: VoiceProfile | None = None) -> Audio:
         """`audio`'s words and timing in (towards) `voice`, at the engine's rate (24 kHz) like every convert
