@@ -171,17 +171,20 @@ class VoiceMatcher:
         known = self.store.get_voice_match(voice_id, key)
         if known is not None and known[0] in speakers and speaker in (None, known[0]):
             return VoiceMatch(known[0], known[1], label, matched=True)
-        scored = [(self._matched_similarity(engine, name, voice_id), name) for name in ([speaker] if speaker
-                                                                                       else speakers)]
+        target, embedding = self.voice_profile(voice_id), self.prompt(voice_id).embeddings[ENCODER]
+        scored = [(self._matched_similarity(engine, name, target, embedding), name)
+                  for name in ([speaker] if speaker else speakers)]
         best, name = max(scored)
         if speaker is None:
             self.store.set_voice_match(voice_id, key, name, round(best, 4))
         return VoiceMatch(name, round(best, 4), label, matched=True)
 
-    def _matched_similarity(self, engine: Engine, speaker: str, voice_id: int) -> float:
-        matched = self.converter().convert(self.probe(engine, speaker), self.voice_profile(voice_id),
+    def _matched_similarity(self, engine: Engine, speaker: str, target: VoiceProfile,
+                            embedding: np.ndarray) -> float:
+        """How like the voice (its embedding) the speaker's probe sentence sounds once matched to it."""
+        matched = self.converter().convert(self.probe(engine, speaker), target,
                                            source=self.speaker_profile(engine, speaker))
-        return similarity(self._encode(matched), self.prompt(voice_id).embeddings[ENCODER])
+        return similarity(self._encode(matched), embedding)
 
     def recording_match(self, engine: Engine, take: Take, audio: au.Audio) -> "RecordingMatch":
         """How a fixed-voice engine's words are matched into a recording (Edit's inserted words): the
