@@ -90,7 +90,7 @@ class Convert:
         step(0.15, f"converting with {engine.name}")
         pipeline = cast(ConvertPipeline, self.models.get(engine.id, step))
         if isinstance(pipeline, WorldMatcher):  # the matcher keeps the recording's rate and exact length
-            converted = pipeline.convert(source, self.matcher.voice_profile(voice.id), settings=settings)
+            converted = pipeline.convert(source, self.matcher.voice_profile(voice.id, prompt), settings=settings)
         else:
             if settings != MatchSettings():
                 raise ValueError(f"{engine.name} has no pitch, loudness or pause options; leave them at their "

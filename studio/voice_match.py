@@ -141,11 +141,12 @@ class VoiceMatcher:
     def converter(self) -> WorldMatcher:
         return cast(WorldMatcher, self.models.get(MATCHER))
 
-    def voice_profile(self, voice_id: int) -> VoiceProfile:
-        """Pitch and timbre of a stored voice's clips, measured once per set of clips."""
+    def voice_profile(self, voice_id: int, prompt: VoicePrompt | None = None) -> VoiceProfile:
+        """Pitch and timbre of a stored voice's clips, measured once per set of clips. `prompt`: the voice's
+        prompt when the caller already has it, so its clips are not read and decoded again."""
         voice = self.store.get_voice(voice_id)
         key = ("voice", voice_id, tuple(c.audio_sha for c in voice.clips))
-        return self._profile(key, lambda: self.prompt(voice_id).clips, f"Voice '{voice.name}'")
+        return self._profile(key, lambda: (prompt or self.prompt(voice_id)).clips, f"Voice '{voice.name}'")
 
     def audio_profile(self, sha: str, audio: au.Audio, what: str = "The recording") -> VoiceProfile:
         """Pitch and timbre of one recording (a take to edit, a source to convert), kept per audio file."""
@@ -171,7 +172,8 @@ class VoiceMatcher:
         known = self.store.get_voice_match(voice_id, key)
         if known is not None and known[0] in speakers and speaker in (None, known[0]):
             return VoiceMatch(known[0], known[1], label, matched=True)
-        target, embedding = self.voice_profile(voice_id), self.prompt(voice_id).embeddings[ENCODER]
+        prompt = self.prompt(voice_id)
+        target, embedding = self.voice_profile(voice_id, prompt), prompt.embeddings[ENCODER]
         scored = [(self._matched_similarity(engine, name, target, embedding), name)
                   for name in ([speaker] if speaker else speakers)]
         best, name = max(scored)

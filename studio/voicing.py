@@ -77,7 +77,8 @@ def prepare_voicing(models: ModelManager, matcher: VoiceMatcher, engine: Engine,
             try:
                 match = matcher.matched_speaker(engine.id, voice_id, speaker)
                 source = matcher.speaker_profile(engine, match.speaker)
-                matched = MatchedSpeak.wrap(pipeline, matcher.converter(), source, matcher.voice_profile(voice_id))
+                target = matcher.voice_profile(voice_id, prompt)
+                matched = MatchedSpeak.wrap(pipeline, matcher.converter(), source, target)
             except ValueError as error:  # too little voiced speech to measure: the closest built-in voice instead
                 match = None
                 notices.append(f"The voice could not be matched ({error}); speaking in the closest built-in voice.")
