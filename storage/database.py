@@ -5,6 +5,8 @@ set-up here, because a desktop app with several threads (and sometimes a second 
 to one file needs WAL, a busy timeout and writers that take the write lock up front."""
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,7 +53,7 @@ def _configure_sqlite(engine: Engine) -> None:
             # busy_timeout first: switching a new file to WAL itself needs the lock.
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _switch_to_wal(cursor)
             # Safe with WAL: a power cut may lose the last commits but never corrupts, and
             # blobs are fsynced before their rows, so a row never outlives its blob.
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -62,6 +64,25 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(_WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, retrying while another process holds it.
+
+    The switch escalates a shared lock to an exclusive one, and SQLite answers "database is
+    locked" at once there rather than call the busy handler (waiting could deadlock), so two
+    processes opening a new file together need this retry, bounded by the same busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -2,14 +2,17 @@
 timeout and BEGIN IMMEDIATE for writers, every write lands and none fails with "database is locked"."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 from storage import NewTake, Store
+from storage.database import create_engine_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,3 +148,32 @@ def test_two_processes_write_to_one_new_file(tmp_path: Path) -> None:
         texts = {t.text for t in store.list_takes(projects[0].id, limit=1000)}
         assert texts == {f"{label}-{i}" for label in ("p1", "p2") for i in range(per_process)}
         assert len(set(store.blobs.iter_shas())) == 2 * per_process
+
+
+def _open_new_file(path: str, gate: Any, results: Any) -> None:
+    gate.wait()
+    try:
+        engine = create_engine_for(f"sqlite:///{path}")
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (x)")
+        engine.dispose()
+        results.put("ok")
+    except Exception as exc:  # reported to the parent, which asserts on it
+        results.put(repr(exc))
+
+
+def test_many_processes_switch_one_new_file_to_wal(tmp_path: Path) -> None:
+    """Switching a fresh file to WAL races for an exclusive lock that SQLite refuses at once
+    (no busy wait); the race is rare, so it is run many times with several processes."""
+    context = multiprocessing.get_context("fork")
+    for round_ in range(25):
+        path = str(tmp_path / f"r{round_}.db")
+        gate, results = context.Event(), context.Queue()
+        workers = [context.Process(target=_open_new_file, args=(path, gate, results)) for _ in range(6)]
+        for w in workers:
+            w.start()
+        gate.set()
+        outcomes = [results.get(timeout=60) for _ in workers]
+        for w in workers:
+            w.join(timeout=60)
+        assert outcomes == ["ok"] * len(workers)
