@@ -13,6 +13,8 @@ embedded engine) and the speaker encoder are loaded and warmed up. Then, fastest
 - `ratio_replace_vs_full`: the two divided (goal <= 0.10);
 - `delete_s`: the same use case deleting one word (no model involved; goal <= 0.1 s);
 - `rtf`: replace_s / seconds of recording. `peak_rss_mb`: the process's peak resident memory.
+Edits here run without the closed-loop seam check (`check=False`): this measures planning and splicing;
+bench/edit_quality.py measures the check (its cost per edit and what it wins).
 Prints one JSON object."""
 from __future__ import annotations
 
@@ -76,16 +78,17 @@ def main() -> None:
         middle = len(words) // 2
         piper = studio.models.get(ENGINE)
         studio.models.get(ENCODER)
-        studio.edit.apply(take.id, replaced(words, middle, "harbour"), engine_id=ENGINE, seed=1)  # warm-up
+        studio.edit.apply(take.id, replaced(words, middle, "harbour"), engine_id=ENGINE, seed=1, check=False)  # warm-up
 
         replace_s, delete_s, full_s, outcome = [], [], [], None
         for k in range(args.repeats):
             started = time.perf_counter()
-            outcome = studio.edit.apply(take.id, replaced(words, middle, "lantern"), engine_id=ENGINE, seed=k)
+            outcome = studio.edit.apply(take.id, replaced(words, middle, "lantern"), engine_id=ENGINE, seed=k,
+                                        check=False)
             replace_s.append(time.perf_counter() - started)
 
             started = time.perf_counter()
-            studio.edit.apply(take.id, " ".join(words[:middle] + words[middle + 1:]))
+            studio.edit.apply(take.id, " ".join(words[:middle] + words[middle + 1:]), check=False)
             delete_s.append(time.perf_counter() - started)
 
             speaker = outcome.take.parameters["edits"][0]["provenance"].get("speaker")

@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     applied.add_argument("text", help="the whole edited transcript")
     applied.add_argument("--engine", default=DEFAULT_ENGINE, help="speech engine for new words")
     applied.add_argument("--seed", type=int)
+    applied.add_argument("--no-check", action="store_true",
+                         help="skip listening to the seams (faster; cuts from word timings alone)")
 
     projects = groups.add_parser("projects", help="projects").add_subparsers(dest="action", required=True)
     projects.add_parser("list")
@@ -127,8 +129,9 @@ def run(studio: Studio, args: argparse.Namespace):
             return {"text": heard.text, "words": [dataclasses.asdict(w) for w in heard.words]}
         case "edit", "apply":
             outcome = studio.edit.apply(args.take_id, args.text, engine_id=args.engine, seed=args.seed,
-                                        project_id=args.project)
-            return {"take": outcome.take, "notices": list(outcome.notices)}
+                                        project_id=args.project, check=not args.no_check)
+            return {"take": outcome.take, "notices": list(outcome.notices),
+                    "seam_checks": [e.check.to_dict() if e.check else None for e in outcome.result.edits]}
         case "projects", "list":
             return studio.projects.list()
         case "projects", "create":

@@ -138,10 +138,12 @@ class Edit:
     def apply(self, take_id: int, edited_text: str, *, engine_id: str | None = DEFAULT_INSERT_ENGINE,
               seed: int | None = None, progress: Progress | None = None,
               project_id: int | None = None, cancel: CancelToken | None = None,
-              match_voice: bool = True) -> EditOutcome:
+              match_voice: bool = True, check: bool = True) -> EditOutcome:
         """Apply every change of `edited_text` to the take in one pass; the result is a new child take.
         `cancel`: checked before every insertion is spoken and before saving; a cancelled edit stores nothing.
-        `match_voice`: a fixed-voice engine's new words go through the voice matcher (when installed)."""
+        `match_voice`: a fixed-voice engine's new words go through the voice matcher (when installed).
+        `check`: listen to every seam with the embedded recogniser, moving a deletion's cuts until the words
+        around it are heard cleanly (pipelines.editing.check); each edit records its verdict."""
         take = take_in(self.store, take_id, project_id)
         edited_text = clean_text(edited_text or "", "The edited text")
         stored = self._stored(take.id)
@@ -167,9 +169,11 @@ class Edit:
                 notices.append(notice)
         step = stepper(progress)
         step(0.3, "editing")
-        result = TranscriptEditor(synthesize).apply(original, transcript, edited_text)
+        hear = self._hearing(transcript.language, progress) if check else None
+        result = TranscriptEditor(synthesize, hear=hear).apply(original, transcript, edited_text)
         checkpoint(cancel)
         scores = self._scores(take, original, result)
+        notices += seam_notices(result)
         parameters: dict[str, Any] = {
             "edits": [e.to_dict() for e in result.edits],
             "source_take": take.id,
@@ -328,13 +332,22 @@ class Edit:
                 pass
         return self.matcher.recording_prompt(take, original)
 
+    def _hearing(self, language: str | None, progress: Progress | None) -> Callable[[au.Audio], list[str]]:
+        """The embedded recogniser as the edit check's ears."""
+        transcriber = cast(TranscribePipeline, self.models.get(TRANSCRIBER, progress))
+        return lambda piece: transcriber.hear(piece, language=language)
+
     def _scores(self, take: Take, original: au.Audio, result: EditResult) -> dict[str, Any]:
-        """Seam quality for every edit, and how alike inserted speech sounds to the recording."""
+        """Seam quality for every edit, how many the recogniser heard as intended, and how alike inserted
+        speech sounds to the recording."""
         clicks = [seam_click_ratio(result.audio, at) for at in result.seams]
+        checked = [e.check for e in result.edits if e.check is not None]
         scores: dict[str, Any] = {
             "edits": len(result.edits),
             "seams": len(result.seams),
             "worst_seam_click": max(clicks) if clicks else None,
+            "edits_checked": len(checked),
+            "edits_heard_clean": sum(c.ok for c in checked),
         }
         inserted = [au.Audio(result.audio.samples[int(e.out_start * result.audio.sample_rate):
                                                   int(e.out_end * result.audio.sample_rate)],
@@ -349,6 +362,19 @@ class Edit:
                 except ValueError:
                     scores["inserted_similarity"] = None
         return scores
+
+
+def seam_notices(result: EditResult) -> list[str]:
+    """The check's verdicts the person should read: a line per edit not heard as intended, or one line
+    saying all were."""
+    checked = [(e, e.check) for e in result.edits if e.check is not None]
+    if not checked:
+        return []
+    faults = [check.message(f"{e.kind.capitalize()} “{e.old_text or e.new_text}”")
+              for e, check in checked if not check.ok]
+    if faults:
+        return faults
+    return [f"Seam check: all {len(checked)} edit(s) heard as intended by the recogniser."]
 
 
 def check_edit_length(transcript: Transcript, edited_text: str) -> None:

@@ -4,6 +4,7 @@ diff.py turns the edited text into word-level edits, splice.py is the one place 
 joined, seams.py measures cuts and seams, roomtone.py makes new speech sit in the recording's own
 loudness and noise, and editor.py plans a whole edit and applies it in one pass.
 """
+from .check import Hear, SeamCheck, junction_heard, words_heard
 from .diff import EditError, WordEdit, align_words, diff_words, join_words, normalize_token, tokens, word_units
 from .editor import AppliedEdit, EditResult, SynthesisRequest, Synthesize, TranscriptEditor
 from .roomtone import match_to_context, room_tone
@@ -15,5 +16,6 @@ __all__ = [
     "Splice", "SpliceResult", "apply_splices", "cut", "insert_silence", "trim", "fade", "join_takes",
     "low_energy_point", "seam_click_ratio", "noise_floor_db", "pause_floor_db",
     "room_tone", "match_to_context",
-    "SynthesisRequest", "Synthesize", "AppliedEdit", "EditResult", "TranscriptEditor",
+    "SynthesisRequest", "Synthesize", "AppliedEdit", "EditResult", "TranscriptEditor", "Hear", "SeamCheck",
+    "junction_heard", "words_heard",
 ]

@@ -25,6 +25,7 @@ import numpy as np
 from ..audio import Audio, is_silent, resample, trim_silence
 from ..base import Transcript, Word
 from ..transcribe.timing import tidy_words
+from .check import NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, check_speech, cut_candidates, cut_orders
 from .diff import EditError, WordEdit, align_words, diff_words, join_words, normalize_token, tokens, word_units
 from .roomtone import match_to_context, room_tone
 from .seams import low_energy_point
@@ -75,11 +76,12 @@ class AppliedEdit:
     out_start: float  # where the result of this edit lies in the new audio (s)
     out_end: float
     provenance: dict = field(default_factory=dict)  # engine_id, seed, ... ({} for deletions)
+    check: SeamCheck | None = None  # what the recogniser heard there (None: not checked)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "old_text": self.old_text, "new_text": self.new_text, "start": self.start,
                 "end": self.end, "out_start": self.out_start, "out_end": self.out_end,
-                "provenance": dict(self.provenance)}
+                "provenance": dict(self.provenance), "check": self.check.to_dict() if self.check else None}
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,6 +114,7 @@ class _Planned:
     content: Audio | None
     provenance: dict
     handle_s: float = 0.0
+    check: SeamCheck | None = None
 
 
 def _mid(word: Word) -> float:
@@ -122,7 +125,8 @@ class TranscriptEditor:
     """Applies transcript edits to a recording (see the module doc). Holds no state between calls."""
 
     def __init__(self, synthesize: Synthesize | None = None, *, crossfade_s: float = 0.01,
-                 min_pause_s: float = 0.08, max_pause_s: float = 0.6) -> None:
+                 min_pause_s: float = 0.08, max_pause_s: float = 0.6, hear: Hear | None = None) -> None:
+        """`hear`: a recogniser for the closed-loop check (check.py); None plans from word timings alone."""
         if synthesize is not None and not callable(synthesize):
             raise ValueError(f"synthesize must be a callable or None, got {type(synthesize).__name__}.")
         if not 0.0 <= crossfade_s <= MAX_CROSSFADE_S:
@@ -134,6 +138,7 @@ class TranscriptEditor:
         self.crossfade_s = float(crossfade_s)
         self.min_pause_s = float(min_pause_s)
         self.max_pause_s = float(max_pause_s)
+        self.hear = hear
 
     # --------------------------------------------------------------------------------------- planning
 
@@ -193,7 +198,8 @@ class TranscriptEditor:
                                 self.crossfade_s)
         applied = tuple(
             AppliedEdit(kind=p.edit.kind, old_text=p.edit.old_text, new_text=p.edit.new_text, start=p.start,
-                        end=p.end, out_start=span[0], out_end=span[1], provenance=dict(p.provenance))
+                        end=p.end, out_start=span[0], out_end=span[1], provenance=dict(p.provenance),
+                        check=p.check if p.edit.kind == "delete" else self._check_speech(spliced.audio, words, p, span))
             for p, span in zip(planned, spliced.spans))
         new_words = self._result_words(words, edited_text, applied, spliced)
         return EditResult(audio=spliced.audio, edits=applied, seams=spliced.seams, words=new_words,
@@ -233,8 +239,31 @@ class TranscriptEditor:
         c2 = hi2 - keep_right
         reach = _CUT_REACH_S
         start = self._cut(audio, max(lo1, c1 - reach), min(hi1, c1 + reach), left1, right1)
-        end = self._cut(audio, max(lo2, c2 - reach), min(hi2, c2 + reach), left2, right2)
-        return _Planned(edit, start, max(start, end), None, {})
+        end = max(start, self._cut(audio, max(lo2, c2 - reach), min(hi2, c2 + reach), left2, right2))
+        if self.hear is None:
+            return _Planned(edit, start, end, None, {})
+        pairs = cut_orders(audio, cut_candidates(audio, lo1, hi1, start), cut_candidates(audio, lo2, hi2, end))
+        (start, end), check = check_deletion(
+            audio, self._window(audio, words, i, j), pairs, [w.text for w in words[max(0, i - NEIGHBOURS):i]],
+            [w.text for w in words[i:j]], [w.text for w in words[j:j + NEIGHBOURS]], self.hear, self.crossfade_s)
+        return _Planned(edit, start, end, None, {}, check=check)
+
+    @staticmethod
+    def _window(audio: Audio, words: Sequence[Word], i: int, j: int) -> tuple[float, float]:
+        """The recording from NEIGHBOURS words before words[i:j] to NEIGHBOURS after (to its ends at the edges)."""
+        lo = words[max(0, i - NEIGHBOURS)].start - WINDOW_PAD_S if i > 0 else 0.0
+        hi = words[min(len(words), j + NEIGHBOURS) - 1].end + WINDOW_PAD_S if j < len(words) else audio.duration
+        return max(0.0, lo), min(audio.duration, hi)
+
+    def _check_speech(self, result: Audio, words: Sequence[Word], planned: _Planned,
+                      span: tuple[float, float]) -> SeamCheck | None:
+        """What the recogniser hears where new words went in (a second either side of them)."""
+        if self.hear is None:
+            return None
+        i, j = planned.edit.start, planned.edit.end
+        window = (max(0.0, span[0] - 1.0), min(result.duration, span[1] + 1.0))
+        return check_speech(result, window, [w.text for w in words[max(0, i - NEIGHBOURS):i]],
+                            tokens(planned.edit.new_text), [w.text for w in words[j:j + NEIGHBOURS]], self.hear)
 
     def _plan_speech(self, audio: Audio, words: Sequence[Word], edit: WordEdit) -> _Planned:
         i, j = edit.start, edit.end

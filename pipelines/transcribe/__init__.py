@@ -13,3 +13,8 @@ class TranscribePipeline(Pipeline):
     @abstractmethod
     def __call__(self, audio: Audio, *, language: str | None = None) -> Transcript:
         """Words with start/end seconds relative to the start of `audio`."""
+
+    def hear(self, audio: Audio, *, language: str | None = None) -> list[str]:
+        """Just the words heard in a short piece, for checking an edit (no timings needed: engines may
+        decode faster here)."""
+        return [word.text for word in self(audio, language=language).words]

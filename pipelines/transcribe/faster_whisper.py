@@ -201,3 +201,13 @@ class FasterWhisperTranscribe(TranscribePipeline):
             raw = snap_to_speech(raw, regions)
         text = "".join(texts).strip()  # segment texts carry their own leading space where the language has one
         return Transcript(text=text, words=tidy_words(raw, audio.duration), language=info.language)
+
+    def hear(self, audio: Audio, *, language: str | None = None) -> list[str]:
+        """The words heard in a short piece: greedy decoding without timings (about a fifth faster than
+        `__call__`; an edit check only compares words). Silence by the VAD hears nothing, as in `__call__`."""
+        samples = resample(audio, self.sample_rate).samples
+        if audio.num_samples == 0 or (self.skip_silent and not speech_regions(samples)):
+            return []
+        segments, _ = self.model.transcribe(samples, language=language, beam_size=1, without_timestamps=True,
+                                            condition_on_previous_text=False)
+        return " ".join(segment.text for segment in segments).split()

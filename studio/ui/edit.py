@@ -25,10 +25,12 @@ WAVEFORM_CHOICES = [("Trim to start…end", "trim"), ("Cut start…end out", "cu
 def edit_summary(outcome: EditOutcome) -> str:
     take, scores = outcome.take, outcome.take.scores
     lines = [f"Saved as take **#{take.id}** (from #{take.parent_id}); the original is unchanged.", "",
-             "| edit | was | now | at (s) | engine / seed |", "|---|---|---|---|---|"]
+             "| edit | was | now | at (s) | engine / seed | seam check |", "|---|---|---|---|---|---|"]
     for e in outcome.result.edits:
         source = f"{e.provenance.get('engine_id', '')} / {e.provenance.get('seed', '')}" if e.provenance else "—"
-        lines.append(f"| {e.kind} | {e.old_text or '—'} | {e.new_text or '—'} | {e.out_start:.2f} | {source} |")
+        verdict = f"{e.check.verdict}: “{e.check.heard}”" if e.check else "not checked"
+        lines.append(f"| {e.kind} | {e.old_text or '—'} | {e.new_text or '—'} | {e.out_start:.2f} | {source} "
+                     f"| {verdict} |")
     facts = [f"{scores.get('seams', 0)} seam(s)"]
     if scores.get("worst_seam_click") is not None:
         facts.append(f"worst seam click ratio {scores['worst_seam_click']:.2f} (≤ 1 is inaudible)")

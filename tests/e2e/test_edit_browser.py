@@ -57,6 +57,9 @@ def test_three_edits_in_one_pass_in_the_browser(page, app_factory):
         assert re.search(rf"\b{kind}\b", text), text
     click = float(re.search(r"worst seam click ratio ([0-9.]+)", text).group(1))
     assert click <= 1.0, text
+    # every edit shows what the recogniser heard at its seam, with a verdict
+    verdicts = re.findall(r"\b(clean|remnant|clipped|not heard|unclear): “", text)
+    assert "seam check" in text and len(verdicts) == 3, text
     expect(page.locator("#edit-result")).to_contain_text(re.compile(r"0:0[1-9]"), timeout=30_000)
     save_screenshot(page, "edit-tab.png")
 
@@ -79,8 +82,15 @@ def test_edit_tab_refuses_an_edit_that_deletes_everything(page, app_factory):
     page.get_by_role("tab", name="Edit").click()
     page.get_by_text("…or bring in a recording").click()
     page.locator("#edit-upload input[type=file]").set_input_files(str(speech_clip("coqui_lj_LJ001-0008")))
+    # wait for the upload to land before importing it (clicking first imported nothing, now and then)
+    playwright.expect(page.locator("#edit-upload audio, #edit-upload .waveform-container").first).to_be_attached(
+        timeout=30_000)
     page.locator("#edit-import").click()
-    playwright.expect(page.locator("#edit-summary")).to_contain_text("Not transcribed yet", timeout=30_000)
+    try:
+        playwright.expect(page.locator("#edit-summary")).to_contain_text("Not transcribed yet", timeout=30_000)
+    except AssertionError:
+        raise AssertionError(f"summary: {page.locator('#edit-summary').inner_text()!r}; "
+                             f"toasts: {page.locator('.toast-body').all_inner_texts()}") from None
     page.locator("#edit-transcribe").click()
     playwright.expect(page.locator("#edit-summary")).to_contain_text("words with timings", timeout=120_000)
     page.locator("#edit-text textarea").fill("")

@@ -63,8 +63,12 @@ def test_new_words_are_spoken_in_the_closest_built_in_voice(studio, take):
     assert new.parameters["insert_engine"] == FAKE_ENGINE
     assert [e["kind"] for e in new.parameters["edits"]] == ["insert"]
     assert new.duration > take.duration
-    assert len(outcome.notices) == 1 and "not a cloner" in outcome.notices[0]
+    assert len(outcome.notices) == 2 and "not a cloner" in outcome.notices[0]
     assert "'bob'" in outcome.notices[0]  # the recording was made in bob's voice
+    # the fake engine's tones are no words: the seam check says so, and the take records it
+    assert "Insert “old”: the new words are not heard" in outcome.notices[1]
+    assert new.parameters["edits"][0]["check"]["verdict"] == "not heard"
+    assert new.scores["edits_checked"] == 1 and new.scores["edits_heard_clean"] == 0
     assert new.scores["edits"] == 1 and new.scores["worst_seam_click"] is not None
     again = studio.edit.apply(take.id, edited, engine_id=FAKE_ENGINE, seed=7)
     np.testing.assert_array_equal(studio.takes.audio(new.id).samples, studio.takes.audio(again.take.id).samples)

@@ -303,3 +303,30 @@ def test_new_words_need_an_engine_and_no_change_is_not_an_edit(lj: Take) -> None
         TranscriptEditor().apply(lj.audio, lj.transcript, edited)
     with pytest.raises(EditError, match="Nothing changed"):
         TranscriptEditor().apply(lj.audio, lj.transcript, lj.transcript.text.upper().replace(",", ""))
+
+
+# --------------------------------------------------------------------------------- closed-loop check
+
+def test_the_checked_editor_hears_every_seam_and_keeps_the_rest_intact(lj: Take, asr) -> None:
+    """With the recogniser as its ears (Whisper base, greedy), a deletion's cuts may move to quieter points
+    near the plan; whatever it keeps, every edit carries a verdict and the audio outside the edits is untouched."""
+    calls: list[float] = []
+
+    def hear(piece: Audio) -> list[str]:
+        calls.append(piece.duration)
+        return asr.hear(piece, language="en")
+
+    edited = without(lj.transcript.text, "only", "differs")
+    result = TranscriptEditor(crossfade_s=CROSSFADE_S, hear=hear).apply(lj.audio, lj.transcript, edited)
+    checks = [e.check for e in result.edits]
+    print(f"\n  checked deletions: {[(c.verdict, c.heard, c.tries) for c in checks if c]}")
+    assert all(c is not None and c.verdict in ("clean", "remnant", "clipped", "unclear") for c in checks)
+    assert 2 <= len(calls) <= 2 * 5 and all(d < 6.0 for d in calls)  # short windows, a bounded search
+    for edit, check in zip(result.edits, checks):
+        assert check is not None and check.expected.count("|") == 1
+        if not check.ok:  # a fault is reported only after the other cut points were tried too
+            assert check.tries > 1
+        else:
+            assert normalize_token(edit.old_text) not in [normalize_token(w) for w in check.heard.split()]
+    assert_kept_audio_identical(lj.audio, result)
+    assert_no_clicks(result)

@@ -169,7 +169,9 @@ def test_replace_insert_and_delete_in_one_pass() -> None:
     assert times == sorted(times) and times[-1] <= result.audio.duration
     assert result.text == edited
     as_dict = result.edits[1].to_dict()
-    assert set(as_dict) == {"kind", "old_text", "new_text", "start", "end", "out_start", "out_end", "provenance"}
+    assert set(as_dict) == {"kind", "old_text", "new_text", "start", "end", "out_start", "out_end", "provenance",
+                            "check"}
+    assert as_dict["check"] is None  # no recogniser given: not checked
     assert isinstance(result.edits[0], AppliedEdit)
 
 

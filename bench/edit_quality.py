@@ -1,0 +1,186 @@
+"""Edit quality benchmark: are edited words heard as intended, through the studio's edit use case?
+
+    .venv/bin/python bench/edit_quality.py [--split heldout|tuning|both] [--clips 4] [--words 6] [--inserts 2]
+
+Real recordings from ../shared/data/speech are imported as takes and transcribed (the transcript the person
+would edit). Then, per clip, `--words` single words spread over it are deleted one at a time, twice: with
+the closed-loop seam check (`Edit.apply(check=True)`, the default) and without it (cuts from the word
+timings alone). A deletion succeeds when the result, transcribed around the cut by the full recogniser
+(beam search, not the check's greedy pass), has the kept words either side of the cut next to each other
+with nothing between. `--inserts` two-word insertions and as many one-word replacements per clip are
+spoken by the default engine (Piper, matched to the recording): recognised when every new word is heard.
+
+The check tunes cut points on what it hears, so the speakers are split: `tuning` (LJ Speech, Asterisk's
+prompts voice, four LibriSpeech readers) was looked at while building the check; `heldout` (VCTK p287, a
+LibriVox reader, CMU, four other LibriSpeech readers) never was. Both are reported.
+
+Caveat: the judge is Whisper base, the recogniser the check itself listens with (the only one that runs
+offline here), in a different decoding mode; a second, independent recogniser would be a stricter judge.
+
+Prints one JSON object: top-level `deletion_success` and `insert_recognised` (fractions, held-out split when
+run), per split the same with `_unchecked` figures side by side, worst seam click, seconds per edit.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from statistics import mean  # noqa: E402
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from pipelines import audio as au  # noqa: E402
+from pipelines.editing import junction_heard, trim, words_heard, word_units  # noqa: E402
+from pipelines.editing.diff import join_words, normalize_token  # noqa: E402
+from pipelines.transcribe import TranscribePipeline  # noqa: E402
+from studio.config import Settings  # noqa: E402
+from studio.media import TRANSCRIBER  # noqa: E402
+from studio.service import Studio  # noqa: E402
+
+SPEECH = Path(os.environ.get("RETAKE_SPEECH_DIR", ROOT.parent / "shared" / "data" / "speech"))
+TUNING = ("ljspeech:LJ", "asterisk:allison_smith", "librispeech:4481", "librispeech:8975", "librispeech:7264",
+          "librispeech:6848")
+HELD_OUT = ("vctk:p287", "librivox:sense_and_sensibility_01", "cmu:goforward", "librispeech:8312",
+            "librispeech:7800", "librispeech:1034", "librispeech:1723")
+INSERTS = (("very", "quietly"), ("once", "again"), ("in", "truth"))
+REPLACEMENTS = ("harbour", "lantern", "silver")
+MARGIN_S = 1.0
+
+
+def clips(speakers: tuple[str, ...], per_split: int) -> list[Path]:
+    """Up to `per_split` clean clips, taken round-robin over the split's speakers."""
+    with open(SPEECH / "manifest.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["speaker"] in speakers and float(r["seconds"]) >= 2.5
+                and r["category"] in ("clean", "noisy-pair-clean")]
+    by_speaker = {s: sorted((r for r in rows if r["speaker"] == s), key=lambda r: r["id"]) for s in speakers}
+    picked: list[Path] = []
+    while len(picked) < per_split and any(by_speaker.values()):
+        for s in speakers:
+            if by_speaker[s] and len(picked) < per_split:
+                picked.append(SPEECH / by_speaker[s].pop(0)["path"])
+    return picked
+
+
+def spread(count: int, total: int) -> list[int]:
+    return sorted({round(k * (total - 1) / max(1, count - 1)) for k in range(count)}) if total else []
+
+
+def heard_near(asr: TranscribePipeline, audio: au.Audio, lo: float, hi: float) -> list[str]:
+    return [w.text for w in asr(trim(audio, max(0.0, lo - MARGIN_S), min(audio.duration, hi + MARGIN_S)),
+                                language="en").words]
+
+
+def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_per_clip: int, inserts: int) -> dict:
+    project = studio.projects.list()[0].id
+    deleted = {"checked": [], "unchecked": []}
+    spoken: list[bool] = []
+    clicks: list[float] = []
+    seconds = {"delete_checked": [], "delete_unchecked": [], "speak": []}
+    verdicts: dict[str, int] = {}
+    for path in paths:
+        take = studio.takes.import_recording(project, au.load(path))
+        words = list(studio.edit.transcript(take.id).words)
+        units = [u for u in word_units(words) if normalize_token(join_words([words[k] for k in u]))]
+        for unit in [units[k] for k in spread(words_per_clip, len(units))]:
+            i, j = unit[0], unit[-1] + 1
+            kept = words[:i] + words[j:]
+            if not kept:
+                continue
+            left, right = [w.text for w in words[max(0, i - 2):i]], [w.text for w in words[j:j + 2]]
+            for mode, check in (("unchecked", False), ("checked", True)):
+                started = time.perf_counter()
+                outcome = studio.edit.apply(take.id, join_words(kept), check=check)
+                seconds[f"delete_{mode}"].append(time.perf_counter() - started)
+                edit = outcome.result.edits[0]
+                heard = heard_near(asr, outcome.result.audio, edit.out_start, edit.out_end)
+                # the window is wider than the check's: judge only the two words either side
+                ok = junction_heard(_around(heard, left, right), left, right) == "clean"
+                deleted[mode].append(ok)
+                if not ok:
+                    print(f"{path.stem[:24]} {mode}: deleting {join_words(words[i:j])!r} between {left} and {right} "
+                          f"was heard as {' '.join(heard)!r}", file=sys.stderr)
+                if check:
+                    verdicts[edit.check.verdict] = verdicts.get(edit.check.verdict, 0) + 1
+                    clicks += [s for s in [outcome.take.scores.get("worst_seam_click")] if s is not None]
+        for k in range(inserts):
+            for kind in ("insert", "replace"):
+                at = spread(inserts + 2, len(units))[k + 1]
+                index = units[at][0]
+                new = list(INSERTS[k % len(INSERTS)]) if kind == "insert" else [REPLACEMENTS[k % len(REPLACEMENTS)]]
+                rest = words[index:] if kind == "insert" else words[units[at][-1] + 1:]
+                text = " ".join([join_words(words[:index]), *new, join_words(rest)]).strip()
+                started = time.perf_counter()
+                outcome = studio.edit.apply(take.id, text, seed=k)
+                seconds["speak"].append(time.perf_counter() - started)
+                edit = outcome.result.edits[0]
+                spoken.append(words_heard(heard_near(asr, outcome.result.audio, edit.out_start, edit.out_end), new))
+                clicks += [s for s in [outcome.take.scores.get("worst_seam_click")] if s is not None]
+    return {
+        "clips": [p.stem for p in paths],
+        "deletions": len(deleted["checked"]),
+        "deletion_success": _fraction(deleted["checked"]),
+        "deletion_success_unchecked": _fraction(deleted["unchecked"]),
+        "check_verdicts": verdicts,
+        "inserts_and_replacements": len(spoken),
+        "insert_recognised": _fraction(spoken),
+        "worst_seam_click": round(max(clicks), 3) if clicks else None,
+        "delete_s": round(mean(seconds["delete_checked"]), 3) if seconds["delete_checked"] else None,
+        "delete_unchecked_s": round(mean(seconds["delete_unchecked"]), 3) if seconds["delete_unchecked"] else None,
+        "insert_s": round(mean(seconds["speak"]), 3) if seconds["speak"] else None,
+    }
+
+
+def _around(heard: list[str], left: list[str], right: list[str]) -> list[str]:
+    """The heard words from the first of `left` to the last of `right` (the judge's wider window also hears
+    the words beyond them, which say nothing about the cut)."""
+    norm = [normalize_token(w) for w in heard]
+    first = norm.index(normalize_token(left[0])) if left and normalize_token(left[0]) in norm else 0
+    last = (len(norm) - 1 - norm[::-1].index(normalize_token(right[-1]))
+            if right and normalize_token(right[-1]) in norm else len(norm) - 1)
+    return heard[first:last + 1] if first <= last else heard
+
+
+def _fraction(results: list[bool]) -> float | None:
+    return round(sum(results) / len(results), 3) if results else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--split", choices=("heldout", "tuning", "both"), default="both")
+    parser.add_argument("--clips", type=int, default=4, help="clips per split")
+    parser.add_argument("--words", type=int, default=6, help="single-word deletions per clip")
+    parser.add_argument("--inserts", type=int, default=2, help="insertions (and as many replacements) per clip")
+    args = parser.parse_args()
+    wanted = ("heldout", "tuning") if args.split == "both" else (args.split,)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        studio = Studio.open(Settings(data_dir=Path(tmp) / "data"))
+        asr = studio.models.get_as(TRANSCRIBER, TranscribePipeline)
+        splits = {name: run_split(studio, asr, clips(HELD_OUT if name == "heldout" else TUNING, args.clips),
+                                  args.words, args.inserts) for name in wanted}
+        studio.close()
+    primary = splits[wanted[0]]
+    print(json.dumps({
+        "primary_split": wanted[0],
+        "deletion_success": primary["deletion_success"],
+        "insert_recognised": primary["insert_recognised"],
+        "splits": splits,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "total_s": round(time.perf_counter() - started, 1),
+        "cpus": len(os.sched_getaffinity(0)),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Listening to an edit: is the result heard as the words it should say around each seam?
+
+Whisper's word timings are often 50-100 ms off, and in fluent speech there is no pause to cut in, so a cut
+placed from them alone leaves part of a deleted word ("always" removed gave "you *just* want") or clips a
+kept one about half the time. Planning can't see that; a recogniser can. So a deletion's planned cut is
+tried together with other cut points near it (the quietest dips in the signal, where word boundaries
+really are), each version's few seconds around the seam are heard, and the first version, in order of
+how quiet and how close to the plan its cuts are, whose neighbouring words are heard side by side with
+nothing between them is kept. Inserted and replacing words are heard too. Every seam gets a verdict the
+user sees and the take records.
+
+The recogniser comes in as `Hear` (a piece of audio -> the words heard in it), so this module needs no
+model. Versions are heard one at a time, the plan first, and the first clean one stops the search: a clean
+plan costs one short recognition, a bad one up to CHECK_TRIES.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+import numpy as np
+
+from ..audio import Audio
+from .diff import normalize_token
+from .splice import Splice, apply_splices, trim
+
+__all__ = ["Hear", "SeamCheck", "check_deletion", "check_speech", "cut_candidates", "cut_orders",
+           "junction_heard", "words_heard", "CHECK_TRIES"]
+
+Hear = Callable[[Audio], list[str]]  # a piece of audio -> the words heard in it
+
+CHECK_TRIES = 4  # versions of a deletion heard at most (the plan and three others)
+NEIGHBOURS = 2  # kept words either side of a seam that must be heard around it
+WINDOW_PAD_S = 0.1  # audio kept beyond those words, so their edges are not clipped by the window
+CUT_REACH_S = 0.12  # cuts are looked for this far outside the ASR's boundary (its usual error)
+_DIP_FRAME_S = 0.01
+_DIP_HOP_S = 0.005
+_DISTANCE_DB_PER_S = 40.0  # a cut 100 ms from the plan must be 4 dB quieter to be tried before one at it
+_SAME_S = 0.008
+_ALIKE = 0.8  # a heard word this similar to an expected one (difflib ratio) is that word misheard slightly
+
+
+@dataclass(frozen=True)
+class SeamCheck:
+    """What the recogniser heard around one edit, and whether it is what the edited text says there."""
+
+    verdict: str  # "clean", "remnant" (a trace of removed words), "clipped", "not heard", "unclear"
+    expected: str  # the words that should be heard there, "|" marking a deletion's seam
+    heard: str
+    tries: int = 1  # versions of the edit heard before this one was kept
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "clean"
+
+    def message(self, what: str) -> str:
+        """One line for the person editing."""
+        if self.verdict == "clean":
+            return f"{what}: heard as intended (“{self.heard}”)."
+        if self.verdict == "unclear":
+            return f"{what}: not checked — the recogniser mishears these words in the original too."
+        problem = {"remnant": "a trace of the removed words is heard",
+                   "clipped": "a word next to the cut is not heard clearly",
+                   "not heard": "the new words are not heard clearly"}[self.verdict]
+        expected = self.expected.replace(" | ", " ")
+        return f"{what}: {problem} (“{self.heard}”; expected “{expected}”). Listen to it."
+
+    def to_dict(self) -> dict:
+        return {"verdict": self.verdict, "expected": self.expected, "heard": self.heard, "tries": self.tries}
+
+
+def comparable(words: Sequence[str]) -> list[str]:
+    """Words as the recogniser's are compared: normalised, hyphenated words split ("cold-hearted" and
+    "cold hearted" are heard alike), punctuation dropped."""
+    out: list[str] = []
+    for word in words:
+        out += [part for part in re.split(r"[-\s]+", normalize_token(word)) if part]
+    return out
+
+
+def _as_expected(heard: list[str], expected: list[str]) -> list[str]:
+    """Heard words that are near misses of an expected one ("impression" for "impressions": a short
+    window of ungrammatical text makes the recogniser's language model guess) count as that word."""
+    out = []
+    for word in heard:
+        close = [e for e in expected if min(len(e), len(word)) >= 4 and SequenceMatcher(a=e, b=word).ratio() >= _ALIKE]
+        out.append(word if word in expected or not close else close[0])
+    return out
+
+
+def _matched(expected: list[str], heard: list[str]) -> dict[int, int]:
+    """expected index -> heard index, for the words the two have in common (in order)."""
+    positions: dict[int, int] = {}
+    matcher = SequenceMatcher(a=expected, b=_as_expected(heard, expected), autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            positions[block.a + k] = block.b + k
+    return positions
+
+
+def junction_heard(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) -> str:
+    """The verdict on a deletion: "clean" when the last word before the seam and the first after it are
+    heard next to each other (at the start or end of the window: the first or last heard), "remnant" when
+    both are heard with something between them, else "clipped"."""
+    heard_, left_, right_ = comparable(heard), comparable(left), comparable(right)
+    expected = left_ + right_
+    if not expected:
+        return "clean" if not heard_ else "remnant"
+    at = _matched(expected, heard_)
+    junction = len(left_)
+    if junction == 0:
+        return "clean" if at.get(0) == 0 else ("remnant" if 0 in at else "clipped")
+    if junction == len(expected):
+        last = junction - 1
+        return "clean" if at.get(last) == len(heard_) - 1 else ("remnant" if last in at else "clipped")
+    before, after = at.get(junction - 1), at.get(junction)
+    if before is not None and after is not None:
+        return "clean" if after == before + 1 else "remnant"
+    return "clipped"
+
+
+def words_heard(heard: Sequence[str], expected: Sequence[str]) -> bool:
+    """Every expected word is heard, in order (other words may come between or around them)."""
+    heard_, expected_ = comparable(heard), comparable(expected)
+    return len(_matched(expected_, heard_)) == len(expected_)
+
+
+def _levels_db(audio: Audio, times: np.ndarray) -> np.ndarray:
+    rate = audio.sample_rate
+    half = max(1, int(_DIP_FRAME_S * rate / 2))
+    squares = np.concatenate([[0.0], np.cumsum(audio.samples.astype(np.float64) ** 2)])
+    centre = np.clip(np.round(times * rate).astype(int), 0, audio.num_samples)
+    lo, hi = np.clip(centre - half, 0, audio.num_samples), np.clip(centre + half, 0, audio.num_samples)
+    power = (squares[hi] - squares[lo]) / np.maximum(hi - lo, 1)
+    return 10.0 * np.log10(power + 1e-12)
+
+
+def cut_candidates(audio: Audio, lo: float, hi: float, planned: float, count: int = 3) -> list[float]:
+    """The planned cut, then up to `count` other cut points for a boundary the ASR put in [lo, hi]: the
+    quietest local dips of the signal within CUT_REACH_S of it."""
+    times = np.arange(max(_DIP_HOP_S, lo - CUT_REACH_S), min(audio.duration - _DIP_HOP_S, hi + CUT_REACH_S),
+                      _DIP_HOP_S)
+    found = [planned]
+    if len(times) >= 3:
+        level = _levels_db(audio, times)
+        dips = [k for k in range(1, len(times) - 1) if level[k] <= level[k - 1] and level[k] <= level[k + 1]]
+        for k in sorted(dips, key=lambda k: level[k]):
+            if len(found) > count:
+                break
+            if all(abs(times[k] - t) > _SAME_S for t in found):
+                found.append(float(times[k]))
+    return found
+
+
+def cut_orders(audio: Audio, starts: Sequence[float], ends: Sequence[float], tries: int = CHECK_TRIES,
+               min_gap_s: float = 0.02) -> list[tuple[float, float]]:
+    """(start, end) cut pairs to try, the planned pair (the first of each list) first, then by how quiet
+    the two cuts are and how far they move from the plan."""
+    planned = (starts[0], ends[0])
+    times = np.array([*starts, *ends])
+    level = dict(zip(times.tolist(), _levels_db(audio, times).tolist()))
+
+    def cost(pair: tuple[float, float]) -> float:
+        moved = abs(pair[0] - planned[0]) + abs(pair[1] - planned[1])
+        return level[pair[0]] + level[pair[1]] + _DISTANCE_DB_PER_S * moved
+
+    others = sorted({(s, e) for s in starts for e in ends if e > s + min_gap_s and (s, e) != planned}, key=cost)
+    return [planned, *others][:tries]
+
+
+def check_deletion(audio: Audio, window: tuple[float, float], pairs: Sequence[tuple[float, float]],
+                   left: Sequence[str], removed: Sequence[str], right: Sequence[str], hear: Hear,
+                   crossfade_s: float) -> tuple[tuple[float, float], SeamCheck]:
+    """The first cut pair (`cut_orders`) whose result is heard cleanly in the recording's `window` around
+    the deletion, with its check; the planned pair (the first) when none is. When none is, the window is
+    heard unedited too: if the recogniser mishears the kept words there as well, the verdict is "unclear"
+    (it cannot judge), not a fault of the cut."""
+    lo, hi = window
+    piece = trim(audio, lo, hi)
+    expected = " ".join([*left, "|", *right]).strip()
+    first: SeamCheck | None = None
+    for tries, (start, end) in enumerate(pairs, 1):
+        edited = apply_splices(piece, [Splice(max(0.0, start - lo), max(0.0, end - lo))], crossfade_s).audio
+        heard = hear(edited)
+        check = SeamCheck(junction_heard(heard, left, right), expected, " ".join(heard), tries)
+        if check.ok:
+            return (start, end), check
+        first = first or check
+    assert first is not None, "cut_orders always gives the planned pair"
+    if not words_heard(hear(piece), [*left, *removed, *right]):
+        first = SeamCheck("unclear", first.expected, first.heard, len(pairs))
+    return pairs[0], SeamCheck(first.verdict, first.expected, first.heard, len(pairs))
+
+
+def check_speech(audio: Audio, window: tuple[float, float], left: Sequence[str], new: Sequence[str],
+                 right: Sequence[str], hear: Hear) -> SeamCheck:
+    """Whether the new words are heard, in order, in the result's `window` around an insert or replacement."""
+    heard = hear(trim(audio, *window))
+    verdict = "clean" if words_heard(heard, new) else "not heard"
+    return SeamCheck(verdict, " ".join([*left, *new, *right]), " ".join(heard))

@@ -1,0 +1,117 @@
+"""The closed-loop edit check (pipelines/editing/check.py): verdicts from heard words, cut candidates at the
+signal's dips, and the search for a deletion's cuts, with a recogniser for tones so every outcome is known."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipelines.audio import Audio
+from pipelines.editing.check import (
+    SeamCheck,
+    check_deletion,
+    check_speech,
+    cut_candidates,
+    cut_orders,
+    junction_heard,
+    words_heard,
+)
+
+RATE = 16000
+TONES = {"alpha": 300.0, "bravo": 520.0, "charlie": 760.0, "delta": 1000.0}
+
+
+def tone_speech(spans: list[tuple[str, float, float]], duration: float) -> Audio:
+    """'Words' as tone bursts (each word its own pitch) with quiet room noise between them."""
+    rng = np.random.default_rng(0)
+    samples = 0.001 * rng.standard_normal(int(duration * RATE))
+    for word, start, end in spans:
+        t = np.arange(int(start * RATE), int(end * RATE)) / RATE
+        samples[int(start * RATE): int(start * RATE) + len(t)] += 0.3 * np.sin(2 * np.pi * TONES[word] * t)
+    return Audio(samples.astype(np.float32), RATE)
+
+
+def hear_tones(audio: Audio) -> list[str]:
+    """A recogniser for tone words: the dominant pitch of every loud 20 ms frame, repeats merged; a trace of
+    a word 40 ms long is heard, as a recogniser hears a left-over syllable."""
+    frame = int(0.02 * RATE)
+    labels: list[str] = []
+    for k in range(audio.num_samples // frame):
+        chunk = audio.samples[k * frame:(k + 1) * frame]
+        if np.sqrt(np.mean(chunk ** 2)) < 0.05:
+            labels.append("")
+            continue
+        freq = np.argmax(np.abs(np.fft.rfft(chunk * np.hanning(frame)))) * RATE / frame
+        labels.append(min(TONES, key=lambda w: abs(TONES[w] - freq)))
+    heard: list[str] = []
+    for k, label in enumerate(labels):
+        run = labels[k:k + 2]
+        if label and run == [label, label] and (not heard or labels[k - 1] != label):
+            heard.append(label)
+    return heard
+
+
+def test_a_deletion_is_clean_only_when_the_neighbours_are_heard_side_by_side() -> None:
+    assert junction_heard(["ask", "her", "bring"], ["Ask", "her"], ["bring"]) == "clean"
+    assert junction_heard(["ask", "her", "to", "bring"], ["Ask", "her"], ["bring"]) == "remnant"
+    assert junction_heard(["ask", "bring"], ["Ask", "her"], ["bring"]) == "clipped"
+    assert junction_heard(["bring", "those"], [], ["bring", "those"]) == "clean"  # first word deleted
+    assert junction_heard(["go", "bring", "those"], [], ["bring", "those"]) == "remnant"
+    assert junction_heard(["those", "things", "and"], ["those", "things."], []) == "remnant"  # last word deleted
+    # punctuation, case, hyphenation and near misses of a long word do not count against the cut
+    assert junction_heard(["took", "impression", "wood"], ["took", "impressions"], ["wood"]) == "clean"
+    assert junction_heard(["cold", "hearted", "and"], ["cold", "-hearted"], ["and"]) == "clean"
+
+
+def test_new_words_must_all_be_heard_in_order() -> None:
+    assert words_heard(["made", "very", "amiable"], ["very"])
+    assert not words_heard(["made", "a", "amiable"], ["very"])
+    assert not words_heard(["quietly", "very"], ["very", "quietly"])
+
+
+def test_cut_candidates_start_with_the_plan_and_find_the_real_pauses() -> None:
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bravo", 1.0, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+    starts = cut_candidates(audio, 1.08, 1.12, planned=1.1)
+    assert starts[0] == 1.1
+    assert any(0.9 < t < 1.0 for t in starts[1:]), starts  # the pause the ASR's timing missed by 100 ms
+    pairs = cut_orders(audio, starts, cut_candidates(audio, 1.38, 1.42, planned=1.4))
+    assert pairs[0] == (1.1, 1.4) and len(pairs) <= 4 and all(e > s for s, e in pairs)
+
+
+def test_the_search_moves_cuts_that_leave_a_remnant_into_the_real_pauses() -> None:
+    # "bravo" really lasts 1.0-1.5 s, the ASR said 1.1-1.4: cutting there leaves two traces of it
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bravo", 1.0, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+    pairs = cut_orders(audio, cut_candidates(audio, 1.08, 1.12, 1.1), cut_candidates(audio, 1.38, 1.42, 1.4))
+    assert hear_tones(audio) == ["alpha", "bravo", "charlie"]
+    (start, end), check = check_deletion(audio, (0.0, 2.5), pairs, ["alpha"], ["bravo"], ["charlie"],
+                                         hear_tones, crossfade_s=0.01)
+    assert check.verdict == "clean" and check.heard == "alpha charlie" and check.tries > 1
+    assert 0.9 <= start <= 1.0 and 1.5 <= end <= 1.6
+
+
+def test_when_no_cut_is_clean_the_plan_is_kept_and_the_fault_reported() -> None:
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bravo", 0.9, 1.5), ("charlie", 1.5, 2.2)], 2.5)  # no pauses
+    pairs = [(1.1, 1.4)]
+    (start, end), check = check_deletion(audio, (0.0, 2.5), pairs, ["alpha"], ["bravo"], ["charlie"],
+                                         hear_tones, crossfade_s=0.01)
+    assert (start, end) == (1.1, 1.4) and check.verdict == "remnant" and not check.ok
+    assert "trace of the removed words" in check.message("Delete “bravo”")
+
+
+def test_a_recogniser_that_mishears_the_original_too_makes_the_verdict_unclear() -> None:
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bravo", 1.0, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+    (_, _), check = check_deletion(audio, (0.0, 2.5), [(1.1, 1.4)], ["alpha"], ["bravo"], ["charlie"],
+                                   lambda piece: ["static"], crossfade_s=0.01)
+    assert check.verdict == "unclear" and "not checked" in check.message("Delete “bravo”")
+
+
+def test_inserted_words_are_checked_in_the_result() -> None:
+    audio = tone_speech([("alpha", 0.2, 0.9), ("delta", 1.0, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+    assert check_speech(audio, (0.0, 2.5), ["alpha"], ["delta"], ["charlie"], hear_tones).ok
+    missed = check_speech(audio, (0.0, 2.5), ["alpha"], ["bravo"], ["charlie"], hear_tones)
+    assert missed.verdict == "not heard" and missed.to_dict()["heard"] == "alpha delta charlie"
+
+
+@pytest.mark.parametrize("verdict", ["clean", "remnant", "clipped", "not heard", "unclear"])
+def test_every_verdict_has_a_readable_message(verdict: str) -> None:
+    message = SeamCheck(verdict, "a | b", "a b").message("Delete “x”")
+    assert message.startswith("Delete “x”:") and "Traceback" not in message
