@@ -2,16 +2,14 @@
 
 Whisper's word timings are often 50-100 ms off, and in fluent speech there is no pause to cut in, so a cut
 placed from them alone leaves part of a deleted word ("always" removed gave "you *just* want") or clips a
-kept one about half the time. Planning can't see that; a recogniser can. So a deletion's planned cut is
-tried together with other cut points near it (the quietest dips in the signal, where word boundaries
-really are), each version's few seconds around the seam are heard, and the first version, in order of
-how quiet and how close to the plan its cuts are, whose neighbouring words are heard side by side with
-nothing between them is kept. Inserted and replacing words are heard too. Every seam gets a verdict the
-user sees and the take records.
+kept one about half the time. Planning can't see that; a recogniser can. So the few seconds around a
+deletion's seam are heard, and while its neighbouring words are not heard side by side with nothing between
+them, a cut moves to the next quiet dip of the signal (where word boundaries really are) in the direction
+the fault points: outwards for a trace of the removed word, away from a clipped neighbour. Inserted and
+replacing words are heard too. Every seam gets a verdict the user sees and the take records.
 
 The recogniser comes in as `Hear` (a piece of audio -> the words heard in it), so this module needs no
-model. Versions are heard one at a time, the plan first, and the first clean one stops the search: a clean
-plan costs one short recognition, a bad one up to CHECK_TRIES.
+model. A clean plan costs one short recognition, a bad one up to CHECK_TRIES and one of the unedited window.
 """
 from __future__ import annotations
 
@@ -26,19 +24,19 @@ from ..audio import Audio
 from .diff import normalize_token
 from .splice import Splice, apply_splices, trim
 
-__all__ = ["Hear", "SeamCheck", "check_deletion", "check_speech", "cut_candidates", "cut_orders",
-           "junction_heard", "words_heard", "CHECK_TRIES"]
+__all__ = ["Hear", "SeamCheck", "check_deletion", "check_speech", "cut_candidates", "junction_heard", "words_heard",
+           "CHECK_TRIES"]
 
 Hear = Callable[[Audio], list[str]]  # a piece of audio -> the words heard in it
 
 CHECK_TRIES = 4  # versions of a deletion heard at most (the plan and three others)
 NEIGHBOURS = 2  # kept words either side of a seam that must be heard around it
 WINDOW_PAD_S = 0.1  # audio kept beyond those words, so their edges are not clipped by the window
-CUT_REACH_S = 0.12  # cuts are looked for this far outside the ASR's boundary (its usual error)
+CUT_REACH_S = 0.15  # cuts are looked for this far outside the ASR's boundary (its usual error)
 _DIP_FRAME_S = 0.01
 _DIP_HOP_S = 0.005
-_DISTANCE_DB_PER_S = 40.0  # a cut 100 ms from the plan must be 4 dB quieter to be tried before one at it
 _SAME_S = 0.008
+_STEP_S = 0.1  # a cut moves to the quietest candidate this far in the direction it should go
 _ALIKE = 0.8  # a heard word this similar to an expected one (difflib ratio) is that word misheard slightly
 
 
@@ -104,21 +102,33 @@ def junction_heard(heard: Sequence[str], left: Sequence[str], right: Sequence[st
     """The verdict on a deletion: "clean" when the last word before the seam and the first after it are
     heard next to each other (at the start or end of the window: the first or last heard), "remnant" when
     both are heard with something between them, else "clipped"."""
+    return _diagnosis(heard, left, right)[0]
+
+
+def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The verdict, and which way the cuts should move to mend it: "start+" (later), "start-" (earlier),
+    "end+", "end-", most promising first. A trace between the neighbours means a cut fell inside the removed
+    words (widen); a neighbour not heard means a cut fell inside it (narrow on its side)."""
     heard_, left_, right_ = comparable(heard), comparable(left), comparable(right)
     expected = left_ + right_
     if not expected:
-        return "clean" if not heard_ else "remnant"
+        return ("clean", ()) if not heard_ else ("remnant", ("start-", "end+"))
     at = _matched(expected, heard_)
     junction = len(left_)
-    if junction == 0:
-        return "clean" if at.get(0) == 0 else ("remnant" if 0 in at else "clipped")
-    if junction == len(expected):
+    if junction == 0:  # the first words were removed: what comes first decides
+        if at.get(0) == 0:
+            return "clean", ()
+        return ("remnant", ("end+",)) if 0 in at else ("clipped", ("end-",))
+    if junction == len(expected):  # the last words were removed
         last = junction - 1
-        return "clean" if at.get(last) == len(heard_) - 1 else ("remnant" if last in at else "clipped")
+        if at.get(last) == len(heard_) - 1:
+            return "clean", ()
+        return ("remnant", ("start-",)) if last in at else ("clipped", ("start+",))
     before, after = at.get(junction - 1), at.get(junction)
     if before is not None and after is not None:
-        return "clean" if after == before + 1 else "remnant"
-    return "clipped"
+        return ("clean", ()) if after == before + 1 else ("remnant", ("start-", "end+"))
+    moves = (() if before is not None else ("start+",)) + (() if after is not None else ("end-",))
+    return "clipped", moves
 
 
 def words_heard(heard: Sequence[str], expected: Sequence[str]) -> bool:
@@ -137,7 +147,7 @@ def _levels_db(audio: Audio, times: np.ndarray) -> np.ndarray:
     return 10.0 * np.log10(power + 1e-12)
 
 
-def cut_candidates(audio: Audio, lo: float, hi: float, planned: float, count: int = 3) -> list[float]:
+def cut_candidates(audio: Audio, lo: float, hi: float, planned: float, count: int = 5) -> list[float]:
     """The planned cut, then up to `count` other cut points for a boundary the ASR put in [lo, hi]: the
     quietest local dips of the signal within CUT_REACH_S of it."""
     times = np.arange(max(_DIP_HOP_S, lo - CUT_REACH_S), min(audio.duration - _DIP_HOP_S, hi + CUT_REACH_S),
@@ -154,44 +164,66 @@ def cut_candidates(audio: Audio, lo: float, hi: float, planned: float, count: in
     return found
 
 
-def cut_orders(audio: Audio, starts: Sequence[float], ends: Sequence[float], tries: int = CHECK_TRIES,
-               min_gap_s: float = 0.02) -> list[tuple[float, float]]:
-    """(start, end) cut pairs to try, the planned pair (the first of each list) first, then by how quiet
-    the two cuts are and how far they move from the plan."""
-    planned = (starts[0], ends[0])
-    times = np.array([*starts, *ends])
-    level = dict(zip(times.tolist(), _levels_db(audio, times).tolist()))
-
-    def cost(pair: tuple[float, float]) -> float:
-        moved = abs(pair[0] - planned[0]) + abs(pair[1] - planned[1])
-        return level[pair[0]] + level[pair[1]] + _DISTANCE_DB_PER_S * moved
-
-    others = sorted({(s, e) for s in starts for e in ends if e > s + min_gap_s and (s, e) != planned}, key=cost)
-    return [planned, *others][:tries]
-
-
-def check_deletion(audio: Audio, window: tuple[float, float], pairs: Sequence[tuple[float, float]],
+def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[float], ends: Sequence[float],
                    left: Sequence[str], removed: Sequence[str], right: Sequence[str], hear: Hear,
-                   crossfade_s: float) -> tuple[tuple[float, float], SeamCheck]:
-    """The first cut pair (`cut_orders`) whose result is heard cleanly in the recording's `window` around
-    the deletion, with its check; the planned pair (the first) when none is. When none is, the window is
-    heard unedited too: if the recogniser mishears the kept words there as well, the verdict is "unclear"
-    (it cannot judge), not a fault of the cut."""
+                   crossfade_s: float, tries: int = CHECK_TRIES) -> tuple[tuple[float, float], SeamCheck]:
+    """Cut points for a deletion heard cleanly in the recording's `window` around it, and the check.
+
+    `starts` and `ends` are candidate cuts (`cut_candidates`), the planned ones first. The plan is heard;
+    while it is not clean, a cut moves to the next candidate in the direction the verdict points (a trace
+    of the removed word: outwards; a clipped neighbour: away from it), up to `tries` versions. When none is
+    clean the plan is kept, and the window is heard unedited too: if the recogniser mishears the kept words
+    there as well, the verdict is "unclear" (it cannot judge), not a fault of the cut."""
     lo, hi = window
     piece = trim(audio, lo, hi)
     expected = " ".join([*left, "|", *right]).strip()
+    planned = (starts[0], ends[0])
+    start, end = planned
     first: SeamCheck | None = None
-    for tries, (start, end) in enumerate(pairs, 1):
+    tried = {planned}
+    for attempt in range(1, tries + 1):
         edited = apply_splices(piece, [Splice(max(0.0, start - lo), max(0.0, end - lo))], crossfade_s).audio
         heard = hear(edited)
-        check = SeamCheck(junction_heard(heard, left, right), expected, " ".join(heard), tries)
+        verdict, moves = _diagnosis(heard, left, right)
+        check = SeamCheck(verdict, expected, " ".join(heard), attempt)
         if check.ok:
             return (start, end), check
         first = first or check
-    assert first is not None, "cut_orders always gives the planned pair"
+        if verdict == "remnant" and attempt % 2 == 0:  # a trace on an unknown side: widen each side in turn
+            moves = moves[::-1]
+        for move in moves:  # the first move that reaches an untried pair
+            candidate = _moved(audio, start, end, move, starts, ends)
+            if candidate is not None and candidate not in tried:
+                start, end = candidate
+                tried.add(candidate)
+                break
+        else:
+            break
+    assert first is not None
+    verdict = first.verdict
     if not words_heard(hear(piece), [*left, *removed, *right]):
-        first = SeamCheck("unclear", first.expected, first.heard, len(pairs))
-    return pairs[0], SeamCheck(first.verdict, first.expected, first.heard, len(pairs))
+        verdict = "unclear"
+    return planned, SeamCheck(verdict, first.expected, first.heard, len(tried))
+
+
+def _moved(audio: Audio, start: float, end: float, move: str, starts: Sequence[float], ends: Sequence[float],
+           min_gap_s: float = 0.02) -> tuple[float, float] | None:
+    """(start, end) with one cut moved in the direction `move` names: to the quietest candidate within
+    _STEP_S, or the nearest one if none is that close."""
+    options = starts if move.startswith("start") else ends
+    current = start if move.startswith("start") else end
+    later = move.endswith("+")
+    ahead = [t for t in options if (t > current + _SAME_S if later else t < current - _SAME_S)]
+    if not ahead:
+        return None
+    near = [t for t in ahead if abs(t - current) <= _STEP_S]
+    if near:
+        level = _levels_db(audio, np.array(near))
+        target = near[int(np.argmin(level))]
+    else:
+        target = min(ahead) if later else max(ahead)
+    pair = (target, end) if move.startswith("start") else (start, target)
+    return pair if pair[1] > pair[0] + min_gap_s else None
 
 
 def check_speech(audio: Audio, window: tuple[float, float], left: Sequence[str], new: Sequence[str],

@@ -25,7 +25,7 @@ import numpy as np
 from ..audio import Audio, is_silent, resample, trim_silence
 from ..base import Transcript, Word
 from ..transcribe.timing import tidy_words
-from .check import NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, check_speech, cut_candidates, cut_orders
+from .check import NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, check_speech, cut_candidates
 from .diff import EditError, WordEdit, align_words, diff_words, join_words, normalize_token, tokens, word_units
 from .roomtone import match_to_context, room_tone
 from .seams import low_energy_point
@@ -242,9 +242,9 @@ class TranscriptEditor:
         end = max(start, self._cut(audio, max(lo2, c2 - reach), min(hi2, c2 + reach), left2, right2))
         if self.hear is None:
             return _Planned(edit, start, end, None, {})
-        pairs = cut_orders(audio, cut_candidates(audio, lo1, hi1, start), cut_candidates(audio, lo2, hi2, end))
         (start, end), check = check_deletion(
-            audio, self._window(audio, words, i, j), pairs, [w.text for w in words[max(0, i - NEIGHBOURS):i]],
+            audio, self._window(audio, words, i, j), cut_candidates(audio, lo1, hi1, start),
+            cut_candidates(audio, lo2, hi2, end), [w.text for w in words[max(0, i - NEIGHBOURS):i]],
             [w.text for w in words[i:j]], [w.text for w in words[j:j + NEIGHBOURS]], self.hear, self.crossfade_s)
         return _Planned(edit, start, end, None, {}, check=check)
 
