@@ -19,19 +19,8 @@ from pipelines import audio as au
 from pipelines.base import Transcript, VoicePrompt, Word
 from pipelines.cancel import CancelToken, checkpoint
 from pipelines.catalog import Engine
-from pipelines.editing import (
-    EditResult,
-    Splice,
-    SynthesisRequest,
-    TranscriptEditor,
-    WordEdit,
-    apply_splices,
-    fade,
-    insert_silence,
-    join_takes,
-    seam_click_ratio,
-    trim,
-)
+from pipelines.editing import (EditResult, Splice, SynthesisRequest, TranscriptEditor, WordEdit, apply_splices, fade,
+                               insert_silence, join_takes, seam_click_ratio, trim, words_heard)
 from pipelines.languages import check_language
 from pipelines.manager import ModelManager
 from pipelines.narration import chunk_seed
@@ -158,18 +147,18 @@ class Edit:
         check_seed(seed)
         base_seed = random_seed() if seed is None else int(seed)
         engine = None
+        hear = self._hearing(transcript.language, progress) if check else None
         if any(e.kind != "delete" for e in edits):
             engine = self._speak_engine(engine_id)
             new_words = " ".join(e.new_text for e in edits if e.new_text)
             check_language(new_words, engine.languages, engine.name)
             checkpoint(cancel)
             synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress, cancel,
-                                                   match_voice=match_voice)
+                                                   match_voice=match_voice, hear=hear)
             if notice:
                 notices.append(notice)
         step = stepper(progress)
         step(0.3, "editing")
-        hear = self._hearing(transcript.language, progress) if check else None
         result = TranscriptEditor(synthesize, hear=hear).apply(original, transcript, edited_text)
         checkpoint(cancel)
         scores = self._scores(take, original, result)
@@ -278,8 +267,11 @@ class Edit:
 
     def _synthesizer(self, take: Take, original: au.Audio, engine: Engine, base_seed: int,
                      progress: Progress | None, cancel: CancelToken | None = None,
-                     match_voice: bool = True) -> tuple[Synthesize, str | None]:
-        """The callback that speaks inserted words in the recording's voice, and a notice for the user."""
+                     match_voice: bool = True, hear: Callable[[au.Audio], list[str]] | None = None,
+                     ) -> tuple[Synthesize, str | None]:
+        """The callback that speaks inserted words in the recording's voice, and a notice for the user. With
+        `hear`, matched words the recogniser cannot make out are spoken unmatched instead, if those it can; a
+        second attempt (the editor's, after the words were not heard in place) is spoken unmatched."""
         pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
         options: dict[str, Any] = {}
         notice = None
@@ -307,8 +299,11 @@ class Edit:
                 call["speed"] = speed
             speech = pipeline(request.text, voice=voice, seed=seed, **call)
             if matched is not None:
-                speech = matched.render(speech, request.prompt)
-                call["matched_to_recording"] = True
+                rendered = matched.render(speech, request.prompt) if request.attempt == 0 else speech
+                said = request.text.split()
+                keep = request.attempt == 0 and (hear is None or words_heard(hear(rendered), said)
+                                                 or not words_heard(hear(speech), said))
+                speech, call["matched_to_recording"] = (rendered if keep else speech), keep
             return speech, {"engine_id": engine.id, "seed": seed, **call}
 
         return synthesize, notice

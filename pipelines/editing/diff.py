@@ -157,3 +157,26 @@ def diff_words(words: Sequence[Word], edited_text: str) -> list[WordEdit]:
         else:
             edits.append(WordEdit("replace", i1, i2, old_text, new_text))
     return edits
+
+
+def attach_punctuation(words: list[Word], raw: Sequence[str]) -> list[Word]:
+    """Glue the edited text's punctuation-only tokens ("—", "...") onto the word before them, in text order."""
+    if not words or all(normalize_token(t) for t in raw):
+        return words
+    out = list(words)
+    position = -1  # index in `out` of the last word seen
+    pending: list[str] = []  # punctuation before the first word
+    for token in raw:
+        if normalize_token(token):
+            position += 1
+            if pending and position == 0:
+                w = out[0]
+                out[0] = Word(" ".join([*pending, w.text]), w.start, w.end, w.confidence)
+                pending = []
+            continue
+        if position < 0:
+            pending.append(token)
+        else:
+            w = out[position]
+            out[position] = Word(f"{w.text} {token}", w.start, w.end, w.confidence)
+    return out

@@ -16,6 +16,7 @@ recording and nothing is cut twice.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,8 @@ from ..audio import Audio, is_silent, resample, trim_silence
 from ..base import Transcript, Word
 from ..transcribe.timing import tidy_words
 from .check import NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, check_speech, cut_candidates
-from .diff import EditError, WordEdit, align_words, diff_words, join_words, normalize_token, tokens, word_units
+from .diff import (EditError, WordEdit, align_words, attach_punctuation, diff_words, join_words, normalize_token,
+                   tokens, word_units)
 from .roomtone import match_to_context, room_tone
 from .seams import low_energy_point
 from .splice import MAX_CROSSFADE_S, Splice, SpliceResult, apply_splices, fade, trim
@@ -59,6 +61,7 @@ class SynthesisRequest:
     prompt: Audio  # 3-10 s of the recording near the edit (a voice prompt cut from the recording)
     prompt_text: str  # its words
     words_per_second: float  # the speaker's local rate
+    attempt: int = 0  # 1: a second try after the first was not heard (an engine may say it another way)
 
 
 Synthesize = Callable[[SynthesisRequest], tuple[Audio, dict]]  # audio + provenance {"engine_id", "seed", ...}
@@ -194,16 +197,28 @@ class TranscriptEditor:
                             "engine for edits, or only delete words.")
         planned = [self._plan_delete(audio, words, e) if e.kind == "delete" else self._plan_speech(audio, words, e)
                    for e in edits]
+        spliced, applied = self._assemble(audio, words, planned)
+        unheard = [k for k, a in enumerate(applied) if a.kind != "delete" and a.check is not None and not a.check.ok]
+        if unheard:  # new words the recogniser did not make out: spoken a second time, kept if heard better
+            again = [self._plan_speech(audio, words, p.edit, attempt=1) if k in unheard else p
+                     for k, p in enumerate(planned)]
+            retried = self._assemble(audio, words, again)
+            if sum(a.check.ok for a in retried[1] if a.check) > sum(a.check.ok for a in applied if a.check):
+                spliced, applied = retried
+        new_words = self._result_words(words, edited_text, applied, spliced)
+        return EditResult(audio=spliced.audio, edits=applied, seams=spliced.seams, words=new_words,
+                          text=" ".join(tokens(edited_text)), splice=spliced)
+
+    def _assemble(self, audio: Audio, words: Sequence[Word],
+                  planned: Sequence[_Planned]) -> tuple[SpliceResult, tuple[AppliedEdit, ...]]:
+        """All planned splices made in one pass, and each edit as applied, new words checked by ear."""
         spliced = apply_splices(audio, [Splice(p.start, p.end, p.content, p.handle_s) for p in planned],
                                 self.crossfade_s)
-        applied = tuple(
+        return spliced, tuple(
             AppliedEdit(kind=p.edit.kind, old_text=p.edit.old_text, new_text=p.edit.new_text, start=p.start,
                         end=p.end, out_start=span[0], out_end=span[1], provenance=dict(p.provenance),
                         check=p.check if p.edit.kind == "delete" else self._check_speech(spliced.audio, words, p, span))
             for p, span in zip(planned, spliced.spans))
-        new_words = self._result_words(words, edited_text, applied, spliced)
-        return EditResult(audio=spliced.audio, edits=applied, seams=spliced.seams, words=new_words,
-                          text=" ".join(tokens(edited_text)), splice=spliced)
 
     # -- cut points
 
@@ -265,7 +280,7 @@ class TranscriptEditor:
         return check_speech(result, window, [w.text for w in words[max(0, i - NEIGHBOURS):i]],
                             tokens(planned.edit.new_text), [w.text for w in words[j:j + NEIGHBOURS]], self.hear)
 
-    def _plan_speech(self, audio: Audio, words: Sequence[Word], edit: WordEdit) -> _Planned:
+    def _plan_speech(self, audio: Audio, words: Sequence[Word], edit: WordEdit, attempt: int = 0) -> _Planned:
         i, j = edit.start, edit.end
         lo1, hi1, left1, right1 = self._gap(audio, words, i)
         if edit.kind == "insert":
@@ -280,7 +295,7 @@ class TranscriptEditor:
             lo2, hi2, left2, right2 = self._gap(audio, words, j)
             start = self._cut(audio, max(lo1, hi1 - _NEAR_WORD_S), hi1, left1, right1)
             end = max(start, self._cut(audio, lo2, min(hi2, lo2 + _NEAR_WORD_S), left2, right2))
-        request = self._request(audio, words, edit)
+        request = dataclasses.replace(self._request(audio, words, edit), attempt=attempt)
         assert self.synthesize is not None
         result = self.synthesize(request)
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Audio)):
@@ -389,7 +404,7 @@ class TranscriptEditor:
             for token, a, b in zip(new, bounds[:-1], bounds[1:]):
                 timed.append((token, float(a), float(b), 1.0))
         out_words = [Word(text, start, end, confidence) for text, start, end, confidence in timed]
-        return tidy_words(_attach_punctuation(out_words, raw), spliced.audio.duration)
+        return tidy_words(attach_punctuation(out_words, raw), spliced.audio.duration)
 
     @staticmethod
     def _shifted(spliced: SpliceResult, t: float) -> float:
@@ -403,29 +418,6 @@ class TranscriptEditor:
                 if candidate is not None:
                     mapped = candidate
         return mapped if mapped is not None else 0.0
-
-
-def _attach_punctuation(words: list[Word], raw: Sequence[str]) -> list[Word]:
-    """Glue the edited text's punctuation-only tokens ("—", "...") onto the word before them, in text order."""
-    if not words or all(normalize_token(t) for t in raw):
-        return words
-    out = list(words)
-    position = -1  # index in `out` of the last word seen
-    pending: list[str] = []  # punctuation before the first word
-    for token in raw:
-        if normalize_token(token):
-            position += 1
-            if pending and position == 0:
-                w = out[0]
-                out[0] = Word(" ".join([*pending, w.text]), w.start, w.end, w.confidence)
-                pending = []
-            continue
-        if position < 0:
-            pending.append(token)
-        else:
-            w = out[position]
-            out[position] = Word(f"{w.text} {token}", w.start, w.end, w.confidence)
-    return out
 
 
 def _provenance(value: Any) -> dict:

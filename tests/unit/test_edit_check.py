@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from pipelines.audio import Audio
+from pipelines.base import Transcript, Word
+from pipelines.editing import SynthesisRequest, TranscriptEditor
 from pipelines.editing.check import (
     SeamCheck,
     check_deletion,
@@ -122,3 +124,23 @@ def test_inserted_words_are_checked_in_the_result() -> None:
 def test_every_verdict_has_a_readable_message(verdict: str) -> None:
     message = SeamCheck(verdict, "a | b", "a b").message("Delete “x”")
     assert message.startswith("Delete “x”:") and "Traceback" not in message
+
+
+def test_new_words_not_heard_are_spoken_a_second_time_and_kept_if_heard() -> None:
+    audio = tone_speech([("alpha", 0.2, 0.9), ("charlie", 1.6, 2.2)], 2.5)
+    transcript = Transcript(text="alpha charlie", words=(Word("alpha", 0.2, 0.9), Word("charlie", 1.6, 2.2)))
+    attempts: list[int] = []
+
+    def synthesize(request: SynthesisRequest) -> tuple[Audio, dict]:
+        attempts.append(request.attempt)
+        word = "bravo" if request.attempt == 0 else "delta"  # the first try says the wrong thing
+        return tone_speech([(word, 0.05, 0.45)], 0.5), {"engine_id": "tones", "attempt": request.attempt}
+
+    result = TranscriptEditor(synthesize, hear=hear_tones).apply(audio, transcript, "alpha delta charlie")
+    [edit] = result.edits
+    assert attempts == [0, 1] and edit.provenance["attempt"] == 1
+    assert edit.check is not None and edit.check.ok and hear_tones(result.audio) == ["alpha", "delta", "charlie"]
+    # a first try that is heard is kept: no second one
+    attempts.clear()
+    TranscriptEditor(synthesize, hear=hear_tones).apply(audio, transcript, "alpha bravo charlie")
+    assert attempts == [0]
