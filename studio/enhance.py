@@ -88,7 +88,7 @@ class Enhance:
         elif engine is not None:
             notices.append(f"The recording is already clean (estimated SNR {snr:.0f} dB), so it was not denoised: "
                            "denoising would only cost the speech something. Levels were still mastered.")
-        heard = self._heard(original, cleaned, progress) if check and cleaned is not original else {}
+        heard = self._heard(original, cleaned, progress, cancel) if check and cleaned is not original else {}
         if heard.get("worse"):
             notices.append(f"Denoising may have made the speech harder to understand: the recogniser heard "
                            f"{heard['asr_words_changed']:.0%} of the words differently afterwards. Compare "
@@ -111,13 +111,18 @@ class Enhance:
         criteria = mastering.delivery_target(target).criteria(after) if target else ()
         return EnhanceResult(take, original, enhanced, before, after, criteria, tuple(notices))
 
-    def _heard(self, original: au.Audio, cleaned: au.Audio, progress: Progress | None) -> dict:
+    def _heard(self, original: au.Audio, cleaned: au.Audio, progress: Progress | None,
+               cancel: CancelToken | None) -> dict:
         """The recogniser's confidence in the words before and after denoising, the share of words heard
-        differently, and whether that reads as harm (less sure, or fewer and different words)."""
+        differently, and whether that reads as harm (less sure, or fewer and different words). `cancel` is
+        checked before each hearing, so a cancel does not wait for two more model calls."""
         if original.duration > CHECK_MAX_S:
             return {}
         transcriber = cast(TranscribePipeline, self.models.get(TRANSCRIBER, progress))
-        before, after = transcriber(original), transcriber(cleaned)
+        checkpoint(cancel)
+        before = transcriber(original)
+        checkpoint(cancel)
+        after = transcriber(cleaned)
         if not before.words:
             return {}
         sure_before = float(np.mean([w.confidence for w in before.words]))
