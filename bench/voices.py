@@ -7,7 +7,8 @@ For each distinct real speaker in the shared speech set (`../shared/data/speech/
 and multi-speaker meeting recordings left out) a voice is made from up to `--max-clips` of their clips (about
 20 s at most), the closest built-in speaker of each offline fixed-voice engine is found (Resemblyzer
 similarity of a probe sentence to the voice: what the Speak tab shows as "closest built-in voice, not a
-clone"), and two sentences are spoken with the best match and the quality gate on (a fixed voice sounds the
+clone"), and two sentences are spoken with the best match (unmatched: `bench/convert.py` measures the voice
+matcher) and the quality gate on (a fixed voice sounds the
 same whichever real speaker it was picked for, so each built-in speaker narrates once and speakers matched
 to the same one share that narration). Reported per speaker:
 `match_similarity` (built-in voice vs the real speaker), the narration's `similarity_mean` (each chunk vs the
@@ -85,7 +86,7 @@ def main() -> None:
             key = (engine, matches[engine].speaker)
             if key not in narrations:
                 done = list(studio.speak.speak(project, SCRIPT, voice_id=voice.id, engine_id=engine, seed=SEED,
-                                                  gate=True))[-1]
+                                                  gate=True, match_voice=False))[-1]
                 assert done.match is not None and done.match.speaker == key[1]
                 narrations[key] = done.take.scores
             scores = narrations[key]

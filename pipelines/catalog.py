@@ -27,6 +27,7 @@ class Component:
     name: str
     repo: str
     revision: str
+    files: tuple[str, ...] = ()  # fnmatch patterns of the files the loader reads; empty: the default choice
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,16 @@ class Engine:
     notes: str = ""
     components: tuple[Component, ...] = field(default=())
     max_reference_s: float | None = None  # cloners: longest voice reference used; longer ones are trimmed
+    files: tuple[str, ...] = ()  # the hub_repo's files to download (patterns); empty: pipelines.downloads decides
+    gated: bool = False  # the Hub repo asks users to accept terms before downloading
+    speaker_embedding: str | None = None  # id of the speaker engine whose embedding of the voice it conditions on
+    likeness: str | None = None  # cloners: "clone", or "hint" when the voice only steers it loosely (not a clone)
+
+    @property
+    def pinned(self) -> bool:
+        """Every Hub revision is a commit (40 hex digits), not a branch that can move under a take."""
+        revisions = [self.revision] + [c.revision for c in self.components] if self.hub_repo else []
+        return all(_is_commit(r) for r in revisions)
 
     @property
     def embedded(self) -> bool:
@@ -100,7 +111,13 @@ class Catalog:
     def load(cls, path: Path = CATALOG_PATH) -> "Catalog":
         with open(path, "rb") as f:
             raw = tomllib.load(f)
-        return cls([parse_engine(entry) for entry in raw.get("engine", [])])
+        catalog = cls([parse_engine(entry) for entry in raw.get("engine", [])])
+        for engine in catalog:
+            encoder = catalog._engines.get(engine.speaker_embedding or "")
+            if engine.speaker_embedding and (encoder is None or encoder.task != "speaker"):
+                raise ValueError(f"catalog engine {engine.id!r}: speaker_embedding {engine.speaker_embedding!r} "
+                                 "is not a speaker engine of the catalog")
+        return catalog
 
     def __iter__(self):
         return iter(self._engines.values())
@@ -126,6 +143,10 @@ class Catalog:
                 if e.embedded and e.package_installed() and (task is None or e.task == task)]
 
 
+def _is_commit(revision: str | None) -> bool:
+    return revision is not None and len(revision) == 40 and all(c in "0123456789abcdef" for c in revision)
+
+
 def parse_engine(entry: dict) -> Engine:
     """One `[[engine]]` entry of catalog.toml as a checked Engine; ValueError naming the entry and field."""
     entry = dict(entry)
@@ -142,9 +163,10 @@ def parse_engine(entry: dict) -> Engine:
         raise ValueError(f"catalog engine {where!r} has a hub_repo but no revision")
     if ":" not in entry["pipeline"]:
         raise ValueError(f"catalog engine {where!r}: pipeline must look like 'module:Class'")
-    components = tuple(Component(name, c["repo"], c["revision"])
+    components = tuple(Component(name, c["repo"], c["revision"], tuple(c.get("files", ())))
                        for name, c in sorted(entry.pop("components", {}).items()))
     entry["languages"] = tuple(entry["languages"])
+    entry["files"] = tuple(entry.get("files", ()))
     limit = entry.get("max_reference_s")
     if limit is not None and not entry.get("clones"):
         raise ValueError(f"catalog engine {where!r} has max_reference_s but does not clone a voice")
@@ -154,4 +176,9 @@ def parse_engine(entry: dict) -> Engine:
             raise ValueError(f"catalog engine {where!r}: max_reference_s must be at least {MIN_REFERENCE_S:g} "
                              f"seconds, got {limit!r}")
         entry["max_reference_s"] = float(limit)
+        entry["likeness"] = entry.get("likeness", "clone")
+        if entry["likeness"] not in ("clone", "hint"):
+            raise ValueError(f"catalog engine {where!r}: likeness must be 'clone' or 'hint', got {entry['likeness']!r}")
+    elif "likeness" in entry:
+        raise ValueError(f"catalog engine {where!r} has a likeness but does not clone a voice")
     return Engine(components=components, **entry)

@@ -15,7 +15,7 @@ from typing import Any
 from .base import EngineError
 
 __all__ = ["UnknownOptionError", "reject_unknown", "require_folder", "pick_device", "pick_dtype", "torch_dtype",
-           "load_model", "load_part"]
+           "load_model", "float32_part", "load_part"]
 
 
 class UnknownOptionError(TypeError, ValueError):
@@ -94,11 +94,31 @@ def torch_dtype(device: str, dtype: str | None) -> Any:
     return value
 
 
-def load_model(model_class: Any, folder: str | Path, *, device: str, dtype: Any, **kwargs: Any) -> Any:
+def load_model(model_class: Any, folder: str | Path, *, device: str, dtype: Any,
+               keep_float32: Iterable[str] = (), **kwargs: Any) -> Any:
     """`model_class.from_pretrained` on local files only, at `dtype` (a torch dtype), moved to `device` and
-    in eval mode (dropout off, except where an engine turns it back on for a reason it documents)."""
-    model = model_class.from_pretrained(folder, local_files_only=True, dtype=dtype, **kwargs)
+    in eval mode (dropout off, except where an engine turns it back on for a reason it documents).
+
+    `keep_float32`: submodules (a codec, a vocoder inside the model) that stay float32 whatever `dtype`: they
+    are small, and in half precision they are audibly worse; the reference implementations keep them float32.
+    The model is then read in float32 and everything else is cast, so the kept parts never lose precision."""
+    torch = _torch()
+    keep = tuple(keep_float32)
+    if not keep or dtype == torch.float32:
+        model = model_class.from_pretrained(folder, local_files_only=True, dtype=dtype, **kwargs)
+        return model.to(device).eval()
+    model = model_class.from_pretrained(folder, local_files_only=True, dtype=torch.float32, **kwargs)
+    for name in keep:
+        model.get_submodule(name)  # AttributeError naming the part when a checkpoint lacks it
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        if tensor.is_floating_point() and not any(name.startswith(f"{part}.") for part in keep):
+            tensor.data = tensor.data.to(dtype)
     return model.to(device).eval()
+
+
+def float32_part(part_class: Any, folder: str | Path, *, device: str, **kwargs: Any) -> Any:
+    """A codec or vocoder loaded on its own, always in float32 (see `load_model`'s `keep_float32`)."""
+    return load_model(part_class, folder, device=device, dtype=_torch().float32, **kwargs)
 
 
 def load_part(part_class: Any, folder: str | Path, **kwargs: Any) -> Any:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from .base import EngineError, Pipeline
+from .downloads import files_to_download
 from .loading import pick_device, pick_dtype
 from .catalog import Catalog, Engine
 
@@ -38,6 +39,7 @@ class EngineStatus:
     state: str  # "loaded" | "embedded" | "cached" | "not downloaded" | "not installed"
     memory_mb: float | None = None  # measured, when loaded
     load_seconds: float | None = None
+    disk_mb: float | None = None  # Hub engines in the cache: what their files take on disk
 
 
 @dataclass
@@ -116,7 +118,7 @@ class ModelManager:
             model_path, components = None, {}
         else:
             model_path = self.resolve(engine, progress)
-            components = {c.name: self._resolve_repo(engine, c.repo, c.revision, progress)
+            components = {c.name: self._resolve_repo(engine, c.repo, c.revision, progress, c.files)
                           for c in engine.components}
         if progress:
             progress(1.0, f"{engine.name}: loading")
@@ -160,7 +162,7 @@ class ModelManager:
                 raise EngineUnavailable(f"{engine.name}: the configured folder {path} does not exist.")
             return path
         assert engine.hub_repo and engine.revision
-        return self._resolve_repo(engine, engine.hub_repo, engine.revision, progress)
+        return self._resolve_repo(engine, engine.hub_repo, engine.revision, progress, engine.files)
 
     def download(self, engine_id: str, progress: Progress | None = None) -> Path | None:
         """Fetch weights into the cache without loading them (None for embedded engines)."""
@@ -171,7 +173,7 @@ class ModelManager:
             return None
         path = self.resolve(engine, progress)
         for c in engine.components:
-            self._resolve_repo(engine, c.repo, c.revision, progress)
+            self._resolve_repo(engine, c.repo, c.revision, progress, c.files)
         return path
 
     def cached(self, engine: Engine) -> bool:
@@ -192,19 +194,31 @@ class ModelManager:
             return False
         return True
 
-    def _resolve_repo(self, engine: Engine, repo: str, revision: str, progress: Progress | None) -> Path:
-        from huggingface_hub import snapshot_download
+    def _resolve_repo(self, engine: Engine, repo: str, revision: str, progress: Progress | None,
+                      patterns: tuple[str, ...] = ()) -> Path:
+        """The repo's folder in the cache, downloading what the loader reads (`pipelines.downloads`) if needed."""
+        from huggingface_hub import HfApi, snapshot_download
         from huggingface_hub import errors as hub_errors
 
         if self._in_cache(repo, revision):
-            return Path(snapshot_download(repo, revision=revision, cache_dir=self.cache_dir, local_files_only=True))
+            return self._cached_folder(repo, revision)
         if hub_offline():
             raise EngineUnavailable(self._offline_message(engine, "HF_HUB_OFFLINE is set"))
         if progress:
             progress(0.0, f"{engine.name}: downloading {repo} (about {engine.download_mb:.0f} MB)")
         try:
+            try:  # the repo's listing, to fetch only what the loader reads
+                info = HfApi(token=self.token).model_info(repo, revision=revision, timeout=10)
+            except _transport_errors() as error:
+                raise hub_errors.LocalEntryNotFoundError(str(error)) from error
+            listing = [f.rfilename for f in info.siblings or ()]
+            wanted = files_to_download(listing, patterns)
+            if not wanted:
+                raise EngineUnavailable(f"{engine.name}: {repo} holds none of the files its loader reads "
+                                        f"({', '.join(patterns) or 'configs and weights'}).")
             path = snapshot_download(repo, revision=revision, cache_dir=self.cache_dir, token=self.token,
-                                     tqdm_class=_progress_bar(progress, engine.name), etag_timeout=10)
+                                     allow_patterns=wanted, tqdm_class=_progress_bar(progress, engine.name),
+                                     etag_timeout=10)
         except hub_errors.GatedRepoError:
             raise EngineUnavailable(
                 f"{engine.name} is gated on the Hugging Face Hub: accept its terms at https://huggingface.co/{repo} "
@@ -235,14 +249,36 @@ class ModelManager:
             loaded = dict(self._loaded)
         result = []
         for engine in self.catalog:
+            disk = None if engine.embedded else self.disk_mb(engine)
             if engine.id in loaded:
                 item = loaded[engine.id]
-                result.append(EngineStatus(engine, "loaded", item.memory_bytes / 2**20, item.load_seconds))
+                result.append(EngineStatus(engine, "loaded", item.memory_bytes / 2**20, item.load_seconds, disk))
             elif engine.embedded:
                 result.append(EngineStatus(engine, "embedded" if engine.package_installed() else "not installed"))
             else:
-                result.append(EngineStatus(engine, "cached" if self.cached(engine) else "not downloaded"))
+                result.append(EngineStatus(engine, "cached" if disk is not None else "not downloaded", disk_mb=disk))
         return result
+
+    def disk_mb(self, engine: Engine) -> float | None:
+        """Megabytes the engine's downloaded files take (its repos in the cache, or its local folder), or None
+        when not all of them are there."""
+        if engine.id in self.local_paths:
+            folders = [self.local_paths[engine.id]] if self.local_paths[engine.id].is_dir() else []
+        elif not self.cached(engine):
+            return None
+        else:
+            assert engine.hub_repo and engine.revision
+            folders = [self._cached_folder(repo, revision) for repo, revision in
+                       [(engine.hub_repo, engine.revision), *[(c.repo, c.revision) for c in engine.components]]]
+        if not folders:
+            return None
+        files = {f.resolve() for folder in folders for f in Path(folder).rglob("*") if f.is_file()}
+        return sum(f.stat().st_size for f in files) / 2**20
+
+    def _cached_folder(self, repo: str, revision: str) -> Path:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo, revision=revision, cache_dir=self.cache_dir, local_files_only=True))
 
     def usable(self, engine: Engine) -> bool:
         """Loadable right now without a download."""
@@ -286,3 +322,16 @@ def _progress_bar(progress: Progress | None, label: str):
             return result
 
     return ProgressBar
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Connection errors of the HTTP client huggingface_hub uses (httpx2 in 2.x, httpx before)."""
+    import importlib
+
+    errors: list[type[BaseException]] = [OSError]
+    for module in ("httpx2", "httpx"):
+        try:
+            errors.append(importlib.import_module(module).TransportError)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)

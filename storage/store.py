@@ -212,6 +212,11 @@ class Store:
         with self.unit_of_work() as uow:
             uow.delete_voice(voice_id)
 
+    def set_clip_transcript(self, voice_id: int, clip_id: int, transcript: str) -> None:
+        """Write the words of one of the voice's clips."""
+        with self.unit_of_work() as uow:
+            uow.set_clip_transcript(voice_id, clip_id, transcript)
+
     def set_embedding(self, voice_id: int, encoder: str, vector: np.ndarray) -> None:
         """Store (or replace) the voice's embedding from `encoder`, as float32."""
         with self.unit_of_work() as uow:

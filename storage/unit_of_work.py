@@ -154,6 +154,14 @@ class UnitOfWork:
         if delete_rows(self.session, delete(VoiceRow).where(VoiceRow.id == voice_id)) == 0:
             raise NotFoundError(f"voice {voice_id} not found")
 
+    def set_clip_transcript(self, voice_id: int, clip_id: int, transcript: str) -> None:
+        """Write the words of one of the voice's clips (e.g. transcribed for an engine that needs them)."""
+        text = check.optional_text(transcript, "clip transcript")
+        row = self.session.get(ClipRow, clip_id)
+        if row is None or row.voice_id != voice_id:
+            raise NotFoundError(f"voice {voice_id} has no clip {clip_id}")
+        row.transcript = text
+
     def set_embedding(self, voice_id: int, encoder: str, vector: np.ndarray) -> None:
         """Store (or replace) the voice's embedding from `encoder`, as float32."""
         encoder = check.clean_name(encoder, "encoder name", max_len=ENCODER_MAX)

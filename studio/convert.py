@@ -81,7 +81,7 @@ class Convert:
             source = load_recording(request.source, max_seconds=self.settings.max_audio_seconds,
                                     what="The recording to convert")
         step(0.05, f"reading the voice '{voice.name}'")
-        prompt = self.matcher.prompt(voice.id, step)
+        prompt = self.matcher.prompt(voice.id, step, engine.speaker_embedding)
         before = self._similarity(source, prompt)
         if before is not None and before >= SAME_VOICE_SIMILARITY:
             raise ValueError(f"This recording already sounds like '{voice.name}' (similarity {before:.2f}); "

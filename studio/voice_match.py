@@ -24,9 +24,10 @@ from pipelines.manager import ModelManager
 from pipelines.scoring import Scorer
 from pipelines.speak import SpeakPipeline
 from pipelines.speaker import SpeakerEncoder, similarity
+from pipelines.transcribe import TranscribePipeline
 from storage import Store, Take
 
-from .media import Media, Progress
+from .media import TRANSCRIBER, Media, Progress
 
 ENCODER = "resemblyzer"
 PROBE_TEXT = "The quick brown fox jumps over the lazy dog, and then it rests in the warm afternoon sun."
@@ -64,8 +65,10 @@ class VoiceMatcher:
         self._profiles: dict[tuple, VoiceProfile] = {}
         self._lock = threading.Lock()
 
-    def prompt(self, voice_id: int, progress: Progress | None = None) -> VoicePrompt:
-        """The voice's clips, transcripts and Resemblyzer embedding (computed once, then read from the store)."""
+    def prompt(self, voice_id: int, progress: Progress | None = None, conditioning: str | None = None) -> VoicePrompt:
+        """The voice's clips, transcripts and Resemblyzer embedding (computed once, then read from the store).
+        `conditioning`: the speaker engine whose embedding an engine conditions on (the catalog's
+        `speaker_embedding`), added the same way."""
         voice = self.store.get_voice(voice_id)
         if not voice.clips:
             raise ValueError(f"Voice '{voice.name}' has no reference clips; add a recording first.")
@@ -78,7 +81,48 @@ class VoiceMatcher:
             if embedding is None:
                 raise ValueError(f"Voice '{voice.name}' has too little speech for a speaker embedding.")
             self.store.set_embedding(voice_id, ENCODER, embedding)
-        return VoicePrompt(clips=clips, transcripts=transcripts, embeddings={ENCODER: embedding})
+        embeddings = {ENCODER: embedding}
+        if conditioning is not None and conditioning != ENCODER:
+            embeddings[conditioning] = self._conditioning(voice_id, clips, conditioning, progress)
+        return VoicePrompt(clips=clips, transcripts=transcripts, embeddings=embeddings)
+
+    def with_transcripts(self, voice_id: int, prompt: VoicePrompt, progress: Progress | None = None) -> VoicePrompt:
+        """The prompt with every clip's words: clips stored without a transcript are transcribed (the embedded
+        Whisper) and the words kept with the clip, for engines that clone from clips and their words."""
+        voice = self.store.get_voice(voice_id)
+        missing = [i for i, clip in enumerate(voice.clips) if not (clip.transcript or "").strip()]
+        if not missing:
+            return prompt
+        transcriber = self.models.get(TRANSCRIBER, progress)
+        if not isinstance(transcriber, TranscribePipeline):
+            raise ValueError(f"{TRANSCRIBER} is not a transcriber.")
+        transcripts = list(prompt.transcripts) + [None] * (len(prompt.clips) - len(prompt.transcripts))
+        for index in missing:
+            if progress:
+                progress(0.04, f"transcribing clip {index + 1} of the voice '{voice.name}'")
+            text = " ".join(transcriber(prompt.clips[index], language=voice.language or None).text.split())
+            if not text:
+                raise ValueError(f"No words were heard in clip {index + 1} of the voice '{voice.name}'; this engine "
+                                 "needs the words of every clip. Type its transcript, or remove the clip.")
+            self.store.set_clip_transcript(voice_id, voice.clips[index].id, text)
+            transcripts[index] = text
+        return dataclasses.replace(prompt, transcripts=tuple(transcripts))
+
+    def _conditioning(self, voice_id: int, clips: tuple[au.Audio, ...], encoder_id: str,
+                      progress: Progress | None) -> np.ndarray:
+        """The mean of the clips' unit embeddings by `encoder_id` (long and short clips weigh the same), unit
+        length; computed once per voice, then read from the store."""
+        vector = self.store.get_embedding(voice_id, encoder_id)
+        if vector is None:
+            encoder = self.models.get(encoder_id, progress)
+            if not isinstance(encoder, SpeakerEncoder):
+                raise ValueError(f"{encoder_id} is not a speaker encoder; the catalog's speaker_embedding must "
+                                 "name one.")
+            vectors = [np.asarray(encoder(clip), dtype=np.float64).reshape(-1) for clip in clips]
+            mean = np.mean([v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors], axis=0)
+            vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+            self.store.set_embedding(voice_id, encoder_id, vector)
+        return vector
 
     def language(self, voice_id: int | None) -> str:
         """The language speech in this voice is checked in: the voice's, else English."""

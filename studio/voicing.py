@@ -59,7 +59,9 @@ def prepare_voicing(models: ModelManager, matcher: VoiceMatcher, engine: Engine,
                          f"(1.0 = natural), got {speed}.")
     else:
         options["speed"] = speed
-    prompt = matcher.prompt(voice_id, step) if voice_id is not None else None
+    prompt = matcher.prompt(voice_id, step, engine.speaker_embedding) if voice_id is not None else None
+    if prompt is not None and voice_id is not None and engine.clones and pipeline.needs_transcripts:
+        prompt = matcher.with_transcripts(voice_id, prompt, step)
     match, notices, reference = None, [], None
     if engine.clones and prompt is not None and engine.max_reference_s is not None:
         fitted = fit_reference(prompt, engine.max_reference_s)

@@ -9,7 +9,7 @@ import numpy as np
 from ..audio import Audio, resample
 from ..base import VoicePrompt, seeded_rng
 from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
-from ..speak.speecht5 import check_speaker_encoder, load_vocoder, speaker_embedding, to_audio
+from ..speak.speecht5 import check_speaker_encoder, load_vocoder, speaker_embedding, to_audio, vocode
 from . import ConvertPipeline
 
 MIN_SECONDS = 0.25  # the waveform encoder's convolutions need a few hundred samples to yield any frame
@@ -62,7 +62,7 @@ class SpeechT5Convert(ConvertPipeline):
         precision = torch_dtype(device, dtype)
         model = load_model(SpeechT5ForSpeechToSpeech, folder, device=device, dtype=precision)
         features = load_part(SpeechT5FeatureExtractor, folder)
-        vocoder = load_vocoder(vocoder_path, device, precision)
+        vocoder = load_vocoder(vocoder_path, device)
         check_speaker_encoder(speaker_encoder, model.config.speaker_embedding_dim)
         return cls(model, vocoder, features, device=device, speaker_encoder=speaker_encoder,
                    min_length_ratio=min_length_ratio, max_length_ratio=max_length_ratio, threshold=threshold)
@@ -102,10 +102,11 @@ class SpeechT5Convert(ConvertPipeline):
         # Length ratios are per encoder frame; convert "times the input duration" into them.
         per_frame = samples.size / (self._encoder_frames(samples.size) * self._hop)
         with seeded_rng(seed, self.device), torch.inference_mode():
-            waveform = self.model.generate_speech(
-                values, speaker_embeddings=speaker_t, threshold=self.threshold, vocoder=self.vocoder,
+            mels = self.model.generate_speech(
+                values, speaker_embeddings=speaker_t, threshold=self.threshold,
                 minlenratio=self.min_length_ratio * per_frame, maxlenratio=self.max_length_ratio * per_frame,
             )
+            waveform = vocode(self.vocoder, mels)
         return to_audio(waveform, self.vocoder.config.sampling_rate, "SpeechT5")
 
     def _encoder_frames(self, num_samples: int) -> int:

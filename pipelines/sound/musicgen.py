@@ -52,7 +52,8 @@ class MusicGenSound(SoundPipeline):
         from transformers import MusicgenForConditionalGeneration, MusicgenProcessor
 
         device = pick_device(device)
-        model = load_model(MusicgenForConditionalGeneration, folder, device=device, dtype=torch_dtype(device, dtype))
+        model = load_model(MusicgenForConditionalGeneration, folder, device=device, dtype=torch_dtype(device, dtype),
+                           keep_float32=("audio_encoder",))  # EnCodec stays float32
         processor = load_part(MusicgenProcessor, folder)
         return cls(model, processor, device=device, guidance_scale=guidance_scale,
                    temperature=temperature, top_k=top_k)

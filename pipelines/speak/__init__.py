@@ -17,6 +17,8 @@ class SpeakPipeline(Pipeline):
     # Imitates a reference voice (`voice=`) rather than speaking with built-in ones. The catalog's `clones`
     # must agree (tests/unit/test_catalog.py checks).
     clones: ClassVar[bool] = False
+    # Cloners that read the words of each reference clip (CSM): the studio transcribes clips stored without.
+    needs_transcripts: ClassVar[bool] = False
     # Whether the same text and options give different audio for different seeds. The quality gate retries a
     # failing chunk with a new seed only where this is True; a deterministic engine is retried by varying what
     # does change its output (speed), or not at all. The catalog repeats it (tests/unit/test_catalog.py).

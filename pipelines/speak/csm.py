@@ -45,6 +45,7 @@ class CsmSpeak(SpeakPipeline):
     """
 
     clones: ClassVar[bool] = True
+    needs_transcripts: ClassVar[bool] = True
     call_options: ClassVar[tuple[str, ...]] = ("temperature", "max_seconds")
 
     def __init__(self, model: Any, processor: Any, *, device: str = "cpu", max_voice_seconds: float = 30.0) -> None:
@@ -66,7 +67,8 @@ class CsmSpeak(SpeakPipeline):
         from transformers import CsmForConditionalGeneration, CsmProcessor
 
         device = pick_device(device)
-        model = load_model(CsmForConditionalGeneration, folder, device=device, dtype=torch_dtype(device, dtype))
+        model = load_model(CsmForConditionalGeneration, folder, device=device, dtype=torch_dtype(device, dtype),
+                           keep_float32=("codec_model",))
         processor = load_part(CsmProcessor, folder)
         if not processor.chat_template:
             raise EngineError(f"{folder} has no chat template; it is not a transformers CSM checkpoint.")
@@ -165,7 +167,7 @@ class CsmSpeak(SpeakPipeline):
                               f"audio placeholders for {len(turns)} clips; it is not the template this wrapper knows.")
         inputs = self.processor(text=prompt, audio=[samples for _, samples in turns], return_tensors="pt",
                                 sampling_rate=self.sample_rate)
-        dtype = self.model.dtype
+        dtype = self.model.codec_model.dtype  # the reference audio goes to the codec, which stays float32
         return {key: value.to(self.device, dtype) if value.is_floating_point() else value.to(self.device)
                 for key, value in inputs.items()}
 
@@ -176,8 +178,8 @@ class CsmSpeak(SpeakPipeline):
         top_k = getattr(self.model.generation_config, "top_k", None) or DEFAULT_TOP_K
         settings: dict[str, Any] = {"do_sample": sample, "temperature": temperature if sample else 1.0,
                                     "top_k": top_k if sample else None}
-        # The depth decoder's sampling settings are passed every call: transformers 5 drops the checkpoint's
-        # `depth_decoder_*` generation settings on load, which would leave 31 of 32 codebooks greedy.
+        # The depth decoder's sampling settings are passed every call, so they always match the backbone's (a
+        # checkpoint's generation_config.json may hold other `depth_decoder_*` values, or none).
         decoder = {f"depth_decoder_{key}": value for key, value in settings.items()}
         # The heads have a few more outputs than the codec has codes (2051 vs 2048); one sampled there would
         # index past the codebook (a crash on CPU, a device assert on CUDA), so those ids are never drawn.

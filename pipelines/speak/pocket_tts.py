@@ -10,7 +10,7 @@ import numpy as np
 
 from ..audio import Audio, join, resample, trim_silence
 from ..base import EngineError, VoicePrompt, seeded_rng
-from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
+from ..loading import float32_part, load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
 from . import SpeakPipeline, check_text
 
 MAX_TEXT_CHARS = 5000  # long texts are split into sentence chunks; this bounds one call's run time
@@ -68,7 +68,11 @@ class PocketTTSSpeak(SpeakPipeline):
         device = pick_device(device)
         precision = torch_dtype(device, dtype)
         model = load_model(PocketTTSForConditionalGeneration, folder, device=device, dtype=precision)
-        codec = load_model(PocketTTSAudioTokenizerModel, codec_folder, device=device, dtype=precision)
+        codec = float32_part(PocketTTSAudioTokenizerModel, codec_folder, device=device)
+        if codec.encoder is None:
+            raise EngineError(f"The Pocket TTS codec in {codec_folder} has no encoder (a decode-only checkpoint): "
+                              "it cannot turn a voice's clips into the latents cloning needs. Use "
+                              "eustlb/pocket-tts-audio-tokenizer, which ships the encoder.")
         # Assembled by hand: PocketTTSProcessor.from_pretrained would load the codec from the Hub id
         # written in processor_config.json, which is neither local nor allowed to download here.
         tokenizer = load_part(AutoTokenizer, folder)
@@ -154,7 +158,7 @@ class PocketTTSSpeak(SpeakPipeline):
     def _speak_chunk(self, chunk: str, voice_latents: Any) -> Audio:
         conversation = [{"role": "user", "content": [{"type": "audio", "audio": "voice"},
                                                      {"type": "text", "text": chunk}]}]
-        prompt = self.processor.apply_chat_template(conversation, tokenize=False)
+        prompt = self.processor.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
         audio_token = self.processor.audio_token
         if prompt.count(audio_token) != 1:
             raise EngineError(f"this Pocket TTS checkpoint's chat template wrote {prompt.count(audio_token)} voice "
@@ -164,7 +168,8 @@ class PocketTTSSpeak(SpeakPipeline):
         generated = self.model.generate(**inputs, do_sample=self.temperature > 0,
                                         temperature=self.temperature if self.temperature > 0 else None,
                                         return_dict_in_generate=True)
-        waveform = self.processor.decode(generated.audio_latents, generated.audio_latents_mask)[0]
+        latents = generated.audio_latents.to(self.processor.audio_tokenizer.dtype)  # the codec stays float32
+        waveform = self.processor.decode(latents, generated.audio_latents_mask)[0]
         return Audio(waveform.float().numpy().reshape(-1), self.sample_rate)
 
 

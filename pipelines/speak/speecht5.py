@@ -16,7 +16,7 @@ import numpy as np
 
 from ..audio import Audio
 from ..base import EngineError, VoicePrompt, seeded_rng
-from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
+from ..loading import float32_part, load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
 from . import SpeakPipeline
 
 EMBEDDING_KEY = "wavlm-base-plus-sv"  # id of the WavLM x-vector encoder in VoicePrompt.embeddings
@@ -62,7 +62,7 @@ class SpeechT5Speak(SpeakPipeline):
         device = pick_device(device)
         precision = torch_dtype(device, dtype)
         model = load_model(SpeechT5ForTextToSpeech, folder, device=device, dtype=precision)
-        vocoder = load_vocoder(vocoder_path, device, precision)
+        vocoder = load_vocoder(vocoder_path, device)
         tokenizer = load_char_tokenizer(folder)
         check_speaker_encoder(speaker_encoder, model.config.speaker_embedding_dim)
         return cls(model, vocoder, tokenizer, device=device, speaker_encoder=speaker_encoder,
@@ -94,10 +94,10 @@ class SpeechT5Speak(SpeakPipeline):
         # Never let the decoder run past its position table: steps * reduction_factor stays under it.
         max_ratio = (self.model.config.max_speech_positions - 1) * self.model.config.reduction_factor / len(ids)
         with seeded_rng(seed, self.device), torch.inference_mode():
-            waveform = self.model.generate_speech(
-                input_ids, speaker_embeddings=speaker_t, threshold=threshold,
-                maxlenratio=min(20.0, max_ratio), vocoder=self.vocoder,
+            mels = self.model.generate_speech(
+                input_ids, speaker_embeddings=speaker_t, threshold=threshold, maxlenratio=min(20.0, max_ratio),
             )
+            waveform = vocode(self.vocoder, mels)
         return to_audio(waveform, self.sample_rate, "SpeechT5")
 
     def _encode(self, text: str) -> list[int]:
@@ -119,12 +119,18 @@ class SpeechT5Speak(SpeakPipeline):
 # ------------------------------------------------------------------------------- shared with convert
 
 
-def load_vocoder(vocoder_path: str | Path | None, device: str, precision: Any) -> Any:
-    """The HiFi-GAN that turns SpeechT5's 80-bin log-mels into 16 kHz audio."""
+def load_vocoder(vocoder_path: str | Path | None, device: str) -> Any:
+    """The HiFi-GAN that turns SpeechT5's 80-bin log-mels into 16 kHz audio, in float32 whatever the model's
+    precision (a half-precision vocoder is audibly worse)."""
     from transformers import SpeechT5HifiGan
 
     folder = require_folder(vocoder_path, "microsoft/speecht5_hifigan", "vocoder_path")
-    return load_model(SpeechT5HifiGan, folder, device=device, dtype=precision)
+    return float32_part(SpeechT5HifiGan, folder, device=device)
+
+
+def vocode(vocoder: Any, mels: Any) -> Any:
+    """The vocoder run on the model's mels, cast to the vocoder's own precision."""
+    return vocoder(mels.to(vocoder.dtype))
 
 
 def check_speaker_encoder(encoder: Any, dim: int) -> None:

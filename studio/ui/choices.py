@@ -62,11 +62,33 @@ def attempt_choices(attempts: list[Take], kept_ids: set[int]) -> list[tuple[str,
     return [(label(t), t.id) for t in attempts]
 
 
+STATE_RANK = {"loaded": 0, "embedded": 0, "cached": 1, "not downloaded": 2, "not installed": 3}
+
+
 def engine_choices(statuses: list[EngineStatus], task: str) -> list[tuple[str, str]]:
-    """(label, id) for every engine of `task`, each label naming the engine and its state (offline,
-    downloaded, needs download, not installed), so a person sees before pressing anything what will run."""
-    return [(f"{s.engine.name} — {ENGINE_STATES.get(s.state, s.state)}", s.engine.id)
-            for s in statuses if s.engine.task == task]
+    """(label, id) for every engine of `task`, what the person has first (offline and downloaded, then those
+    needing a download, then those not installed; catalog order within each), each label naming the engine,
+    its state, its licence, and a GPU or gated repo when it needs one: what will run is seen before pressing
+    anything."""
+    ranked = sorted((s for s in statuses if s.engine.task == task), key=lambda s: STATE_RANK.get(s.state, 4))
+    return [(engine_label(s), s.engine.id) for s in ranked]
+
+
+def engine_label(status: EngineStatus) -> str:
+    engine = status.engine
+    needs = [ENGINE_STATES.get(status.state, status.state)]
+    if engine.gpu:
+        needs.append("needs a GPU")
+    if engine.gated and status.state == "not downloaded":
+        needs.append("gated: accept its terms on the Hub")
+    return f"{engine.name} — {', '.join(needs)} · {licence_summary(engine.licence)}"
+
+
+def licence_summary(licence: str) -> str:
+    """The licence up to its first parenthesis or comma ("CC-BY-NC-4.0 (weights: non-commercial), ..." ->
+    "CC-BY-NC-4.0 (weights: non-commercial)"), kept whole when it says non-commercial or GPL."""
+    head = licence.split("),")[0] + (")" if ")," in licence else "")
+    return short(head, 60)
 
 
 def short(text: str | None, limit: int = 60) -> str:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from pipelines.catalog import Engine
 from pipelines.manager import EngineStatus
 from studio.engines import Engines
 
@@ -12,8 +13,9 @@ from .context import UIContext
 from .errors import require_engine, user_errors
 from .fields import table as table_of
 
-ENGINE_HEADERS = ["engine", "task", "status", "clones", "memory MB", "download MB", "GPU", "licence", "notes"]
-ENGINE_WIDTHS = ["16%", "9%", "10%", "6%", "7%", "8%", "10%", "16%", "18%"]
+ENGINE_HEADERS = ["engine", "task", "status", "clones", "memory MB", "download MB", "GPU", "revision", "licence",
+                  "notes"]
+ENGINE_WIDTHS = ["14%", "7%", "9%", "6%", "6%", "7%", "8%", "11%", "14%", "18%"]
 STATE_LABELS = {"loaded": "● loaded", "embedded": "offline (embedded)", "cached": "downloaded",
                 "not downloaded": "needs download", "not installed": "not installed"}
 
@@ -23,10 +25,31 @@ def engine_rows(statuses: list[EngineStatus]) -> list[list]:
     for s in statuses:
         e = s.engine
         memory = f"{s.memory_mb:.0f}" if s.memory_mb is not None else f"~{e.memory_mb:.0f}"
-        rows.append([e.id, e.task, STATE_LABELS[s.state], "yes" if e.clones else "", memory,
-                     "0" if e.embedded else f"{e.download_mb:.0f}", "recommended" if e.gpu else "",
-                     e.licence, e.notes])
+        rows.append([e.id, e.task, STATE_LABELS[s.state], CLONES_LABELS.get(e.likeness, ""), memory,
+                     download_size(s), "recommended" if e.gpu else "", revision_label(e), e.licence, e.notes])
     return rows
+
+
+CLONES_LABELS = {"clone": "yes", "hint": "no (voice hint)"}
+
+
+def download_size(status: EngineStatus) -> str:
+    """What a download costs: the catalog's figure (files the loader reads, one copy of the weights), or the
+    measured size once in the cache; gated repos say so."""
+    e = status.engine
+    if e.embedded:
+        return "0 (in the package)"
+    size = f"{status.disk_mb:.0f} on disk" if status.disk_mb is not None else f"~{e.download_mb:.0f}"
+    return f"{size}, gated" if e.gated else size
+
+
+def revision_label(engine: Engine) -> str:
+    """The pinned commit (short), the package version of an embedded engine, or that it is not pinned."""
+    if engine.embedded:
+        return engine.weights_revision()
+    if engine.pinned:
+        return f"pinned {engine.revision[:10] if engine.revision else ''}"
+    return f"not pinned ({engine.revision})"
 
 
 @dataclass

@@ -66,7 +66,7 @@ def _voice() -> VoicePrompt:
 def _run(engine: Engine, pipeline, seed: int):
     """One call of the engine's task with small inputs; returns its output."""
     if engine.task == "speak":
-        options = {"max_seconds": 0.5} if engine.id == "csm-1b" else {}
+        options = {"max_seconds": 0.5} if engine.id in ("csm-1b", "dia-1.6b") else {}
         return pipeline("Hi there.", voice=_voice(), seed=seed, **options)
     if engine.task == "convert":
         return pipeline(_speechlike(0.6, 16000, seed=1), voice=_voice(), seed=seed)
@@ -167,17 +167,30 @@ def _kept_in_float32(module: torch.nn.Module, dtype: torch.dtype) -> set[str]:
     return names
 
 
+# Codecs and vocoders stay float32 under any dtype (half precision is audibly worse there; issue #12).
+CODEC_CLASSES = ("SpeechT5HifiGan", "PocketTTSAudioTokenizerModel", "MimiModel", "EncodecModel", "DacModel")
+
+
+def _codec_parameters(module: torch.nn.Module) -> set[int]:
+    return {id(p) for sub in module.modules() if type(sub).__name__ in CODEC_CLASSES for p in sub.parameters()}
+
+
 def _check_parameters(pipeline, device: str, dtype: str) -> None:
-    """Every floating parameter is on `device` in `dtype`, except those transformers keeps in float32."""
+    """Every floating parameter is on `device` in `dtype`, except those transformers keeps in float32 and the
+    codecs and vocoders, which must be float32."""
     wanted = getattr(torch, dtype)
     modules = _modules(pipeline)
     assert modules, f"{type(pipeline).__name__} holds no torch module"
     checked = 0
     for module in modules:
         kept = _kept_in_float32(module, wanted)
+        codec = _codec_parameters(module)
         for name, parameter in module.named_parameters():
             assert parameter.device.type == device, f"{type(module).__name__}.{name} is on {parameter.device}"
             if not parameter.is_floating_point():
+                continue
+            if id(parameter) in codec:
+                assert parameter.dtype == torch.float32, f"codec {type(module).__name__}.{name} is {parameter.dtype}"
                 continue
             if parameter.dtype == torch.float32 and kept.intersection(name.split(".")):
                 continue

@@ -3,7 +3,8 @@ transformers checkpoints eustlb/pocket-tts and eustlb/pocket-tts-audio-tokenizer
 
 The text tokenizer is a character-level `tokenizers` model built here, with the four audio placeholder
 tokens as named special tokens (the processor reads them as `tokenizer.audio_prompt_token` etc.), and a
-chat template that writes `<voice bos><voice> text <audio bos>`, the layout PocketTTSProcessor documents.
+chat template that writes `<voice bos><voice> text`, and `<audio bos>` (the first audio position) only when
+asked for the generation prompt, the layout PocketTTSProcessor documents.
 The codec keeps the real frame size (1920 samples at 24 kHz = 12.5 latents/s) with 4 filters a layer.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ CHAT_TEMPLATE = (
     "{%- endif -%}"
     "{%- endfor -%}"
     "{%- endfor -%}"
-    "{{ '<|audio_bos|>' }}"
+    "{%- if add_generation_prompt -%}{{ '<|audio_bos|>' }}{%- endif -%}"
 )
 LATENT_DIM = 8
 

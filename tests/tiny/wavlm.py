@@ -6,7 +6,7 @@ from typing import Callable
 
 
 def build_wavlm_sv(folder: Path, *, seed: int = 0) -> Path:
-    """2 transformer layers, 32 wide, 16-channel conv front end, 5 TDNN layers, 24-d x-vector."""
+    """2 transformer layers, 32 wide, 16-channel conv front end, 5 TDNN layers, 512-d x-vector (as the real one)."""
     import torch
     from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMForXVector
 
@@ -17,7 +17,7 @@ def build_wavlm_sv(folder: Path, *, seed: int = 0) -> Path:
         conv_dim=(16,) * 7,  # same kernels/strides as the real model: 20 ms frames at 16 kHz
         num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
         num_buckets=32, max_bucket_distance=64,
-        tdnn_dim=(16, 16, 16, 16, 32), xvector_output_dim=24,
+        tdnn_dim=(16, 16, 16, 16, 32), xvector_output_dim=512,  # the real size: SpeechT5 conditions on it
         use_weighted_layer_sum=True,  # as in wavlm-base-plus-sv
     )
     torch.manual_seed(seed)

@@ -148,8 +148,8 @@ def test_whisper_without_alignment_heads_still_gives_timings(tmp_path, whisper_f
 def test_wavlm_embedding_contract(wavlm) -> None:
     audio = noise(2.0, rate=48000)
     vector = wavlm(audio)
-    assert wavlm.dim == 24 and wavlm.sample_rate == 16000
-    assert vector.shape == (24,) and vector.dtype == np.float32
+    assert wavlm.dim == 512 and wavlm.sample_rate == 16000
+    assert vector.shape == (512,) and vector.dtype == np.float32
     assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
     np.testing.assert_array_equal(vector, wavlm(audio))
     assert not np.allclose(vector, wavlm(noise(2.0, seed=5)))
@@ -160,7 +160,7 @@ def test_wavlm_rejects_empty_short_and_silent_audio(wavlm) -> None:
     with pytest.raises(ValueError, match="too short"):
         wavlm(Audio(np.zeros(0, dtype=np.float32), 16000))
     shortest = wavlm.min_samples
-    assert wavlm(noise(shortest / 16000)).shape == (24,)
+    assert wavlm(noise(shortest / 16000)).shape == (512,)
     with pytest.raises(ValueError, match="too short.*at least 0.3"):
         wavlm(noise((shortest - 1) / 16000))
     with pytest.raises(ValueError, match="silent"):
@@ -173,7 +173,7 @@ def test_wavlm_long_audio_is_embedded_in_windows(wavlm_folder) -> None:
     windowed = WavLMSpeaker.from_pretrained(wavlm_folder, chunk_seconds=1.0)
     audio = noise(3.5, seed=3)
     vector = windowed(audio)
-    assert vector.shape == (24,) and np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
+    assert vector.shape == (512,) and np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(ValueError, match="chunk_seconds"):
         WavLMSpeaker.from_pretrained(wavlm_folder, chunk_seconds=0.1)
     with pytest.raises(EngineError, match="local checkpoint folder"):

@@ -29,8 +29,22 @@ def test_every_engine_picker_says_what_each_engine_needs(studio):
     statuses = studio.engines.statuses()
     for task in ("speak", "transcribe", "enhance"):
         choices = engine_choices(statuses, task)
-        assert [engine_id for _, engine_id in choices] == studio.engines.ids(task)
-        assert all(" — " in label for label, _ in choices)
+        assert sorted(engine_id for _, engine_id in choices) == sorted(studio.engines.ids(task))
+        assert all(" — " in label and " · " in label for label, _ in choices)
     transcribers = dict((engine_id, label) for label, engine_id in engine_choices(statuses, "transcribe"))
     assert "— offline" in transcribers["whisper-base-embedded"]  # "offline" or "offline, loaded"
-    assert transcribers["whisper-small"].endswith("— needs download")
+    assert "— needs download" in transcribers["whisper-small"]
+    assert "needs a GPU" in transcribers["whisper-large-v3-turbo"]
+    assert "needs a GPU" not in transcribers["whisper-small"]
+
+
+def test_the_speak_picker_puts_what_the_person_has_first(studio):
+    """Issue #12: offline and downloaded engines before those needing a download; licences shown."""
+    statuses = {s.engine.id: s for s in studio.engines.statuses()}
+    ranks = [("offline" in label or "downloaded" in label) for label, _ in engine_choices(list(statuses.values()),
+                                                                                           "speak")]
+    assert ranks == sorted(ranks, reverse=True) and ranks[0]
+    labels = dict((engine_id, label) for label, engine_id in engine_choices(list(statuses.values()), "speak"))
+    assert labels["csm-1b"].index("— needs download") < labels["csm-1b"].index("gated")
+    assert "Apache-2.0" in labels["csm-1b"] and "needs a GPU" in labels["csm-1b"]
+    assert "not a clone" in labels["speecht5-tts"]
