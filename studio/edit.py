@@ -293,7 +293,11 @@ class Edit:
             seed = chunk_seed(base_seed, next(counter))
             voice = None
             if engine.clones:
-                voice = VoicePrompt(clips=(request.prompt,), transcripts=(request.prompt_text or None,))
+                embeddings = ({engine.speaker_embedding: self.matcher.conditioning(engine.speaker_embedding,
+                                                                                   (request.prompt,))}
+                              if engine.speaker_embedding else {})
+                voice = VoicePrompt(clips=(request.prompt,), transcripts=(request.prompt_text or None,),
+                                    embeddings=embeddings)
             call = dict(options)
             if matched is not None and (speed := matched.speed(request.words_per_second, pipeline.speed_range)):
                 call["speed"] = speed

@@ -110,19 +110,23 @@ class VoiceMatcher:
 
     def _conditioning(self, voice_id: int, clips: tuple[au.Audio, ...], encoder_id: str,
                       progress: Progress | None) -> np.ndarray:
-        """The mean of the clips' unit embeddings by `encoder_id` (long and short clips weigh the same), unit
-        length; computed once per voice, then read from the store."""
+        """`conditioning` of the voice's clips, computed once per voice, then read from the store."""
         vector = self.store.get_embedding(voice_id, encoder_id)
         if vector is None:
-            encoder = self.models.get(encoder_id, progress)
-            if not isinstance(encoder, SpeakerEncoder):
-                raise ValueError(f"{encoder_id} is not a speaker encoder; the catalog's speaker_embedding must "
-                                 "name one.")
-            vectors = [np.asarray(encoder(clip), dtype=np.float64).reshape(-1) for clip in clips]
-            mean = np.mean([v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors], axis=0)
-            vector = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+            vector = self.conditioning(encoder_id, clips, progress)
             self.store.set_embedding(voice_id, encoder_id, vector)
         return vector
+
+    def conditioning(self, encoder_id: str, clips: tuple[au.Audio, ...], progress: Progress | None = None
+                     ) -> np.ndarray:
+        """The embedding an engine conditions on (the catalog's `speaker_embedding`, a speaker engine's id) of
+        `clips`: the mean of the clips' unit embeddings (long and short clips weigh the same), unit length."""
+        encoder = self.models.get(encoder_id, progress)
+        if not isinstance(encoder, SpeakerEncoder):
+            raise ValueError(f"{encoder_id} is not a speaker encoder; the catalog's speaker_embedding must name one.")
+        vectors = [np.asarray(encoder(clip), dtype=np.float64).reshape(-1) for clip in clips]
+        mean = np.mean([v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors], axis=0)
+        return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
     def language(self, voice_id: int | None) -> str:
         """The language speech in this voice is checked in: the voice's, else English."""

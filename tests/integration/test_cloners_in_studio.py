@@ -85,3 +85,23 @@ def test_the_speecht5_converter_gets_its_declared_embedding_in_the_studio(hub_st
                                                    score=False))
     assert result.take.engine_id == "speecht5-vc" and result.converted.duration > 0
     assert "wavlm-base-plus-sv" in studio.voices.get(voice_id).embedding_encoders
+
+
+@pytest.mark.slow
+@needs_speech
+@pytest.mark.parametrize("engine", CLONERS, ids=lambda e: e.id)
+def test_every_cloner_speaks_inserted_words_in_an_edit(hub_studio, engine):
+    """Edit gives a cloner the recording around the insert as its voice (with those words), and an engine that
+    conditions on a speaker embedding gets that embedding of it."""
+    studio = hub_studio
+    project = studio.projects.list()[0].id
+    take = studio.takes.import_recording(project, speech_clip("denoiser_clean_p287_002"))
+    studio.edit.transcript(take.id)  # the embedded Whisper's words and timings
+    words = studio.edit.transcript(take.id).text.split()
+    edited = " ".join(words[:3] + ["really"] + words[3:])
+    outcome = studio.edit.apply(take.id, edited, engine_id=engine.id, seed=3, check=False)
+    child = studio.takes.get(outcome.take.id)
+    assert child.parent_id == take.id and child.duration > 0
+    assert outcome.take.parameters["insert_engine"] == engine.id
+    (insert,) = [e for e in outcome.take.parameters["edits"] if e["new_text"]]
+    assert insert["provenance"]["engine_id"] == engine.id and insert["new_text"] == "really"

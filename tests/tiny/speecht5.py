@@ -106,6 +106,8 @@ def build_vocoder(folder: Path) -> Path:
     vocoder = SpeechT5HifiGan(config)
     vocoder.mean.normal_(0.0, 1.0)  # stats buffers start at 0/1; give them values to check they are loaded
     vocoder.scale.uniform_(0.5, 2.0)
+    with torch.no_grad():  # random layers shrink the signal to ~1e-7: audible output, so callers can judge it
+        vocoder.conv_post.weight.mul_(1e6)
     vocoder.save_pretrained(folder)
     return folder
 

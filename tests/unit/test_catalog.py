@@ -6,7 +6,7 @@ import inspect
 import pytest
 
 from pipelines.base import TASKS, Pipeline
-from pipelines.catalog import Catalog, parse_engine
+from pipelines.catalog import CATALOG_PATH, Catalog, parse_engine
 from pipelines.convert import ConvertPipeline
 from pipelines.enhance import EnhancePipeline
 from pipelines.sound import SoundPipeline
@@ -68,6 +68,7 @@ def test_hub_engines_name_repo_and_revision_and_embedded_ones_a_package():
     ({"package": "x"}, "exactly one of hub_repo or package"),
     ({"revision": None}, "no revision"),
     ({"pipeline": "no_colon"}, "module:Class"),
+    ({"likeness": "hint"}, "has a likeness but does not clone"),
 ])
 def test_malformed_entries_are_refused_by_name(patch, message):
     entry = {"id": "e1", "task": "enhance", "name": "E", "pipeline": "m:C", "licence": "MIT", "languages": ["*"],
@@ -104,6 +105,24 @@ def test_cloners_have_a_reference_limit_and_fixed_voices_none():
         parse_engine({**cloner, "max_reference_s": 0.5})
     with pytest.raises(ValueError, match="does not clone"):
         parse_engine({**cloner, "clones": False, "max_reference_s": 10})
+    assert parse_engine(dict(cloner)).likeness == "clone"
+    with pytest.raises(ValueError, match="likeness must be 'clone' or 'hint'"):
+        parse_engine({**cloner, "likeness": "twin"})
+
+
+def test_declared_speaker_embeddings_name_speaker_engines(tmp_path):
+    """Issue #12: an engine says which embedding it conditions on; the catalog file refuses one naming an engine
+    that is not a speaker encoder, and SpeechT5 is labelled a voice hint, not a clone."""
+    assert CATALOG.get("speecht5-tts").speaker_embedding == "wavlm-base-plus-sv"
+    assert CATALOG.get("speecht5-tts").likeness == "hint" and CATALOG.get("pocket-tts").likeness == "clone"
+    for engine in CATALOG:
+        if engine.speaker_embedding:
+            assert CATALOG.get(engine.speaker_embedding).task == "speaker"
+    bad = tmp_path / "catalog.toml"
+    bad.write_text(CATALOG_PATH.read_text().replace('speaker_embedding = "wavlm-base-plus-sv"',
+                                                     'speaker_embedding = "whisper-small"', 1))
+    with pytest.raises(ValueError, match="is not a speaker engine"):
+        Catalog.load(bad)
 
 
 @pytest.mark.parametrize("engine", CATALOG.for_task("speak"), ids=lambda e: e.id)

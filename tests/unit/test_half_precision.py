@@ -99,6 +99,27 @@ def test_musicgen_encodec_stays_float32(root):
     _finite(musicgen("rain on a tin roof", seconds=0.2, seed=1))
 
 
+def test_dia_codec_stays_float32(root, voice):
+    from pipelines.speak.dia import DiaSpeak
+    from tests.tiny.dia import BUILDERS, COMPONENTS
+
+    dia = DiaSpeak.from_pretrained(BUILDERS["dia-1.6b"](root / "dia"), dtype=BF16,
+                                   audio_tokenizer_path=COMPONENTS["dia-1.6b"]["audio_tokenizer_path"](root / "dac"))
+    assert _dtypes(dia.processor.audio_tokenizer) == {torch.float32} and torch.bfloat16 in _dtypes(dia.model)
+    _finite(dia("Hello there.", voice=voice, seed=2, max_seconds=0.3))
+
+
+def test_vibevoice_runs_whole_in_half_precision_as_its_reference_does(root, voice):
+    """VibeVoice is the exception: Microsoft's inference loads it all in bfloat16, and transformers' port hands
+    its tokenizers' outputs to bfloat16 layers uncast, so the tokenizers follow the model's precision."""
+    from pipelines.speak.vibevoice import VibeVoiceSpeak
+    from tests.tiny.vibevoice import BUILDERS
+
+    vibe = VibeVoiceSpeak.from_pretrained(BUILDERS["vibevoice-1.5b"](root / "vibevoice"), dtype=BF16)
+    assert _dtypes(vibe.model) == {torch.bfloat16}
+    _finite(vibe("Hello there.", voice=voice, seed=2, max_seconds=0.5))
+
+
 def test_a_kept_part_the_checkpoint_lacks_is_named(root):
     from transformers import SpeechT5HifiGan
 

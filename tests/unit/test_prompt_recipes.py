@@ -162,3 +162,32 @@ def test_dia_recipe_is_the_reference_words_then_the_text_under_one_speaker(root,
     assert call["do_sample"] is True
     assert call["max_new_tokens"] == int(np.ceil(0.3 * 44_100 / 512)) + 15  # speech frames + the delay tail
     assert audio.sample_rate == 44_100
+
+
+def test_vibevoice_recipe_is_the_documented_conversation_with_a_voice_sample(root, voice):
+    """transformers' VibeVoice docs: one turn of speaker "0" holding the text and the voice sample (no transcript),
+    through `processor.apply_chat_template(tokenize=True, return_dict=True)`; generated with guidance 1.3 and 10
+    diffusion steps; the inputs in the model's precision, as the docs move them."""
+    from pipelines.speak.vibevoice import VibeVoiceSpeak
+    from tests.tiny.vibevoice import BUILDERS
+
+    vibe = VibeVoiceSpeak.from_pretrained(BUILDERS["vibevoice-1.5b"](root / "vibevoice"))
+    with recorded(vibe.model) as calls:
+        audio = vibe(TEXT, voice=voice, seed=1, max_seconds=1.0)
+    (call,) = calls
+    sample = vibe._voice_sample(voice)
+    assert sample.sample_rate == 24_000
+    assert sample.duration == pytest.approx(sum(trim_silence(resample(c, 24_000)).duration for c in voice.clips),
+                                            abs=0.05)  # both clips fit in 30 s, joined
+    conversation = [{"role": "0", "content": [{"type": "text", "text": TEXT}, {"type": "audio", "path": sample.samples}]}]
+    documented = vibe.processor.apply_chat_template(conversation, tokenize=True, return_dict=True, return_tensors="pt")
+    for key in ("input_ids", "attention_mask", "padding_mask"):
+        assert torch.equal(call[key], documented[key]), key
+    assert call["input_values"].dtype == vibe.model.dtype
+    assert torch.allclose(call["input_values"], documented["input_values"])
+    text_ids = vibe.processor.tokenizer(f" Speaker 0: {TEXT}\n")["input_ids"]
+    prompt = call["input_ids"][0].tolist()
+    assert any(prompt[i:i + len(text_ids)] == text_ids for i in range(len(prompt)))  # the words, as speaker 0
+    assert (call["guidance_scale"], call["num_diffusion_steps"]) == (1.3, 10)
+    assert call["max_new_tokens"] == int(np.ceil(1.0 * 7.5)) + 1
+    assert audio.sample_rate == 24_000 and audio.num_samples > 0
