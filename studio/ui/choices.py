@@ -87,6 +87,8 @@ def engine_label(status: EngineStatus) -> str:
 def licence_summary(licence: str) -> str:
     """The licence up to its first parenthesis or comma ("CC-BY-NC-4.0 (weights: non-commercial), ..." ->
     "CC-BY-NC-4.0 (weights: non-commercial)"), kept whole when it says non-commercial or GPL."""
+    if any(mark in licence for mark in ("GPL", "non-commercial", "-NC-")):
+        return short(licence, 100)
     head = licence.split("),")[0] + (")" if ")," in licence else "")
     return short(head, 60)
 

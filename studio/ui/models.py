@@ -13,9 +13,8 @@ from .context import UIContext
 from .errors import require_engine, user_errors
 from .fields import table as table_of
 
-ENGINE_HEADERS = ["engine", "task", "status", "clones", "memory MB", "download MB", "GPU", "revision", "licence",
-                  "notes"]
-ENGINE_WIDTHS = ["14%", "7%", "9%", "6%", "6%", "7%", "8%", "11%", "14%", "18%"]
+ENGINE_HEADERS = ["engine", "task", "status", "clones", "memory MB", "download MB", "revision", "licence", "notes"]
+ENGINE_WIDTHS = ["13%", "9%", "9%", "6%", "7%", "8%", "9%", "17%", "22%"]
 STATE_LABELS = {"loaded": "● loaded", "embedded": "offline (embedded)", "cached": "downloaded",
                 "not downloaded": "needs download", "not installed": "not installed"}
 
@@ -25,8 +24,9 @@ def engine_rows(statuses: list[EngineStatus]) -> list[list]:
     for s in statuses:
         e = s.engine
         memory = f"{s.memory_mb:.0f}" if s.memory_mb is not None else f"~{e.memory_mb:.0f}"
+        notes = f"GPU recommended. {e.notes}" if e.gpu else e.notes
         rows.append([e.id, e.task, STATE_LABELS[s.state], CLONES_LABELS.get(e.likeness, ""), memory,
-                     download_size(s), "recommended" if e.gpu else "", revision_label(e), e.licence, e.notes])
+                     download_size(s), revision_label(e), e.licence, notes])
     return rows
 
 
@@ -46,7 +46,8 @@ def download_size(status: EngineStatus) -> str:
 def revision_label(engine: Engine) -> str:
     """The pinned commit (short), the package version of an embedded engine, or that it is not pinned."""
     if engine.embedded:
-        return engine.weights_revision()
+        version = engine.weights_revision().partition("==")[2]
+        return f"package {version}" if version else "package not installed"
     if engine.pinned:
         return f"pinned {engine.revision[:10] if engine.revision else ''}"
     return f"not pinned ({engine.revision})"

@@ -48,3 +48,4 @@ def test_the_speak_picker_puts_what_the_person_has_first(studio):
     assert labels["csm-1b"].index("— needs download") < labels["csm-1b"].index("gated")
     assert "Apache-2.0" in labels["csm-1b"] and "needs a GPU" in labels["csm-1b"]
     assert "not a clone" in labels["speecht5-tts"]
+    assert "GPL" in labels["piper-joe-embedded"] and "GPL" in labels["kokoro-82m-embedded"]  # never cut away
