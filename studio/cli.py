@@ -10,11 +10,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from pipelines.sound.placement import Placement
 from storage import StorageError
 
 from .config import Settings
 from .convert import ConvertRequest
 from .service import Studio
+from .sounds import PlaceRequest
 from .speak import DEFAULT_ENGINE, SpeakRequest
 from .takes import DOWNLOAD_FORMATS
 from .voice_match import MATCHER
@@ -95,6 +97,25 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--keep-pauses", action=argparse.BooleanOptionalAction, default=True)
     convert.add_argument("--project", type=int, default=argparse.SUPPRESS, help="project id (as before the command)")
 
+    sounds = groups.add_parser("sounds", help="sound effects and beds under narration").add_subparsers(
+        dest="action", required=True)
+    sound_import = sounds.add_parser("import", help="keep a sound file as a sound take")
+    sound_import.add_argument("path", type=Path)
+    sound_import.add_argument("--name", help="what the sound is (default: the file name)")
+    placed = sounds.add_parser("place", help="put a sound take under a narration take; the mix is a new take")
+    placed.add_argument("take_id", type=int, help="the narration take")
+    placed.add_argument("sound_id", type=int, help="the sound take")
+    where = placed.add_mutually_exclusive_group()
+    where.add_argument("--at", type=float, default=0.0, help="start, seconds into the narration (default 0)")
+    where.add_argument("--at-word", type=int, help="start at this word of the take's transcript (from 0)")
+    placed.add_argument("--length", type=float, help="seconds to play (default: the sound's own length)")
+    placed.add_argument("--loop", action="store_true", help="repeat the sound to fill --length (or the narration)")
+    placed.add_argument("--gain", type=float, default=0.0, help="the sound's level change, dB")
+    placed.add_argument("--fade-in", type=float, default=0.05)
+    placed.add_argument("--fade-out", type=float, default=0.5)
+    placed.add_argument("--duck", type=float, default=12.0, help="dB the sound is lowered under speech")
+    placed.add_argument("--out", type=Path, help="also write the mix to this file (.wav, .flac, .mp3, .ogg)")
+
     gc = groups.add_parser("gc", help="delete audio files no row refers to, and temp files crashes left")
     gc.add_argument("--grace", type=float, default=3600.0, help="only files older than this many seconds")
     return parser
@@ -145,6 +166,10 @@ def run(studio: Studio, args: argparse.Namespace):
             return speak(studio, project_id, args)
         case "convert", _:
             return convert(studio, project_id, args)
+        case "sounds", "import":
+            return studio.sounds.import_sound(project_id, args.path, args.name or args.path.stem)
+        case "sounds", "place":
+            return place_sound(studio, project_id, args)
         case "gc", _:
             return {"removed_files": studio.takes.collect_garbage(args.grace)}
     raise AssertionError(f"unhandled command {args.group} {args.action}")
@@ -185,6 +210,21 @@ def convert(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
         shutil.copyfile(studio.takes.file(result.take.id, suffix, project_id=project_id), args.out)
         written = {"written": str(args.out)}
     return {"take": result.take, "scores": result.scores, **written}
+
+
+def place_sound(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
+    """The Sounds tab's placement from the shell: the mix's take (and file), where the sound went, notices."""
+    suffix = _out_format(args.out) if args.out else None
+    placement = Placement(at_s=args.at, length_s=args.length, loop=args.loop, gain_db=args.gain,
+                          fade_in_s=args.fade_in, fade_out_s=args.fade_out, duck_db=args.duck)
+    result = studio.sounds.place(PlaceRequest(project_id, args.take_id, args.sound_id, placement,
+                                              at_word=args.at_word))
+    written = {}
+    if args.out and suffix:
+        shutil.copyfile(studio.takes.file(result.take.id, suffix, project_id=project_id), args.out)
+        written = {"written": str(args.out)}
+    return {"take": result.take, "start_s": result.placed.start_s, "end_s": result.placed.end_s,
+            "speech_regions": len(result.speech), "notices": list(result.notices), **written}
 
 
 def _out_format(path: Path) -> str:

@@ -20,6 +20,7 @@ from .enhance import Enhance
 from .fix import Fix
 from .media import Media
 from .projects import Projects
+from .sounds import Sounds
 from .speak import Speak
 from .takes import Takes
 from .voice_match import VoiceMatcher
@@ -47,6 +48,7 @@ class Studio:
         self.compare = Compare(store)
         self.edit = Edit(store, self.models, settings, self.media, self.voice_match)
         self.convert = Convert(store, self.models, settings, self.media, self.voice_match)
+        self.sounds = Sounds(store, self.models, settings, self.media)
         self.enhance = Enhance(store, self.models, settings, self.media, self.takes)
 
     @classmethod

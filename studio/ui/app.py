@@ -6,7 +6,7 @@ import gradio as gr
 from studio.config import Settings
 from studio.service import Studio
 
-from . import convert, edit, enhance, models, projects, speak, takes, voices
+from . import convert, edit, enhance, models, projects, sounds, speak, takes, voices
 from .cancellation import cancel_session
 from .context import UIContext
 from .fields import TABLE_CSS
@@ -33,6 +33,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                 convert_tab = convert.render(ctx)
             with gr.Tab("Enhance", id="enhance"):
                 enhance_tab = enhance.render(ctx)
+            with gr.Tab("Sounds", id="sounds"):
+                sound_tab = sounds.render(ctx)
             with gr.Tab("Takes", id="takes"):
                 take_tab = takes.render(ctx)
             with gr.Tab("Projects", id="projects"):
@@ -45,6 +47,7 @@ def build_app(studio: Studio) -> gr.Blocks:
         takes.listen(ctx, take_tab)
         enhance.listen(ctx, enhance_tab)
         convert.listen(ctx, convert_tab)
+        sounds.listen(ctx, sound_tab)
         edit.listen(ctx, edit_tab)
         speak.listen(ctx, speak_tab)
         models.listen(ctx, model_tab)

@@ -67,10 +67,13 @@ def _readable(error: Exception, fn: Callable) -> gr.Error:
 
 
 def require_id(value, message: str) -> int:
-    """A dropdown left empty is a user mistake, not a crash."""
+    """A dropdown left empty (or an API caller's id that is not a number) is a user mistake, not a crash."""
     if value in (None, ""):
         raise ValueError(message)
-    return int(value)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{message} (got {value!r}, not an id)") from None
 
 
 def require_engine(value) -> str:

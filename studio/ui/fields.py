@@ -48,3 +48,25 @@ def parse_seed(value) -> int | None:
             raise ValueError(f"Seed must be a whole number (0 or more), or empty for a random one; got {value!r}.")
         value = int(text)
     return check_seed(value)
+
+
+def optional_box(label: str, placeholder: str, elem_id: str | None = None) -> gr.Textbox:
+    """A number that may be left empty: a gr.Number sends 0 when nobody typed anything, which would mean
+    something (word 0, zero seconds)."""
+    return gr.Textbox(label=label, placeholder=placeholder, elem_id=elem_id, max_lines=1)
+
+
+def parse_optional(value, what: str, *, whole: bool = False) -> float | int | None:
+    """What an optional box (or an API caller: text, a number, None) holds: None for empty, else a number
+    (a whole one with `whole`), or a ValueError naming the field."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number, or empty; got {value!r}.") from None
+    if whole:
+        if not number.is_integer() or number < 0:
+            raise ValueError(f"{what} must be a whole number (0 or more), or empty; got {value!r}.")
+        return int(number)
+    return number

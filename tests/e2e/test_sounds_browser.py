@@ -1,0 +1,98 @@
+"""A person in Chromium on the Sounds tab (issue #14): add their own sound file, put it under a narration take with
+ducking, hear the mix; the stored take is the narration's child, the sound lowered under speech by the chosen
+amount and the narration's samples outside the sound untouched."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipelines import audio as au
+from tests.conftest import needs_speech, speech_clip
+from tests.e2e.conftest import save_screenshot
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+FIRST, SECOND = "denoiser_clean_p287_002", "denoiser_clean_p287_004"
+
+
+def _narration_file(folder):
+    """Two real sentences two seconds apart, as one file."""
+    first, second = (au.load(speech_clip(c)) for c in (FIRST, SECOND))
+    gap = np.zeros(2 * first.sample_rate, np.float32)
+    path = folder / "narration.wav"
+    path.write_bytes(au.encode(au.Audio(np.concatenate([first.samples, gap, second.samples]), first.sample_rate),
+                               "wav"))
+    return path
+
+
+def _hiss_file(folder):
+    path = folder / "hiss.wav"
+    noise = (0.05 * np.random.default_rng(9).standard_normal(2 * 16000)).astype(np.float32)
+    path.write_bytes(au.encode(au.Audio(noise, 16000), "wav"))
+    return path
+
+
+@needs_speech
+def test_place_a_sound_under_narration_in_the_browser(page, app_factory, tmp_path):
+    from studio.config import Settings
+    from studio.service import Studio
+
+    data = tmp_path / "data"
+    studio = Studio.open(Settings(data_dir=data))
+    project = studio.projects.list()[0].id
+    narration = studio.takes.import_recording(project, _narration_file(tmp_path), "Two sentences")
+    studio.close()
+
+    expect = playwright.expect
+    app = app_factory(data)
+    page.goto(app.url)
+    page.get_by_role("tab", name="Sounds").click()
+    expect(page.get_by_text("Text-to-audio models cannot run offline")).to_be_visible(timeout=30_000)
+    page.locator("#sound-upload input[type=file]").set_input_files(str(_hiss_file(tmp_path)))
+    page.locator("#sound-name textarea, #sound-name input").first.fill("Tape hiss")
+    page.wait_for_timeout(1000)  # let the upload land before adding it
+    page.locator("#sound-add").click()
+    expect(page.locator("#sound-report")).to_contain_text("Added sound take", timeout=30_000)
+    page.locator("#sound-narration input").click()
+    page.get_by_role("option", name=f"#{narration.id} recording: Two sentences").click()
+    page.locator("#sound-duck input[type=number]").fill("18")
+    page.locator("#sound-duck input[type=number]").press("Enter")
+    page.locator("#sound-place").click()
+    report = page.locator("#sound-report")
+    expect(report).to_contain_text("Saved as take", timeout=120_000)
+    expect(report).to_contain_text("Lowered by 18 dB under speech")
+    expect(page.locator("#sound-mix audio, #sound-mix .waveform-container").first).to_be_attached(timeout=30_000)
+    save_screenshot(page, "sounds-tab.png")
+
+    studio = Studio.open(Settings(data_dir=data))
+    try:
+        mix = next(t for t in studio.takes.list(project) if t.kind == "mixed")
+        assert mix.parent_id == narration.id and mix.parameters["placement"]["duck_db"] == 18.0
+        before, after = studio.takes.audio(narration.id), studio.takes.audio(mix.id)
+        end = int(mix.parameters["end_s"] * before.sample_rate)
+        assert np.array_equal(after.samples[end:], before.samples[end:])  # untouched after the sound
+        assert not np.array_equal(after.samples[:end], before.samples[:end])  # the sound is there
+    finally:
+        studio.close()
+
+
+@needs_speech
+def test_sounds_through_the_api(running_app, tmp_path):
+    """`/add_sound` and `/place_sound` from gradio_client, as a script would call them; a bad request comes back
+    as the readable message, not a traceback."""
+    from gradio_client import Client, handle_file
+
+    client = Client(running_app.url, verbose=False)
+    _, table, *_ = client.predict(1, handle_file(str(_narration_file(tmp_path))), "Two sentences", 0, False, 1,
+                                  api_name="/import_recording")
+    narration = table["data"][0][0]
+    picked, _, report = client.predict(1, handle_file(str(_hiss_file(tmp_path))), "Hiss", api_name="/add_sound")
+    assert "Added sound take" in report
+    sound = int(report.split("#")[1].split("*")[0])
+    assert sound == (picked["value"] if isinstance(picked, dict) else picked)
+    mix, report = client.predict(1, narration, sound, 0.5, "", "3", True, -6, 20, 0.05, 0.5,
+                                 api_name="/place_sound")
+    assert "Saved as take" in report and "from 0.50 s to 3.50 s" in report and "Lowered by 20 dB" in report
+    assert au.load(mix).duration > 6.0
+    with pytest.raises(Exception, match="past the narration's end"):
+        client.predict(1, narration, sound, 99, "", "", False, 0, 12, 0.05, 0.5, api_name="/place_sound")
