@@ -13,10 +13,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..audio import Audio, resample, trim_silence
+from ..audio import Audio
 from ..base import EngineError, VoicePrompt, seeded_rng
 from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
 from . import SpeakPipeline, check_text
+from .reference import whole_clips
 
 HUB_REPO = "sesame/csm-1b"
 SPEAKER = "0"  # CSM's speaker ids only separate voices within one conversation; all turns here are one voice
@@ -128,33 +129,13 @@ class CsmSpeak(SpeakPipeline):
     def _reference_turns(self, voice: VoicePrompt | None) -> list[tuple[str, np.ndarray]]:
         """(transcript, 24 kHz samples) per reference clip, silence trimmed, whole clips in the order given,
         up to `max_voice_seconds` (a clip is never cut: its transcript would no longer match)."""
-        if voice is None or not voice.clips:
-            raise ValueError("voice with at least one reference clip and its transcript is required: CSM clones "
-                             "the voice of earlier turns (5-30 s of clean speech works best).")
-        turns: list[tuple[str, np.ndarray]] = []
-        total = 0.0
-        for index, clip in enumerate(voice.clips):
-            transcript = voice.transcripts[index] if index < len(voice.transcripts) else None
-            transcript = " ".join(transcript.split()) if isinstance(transcript, str) else ""
-            if not transcript:
-                raise ValueError(f"voice clip {index + 1} of {len(voice.clips)} has no transcript: CSM needs the "
-                                 "words spoken in every reference clip. Transcribe the clip first.")
-            clip = trim_silence(resample(clip, self.sample_rate))
-            if clip.num_samples == 0:
-                continue
-            if total + clip.duration > self.max_voice_seconds:
-                if not turns:
-                    raise ValueError(
-                        f"voice clip {index + 1} is {clip.duration:.1f} s long, over max_voice_seconds="
-                        f"{self.max_voice_seconds:g}; CSM uses whole clips with their transcripts, so give a "
-                        "shorter clip (5-30 s).")
-                break
-            turns.append((transcript, clip.samples))
-            total += clip.duration
-        if total < MIN_VOICE_SECONDS:
-            raise ValueError(f"voice clips hold {total:.2f} s of sound after trimming silence; CSM needs at least "
-                             f"{MIN_VOICE_SECONDS} s of speech.")
-        return turns
+        fitted = whole_clips(voice, self.sample_rate, self.max_voice_seconds, engine="CSM",
+                             min_seconds=MIN_VOICE_SECONDS, with_words=True)
+        if fitted.clips[0].duration > self.max_voice_seconds:
+            raise ValueError(f"voice clip 1 is {fitted.clips[0].duration:.1f} s long, over max_voice_seconds="
+                             f"{self.max_voice_seconds:g}; CSM uses whole clips with their transcripts, so give a "
+                             "shorter clip (5-30 s).")
+        return [(words, clip.samples) for words, clip in zip(fitted.words, fitted.clips)]
 
     def _inputs(self, turns: list[tuple[str, np.ndarray]], text: str) -> dict[str, Any]:
         """Tokenised conversation: the reference turns (text then audio), then the turn to speak (text only)."""

@@ -14,10 +14,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..audio import Audio, join, resample, trim_silence
+from ..audio import Audio
 from ..base import EngineError, VoicePrompt, seeded_rng
 from ..loading import float32_part, load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
 from . import SpeakPipeline, check_text
+from .reference import whole_clips
 
 HUB_REPO = "nari-labs/Dia-1.6B-0626"
 CODEC_REPO = "descript/dac_44khz"
@@ -120,34 +121,14 @@ class DiaSpeak(SpeakPipeline):
     def _reference(self, voice: VoicePrompt | None) -> tuple[str, Audio]:
         """The reference clips (44.1 kHz, silence trimmed, whole clips in order up to `max_voice_seconds`)
         joined into one, and their words joined the same way."""
-        if voice is None or not voice.clips:
-            raise ValueError("voice with at least one reference clip and its transcript is required: Dia clones "
-                             "the voice of a clip it continues (5-10 s of clean speech works best).")
-        words: list[str] = []
-        parts: list[Audio] = []
-        total = 0.0
-        for index, clip in enumerate(voice.clips):
-            transcript = voice.transcripts[index] if index < len(voice.transcripts) else None
-            transcript = " ".join(transcript.split()) if isinstance(transcript, str) else ""
-            if not transcript:
-                raise ValueError(f"voice clip {index + 1} of {len(voice.clips)} has no transcript: Dia needs the "
-                                 "words spoken in every reference clip. Transcribe the clip first.")
-            clip = trim_silence(resample(clip, self.sample_rate))
-            if clip.num_samples == 0:
-                continue
-            if parts and total + clip.duration > self.max_voice_seconds:
-                break
-            if not parts and clip.duration > self.max_voice_seconds:
-                raise ValueError(f"voice clip {index + 1} is {clip.duration:.1f} s long, over max_voice_seconds="
-                                 f"{self.max_voice_seconds:g}; Dia continues whole clips with their words, so give a "
-                                 "shorter clip (5-10 s).")
-            parts.append(clip)
-            words.append(transcript.replace(SPEAKER_TAG, " ").replace("[S2]", " "))
-            total += clip.duration
-        if total < MIN_VOICE_SECONDS:
-            raise ValueError(f"voice clips hold {total:.2f} s of sound after trimming silence; Dia needs at least "
-                             f"{MIN_VOICE_SECONDS:g} s of speech.")
-        return " ".join(" ".join(words).split()), join(parts) if len(parts) > 1 else parts[0]
+        fitted = whole_clips(voice, self.sample_rate, self.max_voice_seconds, engine="Dia",
+                             min_seconds=MIN_VOICE_SECONDS, with_words=True)
+        if fitted.clips[0].duration > self.max_voice_seconds:
+            raise ValueError(f"voice clip 1 is {fitted.clips[0].duration:.1f} s long, over max_voice_seconds="
+                             f"{self.max_voice_seconds:g}; Dia continues whole clips with their words, so give a "
+                             "shorter clip (5-10 s).")
+        words = " ".join(w.replace(SPEAKER_TAG, " ").replace("[S2]", " ") for w in fitted.words)
+        return " ".join(words.split()), fitted.joined()
 
     def _frames(self, text: str, max_seconds: float | None, prompt_frames: int) -> int:
         """New codec frames to allow (before the delay pattern's tail): the text's bound (or `max_seconds`),

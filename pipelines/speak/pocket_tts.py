@@ -8,10 +8,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..audio import Audio, join, resample, trim_silence
+from ..audio import Audio, join
 from ..base import EngineError, VoicePrompt, seeded_rng
 from ..loading import float32_part, load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
 from . import SpeakPipeline, check_text
+from .reference import whole_clips
 
 MAX_TEXT_CHARS = 5000  # long texts are split into sentence chunks; this bounds one call's run time
 CHUNK_TOKENS = 50  # the original runtime's chunk size: the model was trained on sentence-sized texts
@@ -124,25 +125,9 @@ class PocketTTSSpeak(SpeakPipeline):
     def _reference(self, voice: VoicePrompt | None) -> Audio:
         """The reference clips as one 24 kHz clip of at most `max_voice_seconds`, silence trimmed, whole
         clips only (after the first) so the prompt never ends mid-word."""
-        if voice is None or not voice.clips:
-            raise ValueError("voice with at least one reference clip is required: Pocket TTS clones the voice "
-                             "of a recording (5-15 s of clean speech works best).")
-        parts: list[Audio] = []
-        total = 0.0
-        for clip in voice.clips:
-            clip = trim_silence(resample(clip, self.sample_rate))
-            if clip.num_samples == 0:
-                continue
-            if parts and total + clip.duration > self.max_voice_seconds:
-                break
-            parts.append(clip)
-            total += clip.duration
-        if not parts or total < MIN_VOICE_SECONDS:
-            raise ValueError(f"voice clips hold {total:.2f} s of sound after trimming silence; Pocket TTS needs at "
-                             f"least {MIN_VOICE_SECONDS} s of speech.")
-        reference = join(parts) if len(parts) > 1 else parts[0]
-        limit = int(self.max_voice_seconds * self.sample_rate)
-        return Audio(reference.samples[:limit], self.sample_rate)
+        fitted = whole_clips(voice, self.sample_rate, self.max_voice_seconds, engine="Pocket TTS",
+                             min_seconds=MIN_VOICE_SECONDS)
+        return fitted.joined(self.max_voice_seconds)
 
     def _encode_voice(self, reference: Audio) -> Any:
         """Codec latents of the reference, (frames, latent_dim): computed once per call, reused per chunk."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..audio import AudioError
+from ..audio import Audio, AudioError, join, resample, trim_silence
 from ..base import VoicePrompt
 from ..editing import fade, low_energy_point, trim
 
@@ -66,3 +66,53 @@ def fit_reference(voice: VoicePrompt, max_seconds: float) -> FittedReference:
         break
     kept = replace(voice, clips=tuple(clips), transcripts=tuple(transcripts))
     return FittedReference(kept, total, used)
+
+
+@dataclass(frozen=True)
+class ReferenceClips:
+    """The clips a cloner conditions on: at its rate, silence trimmed, whole and in order while they fit in its
+    limit (the first always, however long: the engine cuts or refuses it), with their words when asked for."""
+
+    clips: tuple[Audio, ...]
+    words: tuple[str, ...]
+
+    @property
+    def seconds(self) -> float:
+        return sum(clip.duration for clip in self.clips)
+
+    def joined(self, limit_s: float | None = None) -> Audio:
+        """One clip (crossfaded joins), cut to `limit_s` when given."""
+        audio = join(list(self.clips)) if len(self.clips) > 1 else self.clips[0]
+        if limit_s is None:
+            return audio
+        return Audio(audio.samples[: int(limit_s * audio.sample_rate)], audio.sample_rate)
+
+
+def whole_clips(voice: VoicePrompt | None, sample_rate: int, max_seconds: float, *, engine: str,
+                min_seconds: float, with_words: bool = False) -> ReferenceClips:
+    """`voice`'s clips as a cloner takes them (see ReferenceClips). ValueError, naming `engine`, for no voice, a
+    clip without words when `with_words`, or less than `min_seconds` of sound."""
+    if voice is None or not voice.clips:
+        raise ValueError(f"voice with at least one reference clip{' and its transcript' if with_words else ''} is "
+                         f"required: {engine} speaks in the voice of reference recordings.")
+    clips: list[Audio] = []
+    words: list[str] = []
+    total = 0.0
+    for index, clip in enumerate(voice.clips):
+        said = voice.transcripts[index] if index < len(voice.transcripts) else None
+        said = " ".join(said.split()) if isinstance(said, str) else ""
+        if with_words and not said:
+            raise ValueError(f"voice clip {index + 1} of {len(voice.clips)} has no transcript: {engine} needs the "
+                             "words spoken in every reference clip. Transcribe the clip first.")
+        clip = trim_silence(resample(clip, sample_rate))
+        if clip.num_samples == 0:
+            continue
+        if clips and total + clip.duration > max_seconds:
+            break
+        clips.append(clip)
+        words.append(said)
+        total += clip.duration
+    if not clips or total < min_seconds:
+        raise ValueError(f"voice clips hold {total:.2f} s of sound after trimming silence; {engine} needs at least "
+                         f"{min_seconds:g} s of speech.")
+    return ReferenceClips(tuple(clips), tuple(words))

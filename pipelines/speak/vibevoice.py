@@ -13,10 +13,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..audio import Audio, join, resample, trim_silence
+from ..audio import Audio
 from ..base import EngineError, VoicePrompt, seeded_rng
 from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
 from . import SpeakPipeline, check_text
+from .reference import whole_clips
 
 HUB_REPO = "bezzam/VibeVoice-1.5B-hf"
 SPEAKER = "0"
@@ -112,24 +113,9 @@ class VibeVoiceSpeak(SpeakPipeline):
 
     def _voice_sample(self, voice: VoicePrompt | None) -> Audio:
         """The clips at 24 kHz, silence trimmed, whole clips in order up to `max_voice_seconds`, joined."""
-        if voice is None or not voice.clips:
-            raise ValueError("voice with at least one reference clip is required: VibeVoice speaks in the voice of a "
-                             "sample (10-30 s of clean speech works best).")
-        parts: list[Audio] = []
-        total = 0.0
-        for clip in voice.clips:
-            clip = trim_silence(resample(clip, self.sample_rate))
-            if clip.num_samples == 0:
-                continue
-            if parts and total + clip.duration > self.max_voice_seconds:
-                break
-            parts.append(clip)
-            total += clip.duration
-        if total < MIN_VOICE_SECONDS:
-            raise ValueError(f"voice clips hold {total:.2f} s of sound after trimming silence; VibeVoice needs at least "
-                             f"{MIN_VOICE_SECONDS:g} s of speech.")
-        sample = join(parts) if len(parts) > 1 else parts[0]
-        return Audio(sample.samples[: int(self.max_voice_seconds * self.sample_rate)], self.sample_rate)
+        fitted = whole_clips(voice, self.sample_rate, self.max_voice_seconds, engine="VibeVoice",
+                             min_seconds=MIN_VOICE_SECONDS)
+        return fitted.joined(self.max_voice_seconds)
 
     def _steps(self, text: str, max_seconds: float | None) -> int:
         if max_seconds is None:

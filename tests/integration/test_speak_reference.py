@@ -69,6 +69,28 @@ def test_a_reference_under_one_second_is_refused():
         fit_reference(VoicePrompt(clips=(clip,)), 0.5)
 
 
+def test_whole_clips_keep_clips_in_order_while_they_fit_with_their_words():
+    """The one way every cloner collects its reference: whole clips at its rate, silence trimmed, in order while
+    they fit (the first always: the engine cuts or refuses it), their words when it reads them."""
+    from pipelines.speak.reference import whole_clips
+
+    a, b = _clip(NINE_A), _clip(NINE_B)
+    voice = VoicePrompt(clips=(a, b), transcripts=("first words", "second  words "))
+    both = whole_clips(voice, 24_000, 30.0, engine="X", min_seconds=1.0, with_words=True)
+    assert [c.sample_rate for c in both.clips] == [24_000, 24_000] and both.words == ("first words", "second words")
+    assert both.seconds == pytest.approx(a.duration + b.duration, abs=0.2)
+    one = whole_clips(voice, 24_000, 15.0, engine="X", min_seconds=1.0)
+    assert len(one.clips) == 1 and one.joined(5.0).duration == pytest.approx(5.0)
+    assert len(whole_clips(voice, 24_000, 3.0, engine="X", min_seconds=1.0).clips) == 1  # the first, however long
+    with pytest.raises(ValueError, match="clip 2 of 2 has no transcript: X needs"):
+        whole_clips(VoicePrompt(clips=(a, b), transcripts=("first",)), 24_000, 30.0, engine="X", min_seconds=1.0,
+                    with_words=True)
+    with pytest.raises(ValueError, match="X needs at least 20 s"):
+        whole_clips(voice, 24_000, 30.0, engine="X", min_seconds=20.0)
+    with pytest.raises(ValueError, match="reference clip is required: X"):
+        whole_clips(None, 24_000, 30.0, engine="X", min_seconds=1.0)
+
+
 # ----------------------------------------------------------------------- through the studio, tiny cloner
 
 
