@@ -185,11 +185,10 @@ class ModelManager:
         return all(self._in_cache(repo, rev) for repo, rev in repos)
 
     def _in_cache(self, repo: str, revision: str) -> bool:
-        from huggingface_hub import snapshot_download
         from huggingface_hub.errors import LocalEntryNotFoundError
 
         try:
-            snapshot_download(repo, revision=revision, cache_dir=self.cache_dir, local_files_only=True)
+            self._cached_folder(repo, revision)
         except (LocalEntryNotFoundError, FileNotFoundError, OSError):
             return False
         return True
@@ -276,6 +275,7 @@ class ModelManager:
         return sum(f.stat().st_size for f in files) / 2**20
 
     def _cached_folder(self, repo: str, revision: str) -> Path:
+        """The repo's snapshot folder in the cache; LocalEntryNotFoundError when it is not there."""
         from huggingface_hub import snapshot_download
 
         return Path(snapshot_download(repo, revision=revision, cache_dir=self.cache_dir, local_files_only=True))

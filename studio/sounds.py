@@ -5,8 +5,7 @@ the narration and whose parameters name the sound, so the mix can be traced and 
 Text-to-audio weights cannot be downloaded offline, so importing is the offline way to get sounds."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import cast
+from dataclasses import asdict, dataclass, replace
 
 from pipelines import audio as au
 from pipelines.cancel import CancelToken, checkpoint
@@ -74,7 +73,7 @@ class Sounds:
             raise ValueError("Choose a sound other than the narration itself.")
         placement = request.placement
         if request.at_word is not None:
-            placement = Placement(**{**asdict(placement), "at_s": self._word_start(narration, request.at_word)})
+            placement = replace(placement, at_s=self._word_start(narration, request.at_word))
         speech_audio = self.media.editable_audio(narration)
         sound_audio = self.media.editable_audio(sound)
         placement.checked(speech_audio.duration)
@@ -82,7 +81,7 @@ class Sounds:
         vad = self.models.get(VAD, step)
         if not isinstance(vad, VoiceActivityDetector):
             raise ValueError(f"{VAD} is not a voice activity detector.")
-        speech = tuple(cast(VoiceActivityDetector, vad)(speech_audio))
+        speech = tuple(vad(speech_audio))
         checkpoint(cancel)
         step(0.5, "mixing")
         placed = place(speech_audio, sound_audio, speech, placement)
