@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from numbers import Real
 from abc import abstractmethod
 from typing import Any, ClassVar
 
@@ -50,6 +51,21 @@ class SpeakPipeline(Pipeline):
         if isinstance(speed, bool) or not low <= value <= high:
             raise ValueError(f"speed must be a number from {low} to {high} (1.0 = natural), got {speed!r}.")
         return value
+
+
+SLOW_CHARS_PER_SECOND = 8.0  # slow speech: a bound from the text's length leaves room for it...
+SPARE_SECONDS = 2.0  # ...plus this, so an autoregressive cloner that never ends its turn stops soon after
+
+
+def speech_seconds(text: str, max_seconds: Any, ceiling: float = math.inf) -> float:
+    """How many seconds of speech an autoregressive engine may generate for `text`: `max_seconds` when given
+    (a number above 0 and at most `ceiling`, else ValueError), else a bound from the text's length."""
+    if max_seconds is None:
+        return min(ceiling, len(text) / SLOW_CHARS_PER_SECOND + SPARE_SECONDS)
+    if isinstance(max_seconds, bool) or not isinstance(max_seconds, Real) or not 0.0 < float(max_seconds) <= ceiling:
+        limit = f" and at most {ceiling:g}" if math.isfinite(ceiling) else ""
+        raise ValueError(f"max_seconds={max_seconds!r} must be a number of seconds above 0{limit}.")
+    return float(max_seconds)
 
 
 def check_text(text: Any) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from ..audio import Audio
 from ..base import EngineError, VoicePrompt, seeded_rng
 from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
-from . import SpeakPipeline, check_text
+from . import SpeakPipeline, check_text, speech_seconds
 from .reference import whole_clips
 
 HUB_REPO = "sesame/csm-1b"
@@ -26,10 +26,6 @@ MAX_SECONDS = 60.0  # longest speech one call may generate
 MIN_VOICE_SECONDS = 0.5
 DEFAULT_TEMPERATURE = 0.9  # Sesame's default, for both the backbone and the depth decoder
 DEFAULT_TOP_K = 50  # Sesame's default
-# Without an explicit max_seconds, room for slow speech (8 characters a second) plus 2 s: CSM ends a turn with
-# an all-zero frame, but if it never does, a bound close to the text's length stops the babbling early.
-SLOW_CHARS_PER_SECOND = 8.0
-SPARE_SECONDS = 2.0
 
 
 class CsmSpeak(SpeakPipeline):
@@ -116,15 +112,7 @@ class CsmSpeak(SpeakPipeline):
     # ------------------------------------------------------------------------------------------- inputs
 
     def _frames(self, text: str, max_seconds: float | None) -> int:
-        if max_seconds is None:
-            seconds = min(MAX_SECONDS, len(text) / SLOW_CHARS_PER_SECOND + SPARE_SECONDS)
-        elif (isinstance(max_seconds, bool) or not isinstance(max_seconds, Real)
-              or not 0.0 < max_seconds <= MAX_SECONDS):
-            raise ValueError(f"max_seconds={max_seconds!r} must be a number of seconds above 0 and at most "
-                             f"{MAX_SECONDS:g}.")
-        else:
-            seconds = float(max_seconds)
-        return max(1, math.ceil(seconds * self.frame_rate))
+        return max(1, math.ceil(speech_seconds(text, max_seconds, MAX_SECONDS) * self.frame_rate))
 
     def _reference_turns(self, voice: VoicePrompt | None) -> list[tuple[str, np.ndarray]]:
         """(transcript, 24 kHz samples) per reference clip, silence trimmed, whole clips in the order given,

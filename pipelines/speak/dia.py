@@ -17,7 +17,7 @@ import numpy as np
 from ..audio import Audio
 from ..base import EngineError, VoicePrompt, seeded_rng
 from ..loading import float32_part, load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
-from . import SpeakPipeline, check_text
+from . import SpeakPipeline, check_text, speech_seconds
 from .reference import whole_clips
 
 HUB_REPO = "nari-labs/Dia-1.6B-0626"
@@ -26,8 +26,6 @@ SPEAKER_TAG = "[S1]"
 MIN_VOICE_SECONDS = 1.0
 # The model card's sampling settings (classifier-free guidance 3, temperature 1.8, top-p 0.90, top-k 45).
 GUIDANCE_SCALE, TEMPERATURE, TOP_P, TOP_K = 3.0, 1.8, 0.90, 45
-SLOW_CHARS_PER_SECOND = 8.0  # room for slow speech, plus SPARE_SECONDS, bounds the frames generated
-SPARE_SECONDS = 2.0
 
 
 class DiaSpeak(SpeakPipeline):
@@ -135,12 +133,7 @@ class DiaSpeak(SpeakPipeline):
         within what the decoder holds after the reference and that tail."""
         room = int(self.model.config.decoder_config.max_position_embeddings) - prompt_frames \
             - max(self.model.config.delay_pattern) - 1
-        if max_seconds is None:
-            seconds = len(text) / SLOW_CHARS_PER_SECOND + SPARE_SECONDS
-        elif isinstance(max_seconds, bool) or not isinstance(max_seconds, Real) or not max_seconds > 0:
-            raise ValueError(f"max_seconds={max_seconds!r} must be a number of seconds above 0.")
-        else:
-            seconds = float(max_seconds)
+        seconds = speech_seconds(text, max_seconds)
         frames = math.ceil(seconds * self.frame_rate)
         if frames > room:
             raise ValueError(f"{seconds:.1f} s of speech needs {frames} frames and Dia has {max(room, 0)} left after "

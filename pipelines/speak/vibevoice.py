@@ -16,7 +16,7 @@ import numpy as np
 from ..audio import Audio
 from ..base import EngineError, VoicePrompt, seeded_rng
 from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
-from . import SpeakPipeline, check_text
+from . import SpeakPipeline, check_text, speech_seconds
 from .reference import whole_clips
 
 HUB_REPO = "bezzam/VibeVoice-1.5B-hf"
@@ -25,8 +25,6 @@ MIN_VOICE_SECONDS = 1.0
 MAX_TEXT_CHARS = 5000  # a few minutes of speech in one call; the narration chunks far smaller
 # The settings transformers' docs give for VibeVoice (classifier-free guidance 1.3, 10 diffusion steps).
 GUIDANCE_SCALE, DIFFUSION_STEPS = 1.3, 10
-SLOW_CHARS_PER_SECOND = 8.0  # room for slow speech, plus SPARE_SECONDS, bounds the latents generated
-SPARE_SECONDS = 2.0
 
 
 class VibeVoiceSpeak(SpeakPipeline):
@@ -118,10 +116,5 @@ class VibeVoiceSpeak(SpeakPipeline):
         return fitted.joined(self.max_voice_seconds)
 
     def _steps(self, text: str, max_seconds: float | None) -> int:
-        if max_seconds is None:
-            seconds = len(text) / SLOW_CHARS_PER_SECOND + SPARE_SECONDS
-        elif isinstance(max_seconds, bool) or not isinstance(max_seconds, Real) or not max_seconds > 0:
-            raise ValueError(f"max_seconds={max_seconds!r} must be a number of seconds above 0.")
-        else:
-            seconds = float(max_seconds)
+        seconds = speech_seconds(text, max_seconds)
         return max(1, math.ceil(seconds * self.frame_rate)) + 1  # + the closing audio-end token

@@ -99,7 +99,7 @@ def test_csm_reference_clip_and_its_transcript_condition_the_output(csm, voice):
 
 @pytest.mark.slow
 def test_csm_max_seconds_bounds_the_length_and_defaults_to_a_bound_from_the_text(csm, voice):
-    from pipelines.speak.csm import SLOW_CHARS_PER_SECOND, SPARE_SECONDS
+    from pipelines.speak import SLOW_CHARS_PER_SECOND, SPARE_SECONDS
 
     short = csm("Hi.", voice=voice, seed=3, max_seconds=0.2)
     _check_audio(short)
