@@ -119,10 +119,6 @@ class CsmSpeak(SpeakPipeline):
         up to `max_voice_seconds` (a clip is never cut: its transcript would no longer match)."""
         fitted = whole_clips(voice, self.sample_rate, self.max_voice_seconds, engine="CSM",
                              min_seconds=MIN_VOICE_SECONDS, with_words=True)
-        if fitted.clips[0].duration > self.max_voice_seconds:
-            raise ValueError(f"voice clip 1 is {fitted.clips[0].duration:.1f} s long, over max_voice_seconds="
-                             f"{self.max_voice_seconds:g}; CSM uses whole clips with their transcripts, so give a "
-                             "shorter clip (5-30 s).")
         return [(words, clip.samples) for words, clip in zip(fitted.words, fitted.clips)]
 
     def _inputs(self, turns: list[tuple[str, np.ndarray]], text: str) -> dict[str, Any]:

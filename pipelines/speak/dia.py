@@ -121,10 +121,6 @@ class DiaSpeak(SpeakPipeline):
         joined into one, and their words joined the same way."""
         fitted = whole_clips(voice, self.sample_rate, self.max_voice_seconds, engine="Dia",
                              min_seconds=MIN_VOICE_SECONDS, with_words=True)
-        if fitted.clips[0].duration > self.max_voice_seconds:
-            raise ValueError(f"voice clip 1 is {fitted.clips[0].duration:.1f} s long, over max_voice_seconds="
-                             f"{self.max_voice_seconds:g}; Dia continues whole clips with their words, so give a "
-                             "shorter clip (5-10 s).")
         words = " ".join(w.replace(SPEAKER_TAG, " ").replace("[S2]", " ") for w in fitted.words)
         return " ".join(words.split()), fitted.joined()
 

@@ -91,7 +91,8 @@ class ReferenceClips:
 def whole_clips(voice: VoicePrompt | None, sample_rate: int, max_seconds: float, *, engine: str,
                 min_seconds: float, with_words: bool = False) -> ReferenceClips:
     """`voice`'s clips as a cloner takes them (see ReferenceClips). ValueError, naming `engine`, for no voice, a
-    clip without words when `with_words`, or less than `min_seconds` of sound."""
+    clip without words when `with_words`, or less than `min_seconds` of sound. With `with_words` a first clip
+    longer than `max_seconds` is refused too: cut, it would no longer match its words."""
     if voice is None or not voice.clips:
         raise ValueError(f"voice with at least one reference clip{' and its transcript' if with_words else ''} is "
                          f"required: {engine} speaks in the voice of reference recordings.")
@@ -115,4 +116,7 @@ def whole_clips(voice: VoicePrompt | None, sample_rate: int, max_seconds: float,
     if not clips or total < min_seconds:
         raise ValueError(f"voice clips hold {total:.2f} s of sound after trimming silence; {engine} needs at least "
                          f"{min_seconds:g} s of speech.")
+    if with_words and clips[0].duration > max_seconds:
+        raise ValueError(f"voice clip 1 is {clips[0].duration:.1f} s long, over max_voice_seconds={max_seconds:g}; "
+                         f"{engine} uses whole clips with their words, so give a shorter clip.")
     return ReferenceClips(tuple(clips), tuple(words))

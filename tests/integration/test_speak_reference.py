@@ -82,6 +82,8 @@ def test_whole_clips_keep_clips_in_order_while_they_fit_with_their_words():
     one = whole_clips(voice, 24_000, 15.0, engine="X", min_seconds=1.0)
     assert len(one.clips) == 1 and one.joined(5.0).duration == pytest.approx(5.0)
     assert len(whole_clips(voice, 24_000, 3.0, engine="X", min_seconds=1.0).clips) == 1  # the first, however long
+    with pytest.raises(ValueError, match=r"clip 1 is \d+\.\d s long, over max_voice_seconds=3; X uses whole clips"):
+        whole_clips(voice, 24_000, 3.0, engine="X", min_seconds=1.0, with_words=True)  # cut, its words would lie
     with pytest.raises(ValueError, match="clip 2 of 2 has no transcript: X needs"):
         whole_clips(VoicePrompt(clips=(a, b), transcripts=("first",)), 24_000, 30.0, engine="X", min_seconds=1.0,
                     with_words=True)
