@@ -115,5 +115,5 @@ def listen(ctx: UIContext, tab: ConvertTab) -> None:
     ctx.takes_changed.raised_by("convert", converted)
     ctx.takes_changed.follow("convert", handle.more_sources, [project], [tab.take])
     ctx.voices_changed.follow("convert", handle.list_voices, [project], [tab.voice])
-    ctx.page_load.then(handle.list_sources, [project], [tab.take])
+    ctx.page_load.then(handle.more_sources, [project], [tab.take])  # keeps a take chosen meanwhile
     ctx.page_load.then(handle.list_voices, [project], [tab.voice])

@@ -237,4 +237,4 @@ def listen(ctx: UIContext, tab: EditTab) -> None:
                                 show_progress_on=tab.summary)
     ctx.takes_changed.raised_by("edit", imported, applied, waved, joined)
     ctx.takes_changed.follow("edit", handle.more_takes, [project], [tab.take, tab.join_ids])
-    ctx.page_load.then(handle.list_takes, [project], [tab.take, tab.join_ids])
+    ctx.page_load.then(handle.more_takes, [project], [tab.take, tab.join_ids])  # keeps a take chosen meanwhile

@@ -130,4 +130,4 @@ def listen(ctx: UIContext, tab: EnhanceTab) -> None:
     project.change(handle.list_sources, project, tab.take, api_name=False)
     ctx.takes_changed.raised_by("enhance", enhanced, enhanced_all)
     ctx.takes_changed.follow("enhance", handle.more_sources, [project], [tab.take])
-    ctx.page_load.then(handle.list_sources, [project], [tab.take])
+    ctx.page_load.then(handle.more_sources, [project], [tab.take])  # keeps a take chosen meanwhile

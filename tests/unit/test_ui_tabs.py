@@ -136,3 +136,20 @@ def test_the_convert_handler_explains_what_is_missing(studio, project_id):
         anyio.run(lambda: handle.convert(project_id, None, None, 1, "world-matcher", 0, True, True))
     with pytest.raises(gr.Error, match="Choose the voice to convert into"):
         anyio.run(lambda: handle.convert(project_id, None, "/nonexistent.wav", None, "world-matcher", 0, True, True))
+
+
+def test_the_page_load_never_clears_a_take_chosen_meanwhile(studio, project_id, tmp_path):
+    """A page fills its pickers in one chain after it opens; a person who imports and picks a take before the
+    chain reaches that tab keeps it (CI saw Transcribe fail on a take the late refresh had cleared)."""
+    functions = functions_of(studio)
+    chain = [f for f in functions if any(event == "load" for _, event in f.targets)]
+    assert len(chain) == 1
+    while (after := [f for f in functions if f.trigger_after == chain[-1]._id]):
+        chain.extend(after)
+    pickers = {"edit-take", "enhance-take", "convert-take"}
+    fills = [f for f in chain if pickers & {o.elem_id for o in f.outputs}]
+    assert {o.elem_id for f in fills for o in f.outputs} >= pickers
+    for f in fills:
+        update = f.fn(project_id)
+        first = update[0] if isinstance(update, tuple) else update
+        assert "choices" in first and "value" not in first, (f.name, first)
