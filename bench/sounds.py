@@ -1,13 +1,15 @@
-"""What placing a sound under narration costs, per minute of narration, and generating with the tiny MusicGen.
+"""What placing a sound under narration costs per minute of narration, and generating a sound per engine.
 
     .venv/bin/python bench/sounds.py [--minutes 1] [--repeats 3]
 
 A narration of real speech (the shared clips joined, about `--minutes` long) with a 6 s noise bed looped under
 all of it, ducked 12 dB under speech: the Sounds use case end to end (read both takes, find the speech with
 the embedded VAD, mix, store the new take) side by side with the bare work (VAD + `place()` on audio already in
-memory), alternating. Then MusicGen (a tiny random model: no text-to-audio weights download here) generating
-2 s, its time per second of audio. Prints one JSON object: `rtf` (use case seconds per narration second),
-`bare_rtf`, `ratio_vs_bare`, `s_per_audio_min`, `mix_only_rtf`, `musicgen_tiny_rtf`, `peak_rss_mb`.
+memory), alternating. Then each text-to-audio engine (tiny random models: no such weights download here) making
+1 s through the Generate use case and bare (see `generation`). Prints one JSON object: `rtf` (use case seconds
+per narration second), `bare_rtf`, `ratio_vs_bare`, `s_per_audio_min`, `mix_only_rtf`, `generation_tiny`
+(per engine: `rtf`, `bare_rtf`, `ratio_vs_bare`, `ttfa_s` (a sound is whole before it is heard), `first_call_s`),
+`peak_rss_mb`.
 """
 from __future__ import annotations
 
@@ -95,24 +97,58 @@ def main() -> None:
         "rtf": round(use_case / seconds, 5), "bare_rtf": round(direct / seconds, 5),
         "ratio_vs_bare": round(use_case / direct, 3), "s_per_audio_min": round(use_case / seconds * 60, 3),
         "mix_only_rtf": round(statistics.median(mix_only) / seconds, 5),
-        "musicgen_tiny_rtf": musicgen_tiny_rtf(),
+        "generation_tiny": generation(args.repeats),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cpus": len(os.sched_getaffinity(0)), "load_avg": round(os.getloadavg()[0], 2),
     }))
 
 
-def musicgen_tiny_rtf() -> float:
-    """Seconds to generate a second of audio with the tiny random MusicGen (the wrapper's path, not the real
-    model's speed)."""
-    from pipelines.sound.musicgen import MusicGenSound
-    from tests.tiny.musicgen import BUILDERS
+def generation(repeats: int) -> dict[str, dict[str, float]]:
+    """Each catalog text-to-audio engine, tiny and random (no weights download here), making 1 s with 4 steps:
+    the Generate use case (load from the Hub cache, one candidate, ranking skipped, stored as a take) side by side
+    with the bare engine call on the same request, alternating. These figures are the studio's overhead around
+    an engine, not the real models' speed (those need their weights, and a GPU)."""
+    from pipelines.catalog import Catalog
+    from pipelines.manager import ModelManager
+    from pipelines.sound import SoundPipeline
+    from storage import Store
+    from studio.sound_generation import SoundRequest
+    from tests.tiny import all_builders
+    from tests.tiny.hub_cache import install_in_hub_cache
 
+    catalog, builders = Catalog.load(), all_builders()[0]
+    figures = {}
     with tempfile.TemporaryDirectory() as tmp:
-        engine = MusicGenSound.from_pretrained(BUILDERS["musicgen-small"](Path(tmp) / "musicgen"))
-        engine("rain on a tin roof", seconds=0.5, seed=0)
-        started = time.perf_counter()
-        audio = engine("rain on a tin roof", seconds=2.0, seed=1)
-        return round((time.perf_counter() - started) / audio.duration, 4)
+        root = Path(tmp)
+        engines = catalog.for_task("sound")
+        for engine in engines:
+            install_in_hub_cache(root / "hub", engine.hub_repo, engine.revision, builders[engine.id](root / engine.id))
+        settings = Settings(data_dir=root / "data", max_audio_seconds=600)
+        settings.data_dir.mkdir(parents=True)
+        studio = Studio(Store.open(settings.data_dir), settings,
+                        models=ModelManager(catalog, cache_dir=root / "hub", device="cpu", memory_budget_mb=100_000))
+        project = studio.projects.list()[0].id
+        for engine in engines:
+            request = SoundRequest(project, "rain on a tin roof", engine.id, seconds=1.0, seed=1, steps=4)
+            started = time.perf_counter()
+            studio.sound_generation.generate(request)  # first call: loads the engine
+            first = time.perf_counter() - started
+            bare_engine = studio.models.get(engine.id)
+            assert isinstance(bare_engine, SoundPipeline)
+            used, bare = [], []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                studio.sound_generation.generate(request)
+                used.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                bare_engine("rain on a tin roof", seconds=1.0, seed=1, steps=4)
+                bare.append(time.perf_counter() - started)
+            use_case, direct = statistics.median(used), statistics.median(bare)
+            figures[engine.id] = {"rtf": round(use_case / 1.0, 4), "bare_rtf": round(direct / 1.0, 4),
+                                  "ratio_vs_bare": round(use_case / direct, 3), "ttfa_s": round(use_case, 3),
+                                  "first_call_s": round(first, 3)}
+        studio.close()
+    return figures
 
 
 if __name__ == "__main__":

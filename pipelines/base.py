@@ -18,7 +18,7 @@ import numpy as np
 from .audio import Audio
 from .seeds import check_seed, random_seed
 
-TASKS = ("speak", "convert", "edit", "enhance", "sound", "transcribe", "speaker", "vad")
+TASKS = ("speak", "convert", "edit", "enhance", "sound", "rank", "transcribe", "speaker", "vad")
 
 
 class EngineError(RuntimeError):

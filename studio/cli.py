@@ -10,12 +10,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from pipelines.base import EngineError
 from pipelines.sound.placement import Placement
 from storage import StorageError
 
 from .config import Settings
 from .convert import ConvertRequest
 from .service import Studio
+from .sound_generation import SoundRequest
 from .sounds import PlaceRequest
 from .speak import DEFAULT_ENGINE, SpeakRequest
 from .takes import DOWNLOAD_FORMATS
@@ -102,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     sound_import = sounds.add_parser("import", help="keep a sound file as a sound take")
     sound_import.add_argument("path", type=Path)
     sound_import.add_argument("--name", help="what the sound is (default: the file name)")
+    made = sounds.add_parser("generate", help="make sounds from a description (a text-to-audio engine); each "
+                                             "candidate is kept as a sound take, best match first")
+    made.add_argument("prompt", help="what the sound is, e.g. 'rain on a tin roof'")
+    made.add_argument("--engine", required=True, help="a sound engine id (`models list`)")
+    made.add_argument("--seconds", type=float, default=5.0)
+    made.add_argument("--candidates", type=int, default=1, help="how many to make (one seed each), 1 to 4")
+    made.add_argument("--seed", type=int, help="the first candidate's seed (default: random)")
+    made.add_argument("--steps", type=int, help="denoising steps (diffusion engines; default: the engine's)")
+    made.add_argument("--guidance", type=float, help="how closely to follow the prompt (default: the engine's)")
+    made.add_argument("--loop", action="store_true", help="make it loop without a seam (beds)")
     placed = sounds.add_parser("place", help="put a sound take under a narration take; the mix is a new take")
     placed.add_argument("take_id", type=int, help="the narration take")
     placed.add_argument("sound_id", type=int, help="the sound take")
@@ -168,6 +180,8 @@ def run(studio: Studio, args: argparse.Namespace):
             return convert(studio, project_id, args)
         case "sounds", "import":
             return studio.sounds.import_sound(project_id, args.path, args.name or args.path.stem)
+        case "sounds", "generate":
+            return generate_sound(studio, project_id, args)
         case "sounds", "place":
             return place_sound(studio, project_id, args)
         case "gc", _:
@@ -212,6 +226,16 @@ def convert(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     return {"take": result.take, "scores": result.scores, **written}
 
 
+def generate_sound(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
+    """The Sounds tab's Generate from the shell: progress on stderr, the candidates' takes on stdout."""
+    request = SoundRequest(project_id, args.prompt, args.engine, seconds=args.seconds, seed=args.seed,
+                           steps=args.steps, guidance=args.guidance, candidates=args.candidates, loop=args.loop)
+    result = studio.sound_generation.generate(
+        request, progress=lambda f, message: print(f"{f:4.0%} {message}", file=sys.stderr))
+    return {"takes": [c.take for c in result.candidates], "similarity": [c.similarity for c in result.candidates],
+            "ranked_by": result.ranked_by, "notices": list(result.notices)}
+
+
 def place_sound(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Sounds tab's placement from the shell: the mix's take (and file), where the sound went, notices."""
     suffix = _out_format(args.out) if args.out else None
@@ -243,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         result = run(studio, args)
-    except (ValueError, StorageError, OSError) as error:
+    except (ValueError, StorageError, OSError, EngineError) as error:  # EngineError: e.g. not downloaded, offline
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:

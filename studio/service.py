@@ -20,6 +20,7 @@ from .enhance import Enhance
 from .fix import Fix
 from .media import Media
 from .projects import Projects
+from .sound_generation import SoundGeneration
 from .sounds import Sounds
 from .speak import Speak
 from .takes import Takes
@@ -49,6 +50,7 @@ class Studio:
         self.edit = Edit(store, self.models, settings, self.media, self.voice_match)
         self.convert = Convert(store, self.models, settings, self.media, self.voice_match)
         self.sounds = Sounds(store, self.models, settings, self.media)
+        self.sound_generation = SoundGeneration(store, self.models)
         self.enhance = Enhance(store, self.models, settings, self.media, self.takes)
 
     @classmethod

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from ..audio import Audio
-from ..base import EngineError, seeded_rng
+from ..base import seeded_rng
 from ..loading import load_model, load_part, pick_device, reject_unknown, require_folder, torch_dtype
-from . import SoundPipeline
+from . import Progress, SoundPipeline
 
 MAX_TRAINED_SECONDS = 30.0  # MusicGen was trained on 30 s excerpts; past that it loses the thread
 
@@ -25,6 +25,8 @@ class MusicGenSound(SoundPipeline):
     commercial use, so the studio must say so wherever it offers this engine. Prompts in English;
     mono 32 kHz output, at most 30 s per call.
     """
+
+    name = "MusicGen"
 
     def __init__(self, model: Any, processor: Any, *, device: str = "cpu", guidance_scale: float = 3.0,
                  temperature: float = 1.0, top_k: int = 250) -> None:
@@ -78,34 +80,43 @@ class MusicGenSound(SoundPipeline):
     def max_prompt_tokens(self) -> int:
         return int(min(self.processor.tokenizer.model_max_length, 512))
 
-    def __call__(self, prompt: str, *, seconds: float = 5.0, seed: int | None = None) -> Audio:
-        """About `seconds` of audio for `prompt`; the same seed gives the same audio."""
+    def __call__(self, prompt: str, *, seconds: float = 5.0, seed: int | None = None, steps: int | None = None,
+                 guidance: float | None = None, progress: Progress | None = None) -> Audio:
+        """About `seconds` of audio for `prompt`; the same seed gives the same audio. `steps` does not apply
+        (one decoding step per codec frame); `guidance` overrides the engine's guidance scale."""
         import torch
 
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ValueError("prompt is empty: describe the sound, e.g. 'calm piano under rain'.")
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not np.isfinite(seconds):
-            raise ValueError(f"seconds={seconds!r} must be a number.")
-        if not 0.0 < seconds <= self.max_seconds:
-            raise ValueError(f"seconds={seconds} is out of range: MusicGen makes more than 0 and at most "
-                             f"{self.max_seconds:g} s per call; join several calls for longer beds.")
-        inputs = self.processor(text=[prompt.strip()], padding=True, return_tensors="pt")
+        guidance = self.guidance_scale if guidance is None else guidance
+        prompt, seconds, _, guidance = self.check_request(prompt, seconds, steps, guidance)
+        inputs = self.processor(text=[prompt], padding=True, return_tensors="pt")
         if inputs["input_ids"].shape[-1] > self.max_prompt_tokens:
-            raise ValueError(f"prompt is too long: {inputs['input_ids'].shape[-1]} tokens, at most "
+            raise ValueError(f"The prompt is too long: {inputs['input_ids'].shape[-1]} tokens, at most "
                              f"{self.max_prompt_tokens}. Describe the sound in fewer words.")
         inputs = {key: value.to(self.device) for key, value in inputs.items()}
         # The delay pattern offsets codebook k by k steps: those steps make no frame of their own.
         frames = int(np.ceil(seconds * self.frame_rate)) + self.model.config.decoder.num_codebooks - 1
+        watch = _StepWatch(frames, progress)
         with seeded_rng(seed, self.device), torch.inference_mode():
             values = self.model.generate(
-                **inputs, do_sample=True, guidance_scale=self.guidance_scale, temperature=self.temperature,
-                top_k=self.top_k, max_new_tokens=frames,
+                **inputs, do_sample=True, guidance_scale=guidance, temperature=self.temperature,
+                top_k=self.top_k, max_new_tokens=frames, stopping_criteria=[watch],
             )
-        samples = values[0].float().mean(dim=0).cpu().numpy()  # (channels, n): stereo checkpoints downmix
-        wanted = int(round(seconds * self.sample_rate))
-        samples = samples[:wanted]
-        if samples.size == 0 or not np.all(np.isfinite(samples)):
-            raise EngineError("MusicGen produced no usable audio (empty or not finite); try another seed.")
-        return Audio(samples, self.sample_rate)
+        if progress is not None:
+            progress(1.0)
+        return self.finish(values[0].float().cpu().numpy(), self.sample_rate, seconds)
 
 
+class _StepWatch:
+    """A stopping criterion that never stops: it reports each decoding step as progress, and lets a progress
+    callback that raises (a cancelled job) end the generation between steps."""
+
+    def __init__(self, steps: int, progress: Progress | None) -> None:
+        self.steps, self.progress, self.done = steps, progress, 0
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        self.done += 1
+        if self.progress is not None:
+            self.progress(min(self.done / self.steps, 0.99))
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)

@@ -137,9 +137,27 @@ def _looped(sound: Audio, seconds: float, crossfade_s: float) -> Audio:
     out = samples.copy()
     while out.size < needed:
         if overlap:
-            weights = np.sin((np.arange(overlap) + 0.5) / overlap * np.pi / 2) ** 2
+            weights = _crossfade_weights(overlap)
             tail = out[-overlap:] * (1 - weights) + samples[:overlap] * weights
             out = np.concatenate([out[:-overlap], tail, samples[overlap:]])
         else:
             out = np.concatenate([out, samples])
     return Audio(out.astype(np.float32), rate)
+
+
+def make_loopable(sound: Audio, crossfade_s: float) -> Audio:
+    """The sound with its last `crossfade_s` faded into its start, so played end to start (looped) it has no
+    seam: the result is shorter by the crossfade, and its first sample continues from its last one."""
+    rate, samples = sound.sample_rate, sound.samples.astype(np.float64)
+    overlap = min(int(round(crossfade_s * rate)), samples.size // 2)
+    if overlap == 0:
+        return sound
+    weights = _crossfade_weights(overlap)
+    body = samples[:-overlap].copy()
+    body[:overlap] = samples[-overlap:] * (1 - weights) + samples[:overlap] * weights
+    return Audio(body.astype(np.float32), rate)
+
+
+def _crossfade_weights(count: int) -> np.ndarray:
+    """Rising crossfade weights (sin², smooth at both ends); the falling side is 1 - w, so they sum to one."""
+    return np.sin((np.arange(count) + 0.5) / count * np.pi / 2) ** 2

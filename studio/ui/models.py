@@ -13,8 +13,9 @@ from .context import UIContext
 from .errors import require_engine, user_errors
 from .fields import table as table_of
 
-ENGINE_HEADERS = ["engine", "task", "status", "clones", "memory MB", "download MB", "revision", "licence", "notes"]
-ENGINE_WIDTHS = ["13%", "9%", "9%", "6%", "7%", "8%", "9%", "17%", "22%"]
+ENGINE_HEADERS = ["engine", "task", "status", "clones", "memory MB", "download MB", "revision", "licence",
+                  "published figures", "notes"]
+ENGINE_WIDTHS = ["12%", "7%", "9%", "6%", "6%", "8%", "9%", "15%", "10%", "18%"]
 STATE_LABELS = {"loaded": "● loaded", "embedded": "offline (embedded)", "cached": "downloaded",
                 "not downloaded": "needs download", "not installed": "not installed"}
 
@@ -26,7 +27,7 @@ def engine_rows(statuses: list[EngineStatus]) -> list[list]:
         memory = f"{s.memory_mb:.0f}" if s.memory_mb is not None else f"~{e.memory_mb:.0f}"
         notes = f"GPU recommended. {e.notes}" if e.gpu else e.notes
         rows.append([e.id, e.task, STATE_LABELS[s.state], CLONES_LABELS.get(e.likeness, ""), memory,
-                     download_size(s), revision_label(e), e.licence, notes])
+                     download_size(s), revision_label(e), e.licence, e.published, notes])
     return rows
 
 

@@ -6,18 +6,46 @@ from dataclasses import dataclass
 import gradio as gr
 
 from pipelines.sound.placement import Placement
+from studio.engines import Engines
+from studio.sound_generation import MAX_CANDIDATES, Generated, SoundGeneration, SoundRequest
 from studio.sounds import SOUND_KIND, PlaceRequest, PlaceResult, Sounds
 from studio.takes import Takes
 
 from .cancellation import cancellable, current_token
-from .choices import PICKER_LIMIT, take_choices
+from .choices import PICKER_LIMIT, engine_choices, take_choices
 from .context import UIContext
-from .errors import require_id, user_errors
-from .fields import optional_box, parse_optional
+from .errors import require_engine, require_id, user_errors
+from .fields import optional_box, parse_optional, parse_seed
 from .playback import playable, player
 
-OFFLINE_NOTE = ("Text-to-audio models cannot run offline: bring your own sound files (any format the studio reads). "
-                "Each is kept as a *sound* take.")
+OFFLINE_NOTE = ("No text-to-audio model is on this machine yet: download one in the Models tab (several GB, and a "
+                "GPU is advised), or bring your own sound files below. Either way each sound is kept as a "
+                "*sound* take.")
+READY_NOTE = "Each candidate is kept as a *sound* take; pick one by ear, then place it under a narration."
+
+
+def engine_note(statuses) -> str:
+    """Says plainly, before anyone presses Generate, whether a text-to-audio model can run here."""
+    usable = [s for s in statuses if s.engine.task == "sound" and s.state in ("loaded", "cached", "embedded")]
+    return READY_NOTE if usable else OFFLINE_NOTE
+
+
+def generated_report(result: Generated) -> str:
+    best = result.candidates[0].take
+    lines = [f"Made {len(result.candidates)} candidate{'s' if len(result.candidates) > 1 else ''} with "
+             f"**{best.engine_id}** for “{best.text}”: "
+             + ", ".join(f"#{c.take.id}" for c in result.candidates) + "."]
+    if result.ranked_by:
+        lines.append(f"Ranked by how well they match the prompt ({result.ranked_by}); the best is chosen.")
+    lines += [f"- {notice}" for notice in result.notices]
+    return "\n\n".join(lines)
+
+
+def candidate_choices(result: Generated) -> list[tuple[str, int]]:
+    def label(c) -> str:
+        score = f" · match {c.similarity:.2f}" if c.similarity is not None else ""
+        return f"#{c.take.id} · seed {c.take.seed} · {c.take.duration:.1f} s{score}"
+    return [(label(c), c.take.id) for c in result.candidates]
 
 
 def place_report(result: PlaceResult) -> str:
@@ -33,6 +61,18 @@ def place_report(result: PlaceResult) -> str:
 
 @dataclass
 class SoundsTab:
+    engine: gr.Dropdown
+    engine_note: gr.Markdown
+    prompt: gr.Textbox
+    seconds: gr.Number
+    count: gr.Slider
+    seed: gr.Textbox
+    steps: gr.Textbox
+    guidance: gr.Textbox
+    seamless: gr.Checkbox
+    generate: gr.Button
+    candidates: gr.Radio
+    audition: gr.Audio
     upload: gr.File
     name: gr.Textbox
     add: gr.Button
@@ -52,24 +92,58 @@ class SoundsTab:
 
 
 class SoundHandlers:
-    def __init__(self, sounds: Sounds, takes: Takes) -> None:
-        self.sounds, self.takes = sounds, takes
+    def __init__(self, sounds: Sounds, generation: SoundGeneration, takes: Takes, engines: Engines) -> None:
+        self.sounds, self.generation, self.takes, self.engines = sounds, generation, takes, engines
+
+    @user_errors
+    def list_engines(self):
+        statuses = self.engines.statuses()
+        return gr.update(choices=engine_choices(statuses, "sound")), engine_note(statuses)
+
+    @cancellable
+    @user_errors
+    def generate(self, project_id, engine_id, prompt, seconds, count, seed, steps, guidance, seamless,
+                 progress=gr.Progress()):
+        request = SoundRequest(
+            int(project_id), prompt or "", require_engine(engine_id),
+            seconds=float(seconds if seconds is not None else 5.0), seed=parse_seed(seed),
+            steps=parse_optional(steps, "Steps", whole=True), guidance=parse_optional(guidance, "Guidance"),
+            candidates=int(count or 1), loop=bool(seamless))
+        result = self.generation.generate(request, progress=lambda f, text: progress(f, desc=text),
+                                          cancel=current_token())
+        best = result.candidates[0].take
+        sounds, narrations = self._take_pickers(project_id)
+        return (gr.update(choices=candidate_choices(result), value=best.id), gr.update(choices=sounds, value=best.id),
+                gr.update(choices=narrations), generated_report(result), self._playable(best.id, project_id))
+
+    @user_errors
+    def audition(self, project_id, take_id):
+        """A candidate chosen: heard at once, and made the sound to place."""
+        if take_id in (None, ""):
+            return None, gr.update()
+        return self._playable(int(take_id), project_id), gr.update(value=int(take_id))
+
+    def _playable(self, take_id: int, project_id):
+        return playable(self.takes.audio(take_id, project_id=int(project_id)))
+
+    def _take_pickers(self, project_id) -> tuple[list, list]:
+        recent = self.takes.list(int(project_id), page_size=PICKER_LIMIT)
+        return (take_choices([t for t in recent if t.kind == SOUND_KIND]),
+                take_choices([t for t in recent if t.kind != SOUND_KIND]))
 
     @user_errors
     def pickers(self, project_id):
         """Narrations (every take but sounds) and sounds, newest first."""
-        recent = self.takes.list(int(project_id), page_size=PICKER_LIMIT)
-        return (gr.update(choices=take_choices([t for t in recent if t.kind != SOUND_KIND])),
-                gr.update(choices=take_choices([t for t in recent if t.kind == SOUND_KIND])))
+        sounds, narrations = self._take_pickers(project_id)
+        return gr.update(choices=narrations), gr.update(choices=sounds)
 
     @user_errors
     def add_sound(self, project_id, path, name):
         if not path:
             raise ValueError("Choose a sound file to add.")
         take = self.sounds.import_sound(int(project_id), path, (name or "").strip() or None)
-        recent = self.takes.list(int(project_id), page_size=PICKER_LIMIT)
-        return (gr.update(choices=take_choices([t for t in recent if t.kind == SOUND_KIND]), value=take.id),
-                gr.update(choices=take_choices([t for t in recent if t.kind != SOUND_KIND])),
+        sounds, narrations = self._take_pickers(project_id)
+        return (gr.update(choices=sounds, value=take.id), gr.update(choices=narrations),
                 f"Added sound take **#{take.id}**.")
 
     @cancellable
@@ -90,7 +164,21 @@ class SoundHandlers:
 def render(ctx: UIContext) -> SoundsTab:
     with gr.Row():
         with gr.Column(scale=1):
-            gr.Markdown(OFFLINE_NOTE)
+            gr.Markdown("### Make a sound from a description")
+            engine = gr.Dropdown(label="Engine", choices=[], elem_id="sound-engine")
+            note = gr.Markdown(OFFLINE_NOTE, elem_id="sound-engine-note")
+            prompt = gr.Textbox(label="Describe the sound", placeholder="rain on a tin roof, distant thunder",
+                                elem_id="sound-prompt", lines=2)
+            with gr.Row():
+                seconds = gr.Number(5.0, label="Length (s)", minimum=0.5, elem_id="sound-seconds")
+                count = gr.Slider(1, MAX_CANDIDATES, value=2, step=1, label="Candidates", elem_id="sound-count")
+            with gr.Row():
+                seed = optional_box("Seed", "empty = random", "sound-seed")
+                steps = optional_box("Steps", "empty = the engine's", "sound-steps")
+                guidance = optional_box("Guidance", "empty = the engine's", "sound-guidance")
+            seamless = gr.Checkbox(False, label="Seamless loop (for beds repeated under a narration)")
+            generate = gr.Button("Generate", elem_id="sound-generate")
+            gr.Markdown("### …or bring your own")
             upload = gr.File(label="Sound file", type="filepath", elem_id="sound-upload")
             name = gr.Textbox(label="What it is", placeholder="rain on a window", elem_id="sound-name")
             add = gr.Button("Add sound", elem_id="sound-add")
@@ -110,14 +198,25 @@ def render(ctx: UIContext) -> SoundsTab:
                 fade_out_s = gr.Number(0.5, label="Fade out (s)", minimum=0)
             run = gr.Button("Place under the narration", variant="primary", elem_id="sound-place")
         with gr.Column(scale=2):
+            candidates = gr.Radio(label="Candidates (best match first)", choices=[], elem_id="sound-candidates")
+            audition = player("Candidate", "sound-audition")
             mix = player("Mix", "sound-mix")
             report = gr.Markdown(elem_id="sound-report")
-    return SoundsTab(upload, name, add, narration, sound, at_s, at_word, length_s, loop, gain_db, duck_db,
+    return SoundsTab(engine, note, prompt, seconds, count, seed, steps, guidance, seamless, generate, candidates,
+                     audition, upload, name, add, narration, sound, at_s, at_word, length_s, loop, gain_db, duck_db,
                      fade_in_s, fade_out_s, run, report, mix)
 
 
 def listen(ctx: UIContext, tab: SoundsTab) -> None:
-    handle, project = SoundHandlers(ctx.studio.sounds, ctx.studio.takes), ctx.project
+    studio = ctx.studio
+    handle, project = SoundHandlers(studio.sounds, studio.sound_generation, studio.takes, studio.engines), ctx.project
+    generated = tab.generate.click(
+        handle.generate, [project, tab.engine, tab.prompt, tab.seconds, tab.count, tab.seed, tab.steps, tab.guidance,
+                          tab.seamless],
+        [tab.candidates, tab.sound, tab.narration, tab.report, tab.audition], api_name="generate_sound",
+        show_progress_on=tab.report, **ctx.gpu)
+    tab.candidates.input(handle.audition, [project, tab.candidates], [tab.audition, tab.sound],
+                         api_visibility="private")
     added = tab.add.click(handle.add_sound, [project, tab.upload, tab.name], [tab.sound, tab.narration, tab.report],
                           api_name="add_sound")
     placed = tab.run.click(
@@ -125,6 +224,7 @@ def listen(ctx: UIContext, tab: SoundsTab) -> None:
                        tab.duck_db, tab.fade_in_s, tab.fade_out_s],
         [tab.mix, tab.report], api_name="place_sound", show_progress_on=tab.report, **ctx.gpu)
     project.change(handle.pickers, project, [tab.narration, tab.sound], api_visibility="private")
-    ctx.takes_changed.raised_by("sounds", added, placed)
+    ctx.takes_changed.raised_by("sounds", added, placed, generated)
     ctx.takes_changed.follow("sounds", handle.pickers, [project], [tab.narration, tab.sound])
     ctx.page_load.then(handle.pickers, [project], [tab.narration, tab.sound])
+    ctx.page_load.then(handle.list_engines, [], [tab.engine, tab.engine_note])

@@ -47,7 +47,7 @@ def test_place_a_sound_under_narration_in_the_browser(page, app_factory, tmp_pat
     app = app_factory(data)
     page.goto(app.url)
     page.get_by_role("tab", name="Sounds").click()
-    expect(page.get_by_text("Text-to-audio models cannot run offline")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("No text-to-audio model is on this machine yet")).to_be_visible(timeout=30_000)
     page.locator("#sound-upload input[type=file]").set_input_files(str(_hiss_file(tmp_path)))
     page.locator("#sound-name textarea, #sound-name input").first.fill("Tape hiss")
     page.wait_for_timeout(1000)  # let the upload land before adding it
@@ -72,6 +72,60 @@ def test_place_a_sound_under_narration_in_the_browser(page, app_factory, tmp_pat
         end = int(mix.parameters["end_s"] * before.sample_rate)
         assert np.array_equal(after.samples[end:], before.samples[end:])  # untouched after the sound
         assert not np.array_equal(after.samples[:end], before.samples[:end])  # the sound is there
+    finally:
+        studio.close()
+
+
+
+@needs_speech
+def test_generate_candidates_pick_one_by_ear_and_place_it_in_the_browser(page, app_factory, tmp_path, monkeypatch):
+    """With a text-to-audio engine on disk (the tiny MusicGen, as a person's downloaded one would be): describe the
+    sound, get two candidates, hear the second, put it under the narration ducked."""
+    import re
+
+    from studio.config import Settings
+    from studio.service import Studio
+    from tests.tiny.musicgen import BUILDERS
+
+    monkeypatch.setenv("RETAKE_ENGINE_PATHS", f"musicgen-small={BUILDERS['musicgen-small'](tmp_path / 'musicgen')}")
+    data = tmp_path / "data"
+    studio = Studio.open(Settings(data_dir=data))
+    project = studio.projects.list()[0].id
+    narration = studio.takes.import_recording(project, _narration_file(tmp_path), "Two sentences")
+    studio.close()
+
+    expect = playwright.expect
+    page.goto(app_factory(data).url)
+    page.get_by_role("tab", name="Sounds").click()
+    page.locator("#sound-engine input").click()
+    page.get_by_role("option", name=re.compile("MusicGen small")).click()
+    expect(page.locator("#sound-engine-note")).to_contain_text("pick one by ear")
+    page.locator("#sound-prompt textarea").fill("soft rain on a window")
+    page.locator("#sound-seconds input").fill("1.5")
+    page.locator("#sound-seed input, #sound-seed textarea").first.fill("21")
+    page.locator("#sound-generate").click()
+    report = page.locator("#sound-report")
+    expect(report).to_contain_text("Made 2 candidates", timeout=120_000)
+    options = page.locator("#sound-candidates label")
+    expect(options).to_have_count(2)
+    options.nth(1).click()  # the second candidate, heard and chosen as the sound to place
+    second = int(re.search(r"#(\d+)", options.nth(1).inner_text()).group(1))
+    expect(page.locator("#sound-audition audio, #sound-audition .waveform-container").first).to_be_attached()
+    page.locator("#sound-narration input").click()
+    page.get_by_role("option", name=f"#{narration.id} recording: Two sentences").click()
+    page.locator("#sound-place").click()
+    expect(report).to_contain_text("Saved as take", timeout=120_000)
+    expect(report).to_contain_text(f"with sound #{second}")
+    save_screenshot(page, "sounds-generate.png")
+    assert "Traceback" not in page.content()
+
+    studio = Studio.open(Settings(data_dir=data))
+    try:
+        made = studio.takes.get(second)
+        assert made.kind == "sound" and made.engine_id == "musicgen-small" and made.seed in (21, 22)
+        assert made.parameters["prompt"] == "soft rain on a window"
+        mix = next(t for t in studio.takes.list(project) if t.kind == "mixed")
+        assert mix.parent_id == narration.id and mix.parameters["sound_take"] == second
     finally:
         studio.close()
 

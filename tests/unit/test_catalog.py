@@ -10,6 +10,7 @@ from pipelines.catalog import CATALOG_PATH, Catalog, parse_engine
 from pipelines.convert import ConvertPipeline
 from pipelines.enhance import EnhancePipeline
 from pipelines.sound import SoundPipeline
+from pipelines.sound.ranking import SoundRanker
 from pipelines.speak import SpeakPipeline
 from pipelines.speaker import SpeakerEncoder
 from pipelines.transcribe import TranscribePipeline
@@ -18,8 +19,8 @@ from tests.tiny import all_builders
 
 CATALOG = Catalog.load()
 TASK_BASES = {"speak": SpeakPipeline, "convert": ConvertPipeline, "enhance": EnhancePipeline,
-              "sound": SoundPipeline, "transcribe": TranscribePipeline, "speaker": SpeakerEncoder,
-              "vad": VoiceActivityDetector}
+              "sound": SoundPipeline, "rank": SoundRanker, "transcribe": TranscribePipeline,
+              "speaker": SpeakerEncoder, "vad": VoiceActivityDetector}
 
 
 def test_every_task_with_a_base_class_has_an_offline_or_hub_engine():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipelines.audio import Audio
-from pipelines.sound.placement import CEILING, Placement, duck_curve, place
+from pipelines.sound.placement import CEILING, Placement, duck_curve, make_loopable, place
 
 RATE = 16_000
 
@@ -103,3 +103,21 @@ def test_a_sound_at_another_rate_is_resampled_to_the_narration():
 def test_bad_placements_are_refused_with_a_reason(placement, message):
     with pytest.raises(ValueError, match=message):
         place(_narration(), _noise(1.0), [], placement)
+
+
+def test_a_loopable_sound_has_no_seam_where_its_end_meets_its_start():
+    rate = 16000
+    t = np.arange(int(1.3 * rate)) / rate
+    tone = Audio((0.5 * np.sin(2 * np.pi * 110.3 * t)).astype(np.float32), rate)  # not a whole number of cycles
+
+    def seam(audio: Audio) -> float:
+        """The jump from the last sample to the first, against the largest step inside the sound."""
+        s = audio.samples
+        return abs(float(s[0] - s[-1])) / float(np.max(np.abs(np.diff(s))))
+
+    looped = make_loopable(tone, 0.25)
+    assert seam(tone) > 5.0  # a click every time it repeats
+    assert seam(looped) <= 1.0
+    assert looped.num_samples == tone.num_samples - int(0.25 * rate)
+    assert abs(np.sqrt(np.mean(looped.samples ** 2)) - np.sqrt(np.mean(tone.samples ** 2))) < 0.05  # level kept
+    assert make_loopable(tone, 0.0) is tone
