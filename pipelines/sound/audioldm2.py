@@ -7,16 +7,15 @@ from typing import Any
 from ..audio import Audio
 from ..base import seeded_rng
 from ..loading import load_model, pick_device, reject_unknown, require_folder, torch_dtype
-from ..seeds import check_seed, random_seed
-from . import Progress, SoundPipeline
+from . import Progress
+from .diffusion import DEFAULT_NEGATIVE, DiffusionSound
 
 REPO = "cvssp/audioldm2-large"  # the catalog's; cvssp/audioldm2 and cvssp/audioldm2-music load the same way
 MAX_SECONDS = 30.0  # a guard for checkpoints whose config declares a longer window than anyone trained on
 MAX_PROMPT_TOKENS = 512  # CLAP's RoBERTa and Flan-T5 both read at most 512 tokens
-DEFAULT_NEGATIVE = "Low quality."  # the model card's negative prompt: one extra text-encoder pass per call
 
 
-class AudioLDM2Sound(SoundPipeline):
+class AudioLDM2Sound(DiffusionSound):
     """diffusers' AudioLDM2Pipeline on a local copy of cvssp/audioldm2-large (diffusers layout; cvssp/audioldm2
     and cvssp/audioldm2-music load the same way).
 
@@ -42,19 +41,13 @@ class AudioLDM2Sound(SoundPipeline):
     default_steps = 200  # the model card's settings
     default_guidance = 3.5
 
-    def __init__(self, pipe: Any, *, device: str = "cpu", negative_prompt: str | None = DEFAULT_NEGATIVE) -> None:
-        self.pipe = pipe
-        self.device = device
-        self.negative_prompt = negative_prompt or None
-
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None, *, device: str = "cpu", dtype: str | None = None,
                         negative_prompt: str | None = DEFAULT_NEGATIVE, **options: Any) -> "AudioLDM2Sound":
         """`model_path`: the folder with the diffusers files of cvssp/audioldm2.
         `negative_prompt`: what guidance steers away from (None or "" for the plain unconditional branch)."""
         reject_unknown("AudioLDM2Sound.from_pretrained", options)
-        if negative_prompt is not None and not isinstance(negative_prompt, str):
-            raise ValueError(f"negative_prompt={negative_prompt!r} must be text or None.")
+        cls.check_negative(negative_prompt)
         folder = require_folder(model_path, REPO, marker="model_index.json")
         require_folder(folder / "language_model", REPO, name="language_model folder")
         import torch
@@ -94,14 +87,6 @@ class AudioLDM2Sound(SoundPipeline):
         window = self.pipe.unet.config.sample_size * self.pipe.vae_scale_factor * self.hop_seconds
         return min(MAX_SECONDS, float(window))
 
-    def memory_bytes(self) -> int:
-        """The pipeline is not a module itself: count its modules' weights."""
-        total = 0
-        for part in self.pipe.components.values():
-            if callable(getattr(part, "parameters", None)):
-                total += sum(t.numel() * t.element_size() for t in (*part.parameters(), *part.buffers()))
-        return total
-
     def _check_prompt_length(self, prompt: str) -> None:
         """Each text encoder reads a bounded number of tokens; the pipeline would cut the rest silently."""
         for tokenizer in (self.pipe.tokenizer, self.pipe.tokenizer_2):
@@ -119,21 +104,15 @@ class AudioLDM2Sound(SoundPipeline):
         prompt, seconds, steps, guidance = self.check_request(prompt, seconds, steps, guidance)
         assert steps is not None  # a diffusion engine: check_request fills in default_steps
         self._check_prompt_length(prompt)
-        seed = check_seed(seed)
-        seed = random_seed() if seed is None else seed
-        # A CPU generator: the starting noise is drawn on the CPU, so a seed means the same audio on any device
-        # (DDIM with eta 0 draws nothing more). seeded_rng also fences off the global generators.
-        generator = torch.Generator("cpu").manual_seed(seed)
-
-        def step_done(step: int, timestep: Any, latents: Any) -> None:
-            if progress is not None:  # may raise: a cancelled job stops between denoising steps
-                progress(min((step + 1) / steps, 0.99))
+        # DDIM with eta 0 draws nothing after the starting noise; seeded_rng also fences off the global
+        # generators.
+        seed, generator = self.generator(seed)
 
         with seeded_rng(seed, self.device), torch.inference_mode():
             latents = self.pipe(
                 prompt, audio_length_in_s=seconds, num_inference_steps=steps, guidance_scale=guidance,
-                negative_prompt=self.negative_prompt if guidance > 1.0 else None, generator=generator,
-                callback=step_done, callback_steps=1, output_type="latent",
+                negative_prompt=self.negative_for(guidance), generator=generator,
+                callback=self.step_callback(progress, steps), callback_steps=1, output_type="latent",
             ).audios
             vae = self.pipe.vae
             latents = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor

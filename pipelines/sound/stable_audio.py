@@ -8,14 +8,13 @@ from typing import Any
 from ..audio import Audio
 from ..base import EngineError, seeded_rng
 from ..loading import pick_device, reject_unknown, require_folder, torch_dtype
-from ..seeds import check_seed, random_seed
-from . import Progress, SoundPipeline
+from . import Progress
+from .diffusion import DEFAULT_NEGATIVE, DiffusionSound
 
 MAX_TRAINED_SECONDS = 47.0  # the model card's limit; the DiT window itself is 1024 x 2048 / 44100 = 47.55 s
-DEFAULT_NEGATIVE = "Low quality."  # the model card's negative prompt: one extra text-encoder pass per call
 
 
-class StableAudioSound(SoundPipeline):
+class StableAudioSound(DiffusionSound):
     """diffusers' StableAudioPipeline on a local copy of stabilityai/stable-audio-open-1.0 (diffusers layout).
 
     Components: a T5-base text encoder with its tokenizer, a projection model that turns the text and the
@@ -36,19 +35,13 @@ class StableAudioSound(SoundPipeline):
     default_steps = 100  # Stability's defaults
     default_guidance = 7.0
 
-    def __init__(self, pipe: Any, *, device: str = "cpu", negative_prompt: str | None = DEFAULT_NEGATIVE) -> None:
-        self.pipe = pipe
-        self.device = device
-        self.negative_prompt = negative_prompt or None
-
     @classmethod
     def from_pretrained(cls, model_path: str | Path | None, *, device: str = "cpu", dtype: str | None = None,
                         negative_prompt: str | None = DEFAULT_NEGATIVE, **options: Any) -> "StableAudioSound":
         """`model_path`: the folder with the diffusers files of stabilityai/stable-audio-open-1.0.
         `negative_prompt`: what guidance steers away from (None or "" for the plain unconditional branch)."""
         reject_unknown("StableAudioSound.from_pretrained", options)
-        if negative_prompt is not None and not isinstance(negative_prompt, str):
-            raise ValueError(f"negative_prompt={negative_prompt!r} must be text or None.")
+        cls.check_negative(negative_prompt)
         folder = require_folder(model_path, "stabilityai/stable-audio-open-1.0", marker="model_index.json")
         try:
             import torchsde  # noqa: F401  (diffusers only says so when the scheduler is built, less clearly)
@@ -84,14 +77,6 @@ class StableAudioSound(SoundPipeline):
     def max_prompt_tokens(self) -> int:
         return int(self.pipe.tokenizer.model_max_length)
 
-    def memory_bytes(self) -> int:
-        """The pipeline is not a module itself: count its modules' weights."""
-        total = 0
-        for part in self.pipe.components.values():
-            if callable(getattr(part, "parameters", None)):
-                total += sum(t.numel() * t.element_size() for t in (*part.parameters(), *part.buffers()))
-        return total
-
     def __call__(self, prompt: str, *, seconds: float = 5.0, seed: int | None = None, steps: int | None = None,
                  guidance: float | None = None, progress: Progress | None = None) -> Audio:
         """About `seconds` of audio for `prompt`; the same seed (and options) gives the same audio."""
@@ -103,15 +88,9 @@ class StableAudioSound(SoundPipeline):
         if tokens > self.max_prompt_tokens:  # the pipeline would cut it silently, dropping the last words
             raise ValueError(f"The prompt is too long: {tokens} tokens, at most {self.max_prompt_tokens}. "
                              "Describe the sound in fewer words.")
-        seed = check_seed(seed)
-        seed = random_seed() if seed is None else seed
-        # A CPU generator: the starting noise is drawn on the CPU, so a seed means the same audio on any device;
-        # the scheduler seeds its Brownian-tree noise from it. seeded_rng also fences off the global generators.
-        generator = torch.Generator("cpu").manual_seed(seed)
-
-        def step_done(step: int, timestep: Any, latents: Any) -> None:
-            if progress is not None:  # may raise: a cancelled job stops between denoising steps
-                progress(min((step + 1) / steps, 0.99))
+        # The scheduler seeds its Brownian-tree noise from the generator; seeded_rng also fences off the global
+        # generators.
+        seed, generator = self.generator(seed)
 
         with seeded_rng(seed, self.device), torch.inference_mode(), warnings.catch_warnings():
             # torchsde warns at every step that float32 sigma 0.29999998 lies outside its interval [0.3, 500]:
@@ -119,8 +98,8 @@ class StableAudioSound(SoundPipeline):
             warnings.filterwarnings("ignore", message="Should have", module="torchsde")
             latents = self.pipe(
                 prompt, audio_start_in_s=0.0, audio_end_in_s=seconds, num_inference_steps=steps,
-                guidance_scale=guidance, negative_prompt=self.negative_prompt if guidance > 1.0 else None,
-                generator=generator, callback=step_done, callback_steps=1, output_type="latent",
+                guidance_scale=guidance, negative_prompt=self.negative_for(guidance),
+                generator=generator, callback=self.step_callback(progress, steps), callback_steps=1, output_type="latent",
             ).audios
             vae = self.pipe.vae
             audio = vae.decode(latents.to(device=vae.device, dtype=vae.dtype)).sample
