@@ -165,8 +165,9 @@ def render(ctx: UIContext) -> SoundsTab:
     with gr.Row():
         with gr.Column(scale=1):
             gr.Markdown("### Make a sound from a description")
-            engine = gr.Dropdown(label="Engine", choices=[], elem_id="sound-engine")
-            note = gr.Markdown(OFFLINE_NOTE, elem_id="sound-engine-note")
+            statuses = ctx.studio.engines.statuses()
+            engine = gr.Dropdown(engine_choices(statuses, "sound"), value=None, label="Engine", elem_id="sound-engine")
+            note = gr.Markdown(engine_note(statuses), elem_id="sound-engine-note")
             prompt = gr.Textbox(label="Describe the sound", placeholder="rain on a tin roof, distant thunder",
                                 elem_id="sound-prompt", lines=2)
             with gr.Row():

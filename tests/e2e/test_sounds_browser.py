@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from pipelines import audio as au
+from pipelines.catalog import Catalog
 from tests.conftest import needs_speech, speech_clip
 from tests.e2e.conftest import save_screenshot
 
@@ -78,16 +79,20 @@ def test_place_a_sound_under_narration_in_the_browser(page, app_factory, tmp_pat
 
 
 @needs_speech
-def test_generate_candidates_pick_one_by_ear_and_place_it_in_the_browser(page, app_factory, tmp_path, monkeypatch):
-    """With a text-to-audio engine on disk (the tiny MusicGen, as a person's downloaded one would be): describe the
-    sound, get two candidates, hear the second, put it under the narration ducked."""
+@pytest.mark.parametrize("engine", [e.id for e in Catalog.load().for_task("sound")])
+def test_generate_candidates_pick_one_by_ear_and_place_it_in_the_browser(page, app_factory, tmp_path, monkeypatch,
+                                                                        engine):
+    """With each text-to-audio engine on disk (tiny and random, as a person's downloaded one would be): describe
+    the sound, get two candidates, hear the second, put it under the narration ducked."""
     import re
 
     from studio.config import Settings
     from studio.service import Studio
-    from tests.tiny.musicgen import BUILDERS
+    from tests.tiny import all_builders
 
-    monkeypatch.setenv("RETAKE_ENGINE_PATHS", f"musicgen-small={BUILDERS['musicgen-small'](tmp_path / 'musicgen')}")
+    pytest.importorskip("diffusers")
+    monkeypatch.setenv("RETAKE_ENGINE_PATHS", f"{engine}={all_builders()[0][engine](tmp_path / engine)}")
+    name = Catalog.load().get(engine).name
     data = tmp_path / "data"
     studio = Studio.open(Settings(data_dir=data))
     project = studio.projects.list()[0].id
@@ -98,11 +103,12 @@ def test_generate_candidates_pick_one_by_ear_and_place_it_in_the_browser(page, a
     page.goto(app_factory(data).url)
     page.get_by_role("tab", name="Sounds").click()
     page.locator("#sound-engine input").click()
-    page.get_by_role("option", name=re.compile("MusicGen small")).click()
+    page.get_by_role("option", name=re.compile(re.escape(name))).click()
     expect(page.locator("#sound-engine-note")).to_contain_text("pick one by ear")
     page.locator("#sound-prompt textarea").fill("soft rain on a window")
-    page.locator("#sound-seconds input").fill("1.5")
+    page.locator("#sound-seconds input").fill("1")
     page.locator("#sound-seed input, #sound-seed textarea").first.fill("21")
+    page.locator("#sound-steps input, #sound-steps textarea").first.fill("3")
     page.locator("#sound-generate").click()
     report = page.locator("#sound-report")
     expect(report).to_contain_text("Made 2 candidates", timeout=120_000)
@@ -116,13 +122,13 @@ def test_generate_candidates_pick_one_by_ear_and_place_it_in_the_browser(page, a
     page.locator("#sound-place").click()
     expect(report).to_contain_text("Saved as take", timeout=120_000)
     expect(report).to_contain_text(f"with sound #{second}")
-    save_screenshot(page, "sounds-generate.png")
+    save_screenshot(page, f"sounds-generate-{engine}.png")
     assert "Traceback" not in page.content()
 
     studio = Studio.open(Settings(data_dir=data))
     try:
         made = studio.takes.get(second)
-        assert made.kind == "sound" and made.engine_id == "musicgen-small" and made.seed in (21, 22)
+        assert made.kind == "sound" and made.engine_id == engine and made.seed in (21, 22)
         assert made.parameters["prompt"] == "soft rain on a window"
         mix = next(t for t in studio.takes.list(project) if t.kind == "mixed")
         assert mix.parent_id == narration.id and mix.parameters["sound_take"] == second
@@ -150,3 +156,7 @@ def test_sounds_through_the_api(running_app, tmp_path):
     assert au.load(mix).duration > 6.0
     with pytest.raises(Exception, match="past the narration's end"):
         client.predict(1, narration, sound, 99, "", "", False, 0, 12, 0.05, 0.5, api_name="/place_sound")
+    with pytest.raises(Exception, match="Stable Audio Open 1.0") as refused:  # offline, never downloaded
+        client.predict(1, "stable-audio-open-1.0", "rain on a tin roof", 3, 1, "", "", "", False,
+                       api_name="/generate_sound")
+    assert "Traceback" not in str(refused.value)
