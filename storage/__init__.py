@@ -1,4 +1,5 @@
-"""Retake's persistence: projects, voices (with consent), takes with their transcripts, and audio.
+"""Retake's persistence: projects, voices (with consent), takes with their transcripts, narration scripts
+and audio.
 
 Callers use `Store` (several writes that belong together: `Store.unit_of_work()`) and get frozen
 records back; nothing here imports pipelines, Gradio or model code, and audio is kept as the
@@ -9,11 +10,16 @@ from .errors import ConflictError, NotFoundError, StorageError, StorageFullError
 from .integrity import DatabaseDamaged
 from .records import (
     Clip,
+    UNSET,
     Consent,
+    LexiconEntry,
     NewClip,
+    NewSegment,
     NewTake,
     NewTranscript,
     Project,
+    Script,
+    ScriptSegment,
     Take,
     TakeTranscript,
     TranscriptWord,
@@ -30,17 +36,22 @@ __all__ = [
     "DatabaseDamaged",
     "ImportLimits",
     "Consent",
+    "LexiconEntry",
     "NewClip",
+    "NewSegment",
     "NewTake",
     "NewTranscript",
     "NotFoundError",
     "Project",
+    "Script",
+    "ScriptSegment",
     "StorageError",
     "StorageFullError",
     "Store",
     "Take",
     "TakeTranscript",
     "TranscriptWord",
+    "UNSET",
     "UnitOfWork",
     "Voice",
 ]

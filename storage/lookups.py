@@ -8,7 +8,7 @@ from sqlalchemy import CursorResult, Delete, Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from .errors import NotFoundError
-from .models import EmbeddingRow, ProjectRow, TakeRow, VoiceMatchRow, VoiceRow
+from .models import EmbeddingRow, ProjectRow, ScriptRow, SegmentRow, SegmentTakeRow, TakeRow, VoiceMatchRow, VoiceRow
 
 
 def require_project(s: Session, project_id: int) -> ProjectRow:
@@ -31,6 +31,28 @@ def require_take(s: Session, take_id: int) -> TakeRow:
     if row is None:
         raise NotFoundError(f"take {take_id} not found")
     return row
+
+
+def require_script(s: Session, script_id: int) -> ScriptRow:
+    row = s.get(ScriptRow, script_id)
+    if row is None:
+        raise NotFoundError(f"script {script_id} not found")
+    return row
+
+
+def require_segment(s: Session, segment_id: int) -> SegmentRow:
+    row = s.get(SegmentRow, segment_id)
+    if row is None:
+        raise NotFoundError(f"segment {segment_id} not found")
+    return row
+
+
+def chosen_hash(s: Session, row: SegmentRow) -> str | None:
+    """The content hash the segment's chosen take was made from (None without a chosen take)."""
+    if row.chosen_take_id is None:
+        return None
+    return s.scalar(select(SegmentTakeRow.content_hash).where(
+        SegmentTakeRow.segment_id == row.id, SegmentTakeRow.take_id == row.chosen_take_id))
 
 
 def require_in_project(s: Session, table: type[VoiceRow] | type[TakeRow], row_id: int, project_id: int) -> None:

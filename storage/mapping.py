@@ -7,8 +7,18 @@ from collections.abc import Sequence
 import numpy as np
 
 from .errors import StorageError
-from .models import ClipRow, ProjectRow, TakeRow, TakeTranscriptRow, VoiceRow
-from .records import Clip, Consent, Project, Take, TakeTranscript, Voice
+from .models import ClipRow, LexiconRow, ProjectRow, ScriptRow, SegmentRow, TakeRow, TakeTranscriptRow, VoiceRow
+from .records import (
+    Clip,
+    Consent,
+    LexiconEntry,
+    Project,
+    Script,
+    ScriptSegment,
+    Take,
+    TakeTranscript,
+    Voice,
+)
 
 
 def project_record(row: ProjectRow) -> Project:
@@ -87,3 +97,46 @@ def decode_vector(data: bytes, dim: int) -> np.ndarray:
         raise StorageError(f"stored embedding has {values.size} values, expected {dim}")
     return values.astype(np.float32)  # native byte order, writable copy
 
+
+
+def script_record(row: ScriptRow) -> Script:
+    return Script(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        source_format=row.source_format,
+        settings=dict(row.settings or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def segment_record(row: SegmentRow, take_hash: str | None) -> ScriptSegment:
+    """`take_hash`: the content_hash of the link to the row's chosen take (None without one)."""
+    return ScriptSegment(
+        id=row.id,
+        script_id=row.script_id,
+        position=row.position,
+        section=row.section,
+        speaker=row.speaker,
+        voice_id=row.voice_id,
+        engine_id=row.engine_id,
+        text=row.text,
+        pause_after_s=row.pause_after_s,
+        chosen_take_id=row.chosen_take_id,
+        take_hash=take_hash if row.chosen_take_id is not None else None,
+        locked=bool(row.locked),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def lexicon_record(row: LexiconRow) -> LexiconEntry:
+    return LexiconEntry(
+        id=row.id,
+        project_id=row.project_id,
+        word=row.word,
+        respelling=row.respelling,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

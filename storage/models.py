@@ -1,7 +1,7 @@
 """SQLAlchemy ORM tables (private to storage/). The Alembic revisions in storage/migrations must
 describe exactly these tables; tests/integration/test_migrations.py compares the two.
 
-New concepts (e.g. narration scripts and their lines pointing at takes) arrive as new tables in a
+New concepts (narration scripts and their lines pointing at takes, 0005) arrive as new tables in a
 new revision (as take_transcripts did in 0002); takes.kind is free text so new kinds of take need no
 migration."""
 from __future__ import annotations
@@ -191,3 +191,80 @@ class TakeTranscriptRow(Base):
     # transcript is always read and replaced whole and an hour of speech is ~10k words.
     words: Mapped[list[list[Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# ---------------------------------------------------------------- narration scripts (revision 0005)
+
+SCRIPT_FORMATS = ("text", "markdown", "srt")
+
+
+class ScriptRow(Base):
+    """A narration document: many lines (segments), fixed one by one and rendered to one file."""
+
+    __tablename__ = "scripts"
+    __table_args__ = (Index("ix_scripts_project_id", "project_id"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    source_format: Mapped[str] = mapped_column(String(16))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the use case's, not read here
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SegmentRow(Base):
+    """One line of a script; positions are 0-based and contiguous within the script."""
+
+    __tablename__ = "script_segments"
+    __table_args__ = (
+        UniqueConstraint("script_id", "position"),
+        Index("ix_script_segments_voice_id", "voice_id"),  # ON DELETE SET NULL looks them up
+        Index("ix_script_segments_chosen_take_id", "chosen_take_id"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    script_id: Mapped[int] = mapped_column(ForeignKey("scripts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    section: Mapped[str | None] = mapped_column(String(300))
+    speaker: Mapped[str | None] = mapped_column(String(100))
+    voice_id: Mapped[int | None] = mapped_column(ForeignKey("voices.id", ondelete="SET NULL"))
+    engine_id: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    pause_after_s: Mapped[float] = mapped_column(Float)
+    chosen_take_id: Mapped[int | None] = mapped_column(ForeignKey("takes.id", ondelete="SET NULL"))
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SegmentTakeRow(Base):
+    """A take made for (or picked for) a segment, with the hash of what it was generated from, so a
+    changed line shows which takes no longer match it."""
+
+    __tablename__ = "segment_takes"
+    __table_args__ = (Index("ix_segment_takes_take_id", "take_id"),)
+
+    segment_id: Mapped[int] = mapped_column(
+        ForeignKey("script_segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LexiconRow(Base):
+    """How to say a word in this project (a respelling the engines read instead); one per word,
+    whatever its case, hence the lowercased key."""
+
+    __tablename__ = "lexicon_entries"
+    __table_args__ = (UniqueConstraint("project_id", "word_key"), NEVER_REUSE_IDS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    word: Mapped[str] = mapped_column(String(100))
+    word_key: Mapped[str] = mapped_column(String(100))
+    respelling: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

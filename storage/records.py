@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 # (text, start, end, confidence): start/end in seconds from the start of the take's audio.
@@ -122,3 +123,71 @@ class NewTranscript:
     words: Sequence[Any]
     engine_id: str | None = None
     language: str | None = None
+
+
+class Unset(Enum):
+    """The type of UNSET: "this field was not given", so that None can mean "clear it"."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+
+
+@dataclass(frozen=True)
+class Script:
+    """A narration document; its lines are `ScriptSegment`s. `settings` (pauses, target, engine...)
+    belong to the narration use case: storage keeps them as given."""
+
+    id: int
+    project_id: int
+    name: str
+    source_format: str  # "text" | "markdown" | "srt"
+    settings: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ScriptSegment:
+    """One line of a script. `take_hash` is the content hash its chosen take was generated from (None
+    without a chosen take): a line whose current hash differs needs a new take."""
+
+    id: int
+    script_id: int
+    position: int  # 0-based, contiguous within the script
+    section: str | None  # the chapter or heading it falls under
+    speaker: str | None  # the speaker tag as written, e.g. "NARRATOR"
+    voice_id: int | None
+    engine_id: str | None
+    text: str
+    pause_after_s: float
+    chosen_take_id: int | None
+    take_hash: str | None
+    locked: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class NewSegment:
+    """A line to store in a script (Store.create_script, Store.insert_segment)."""
+
+    text: str
+    section: str | None = None
+    speaker: str | None = None
+    voice_id: int | None = None
+    engine_id: str | None = None
+    pause_after_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    """How a word is said in a project: engines read `respelling` where the text has `word` (any case)."""
+
+    id: int
+    project_id: int
+    word: str
+    respelling: str
+    created_at: datetime
+    updated_at: datetime

@@ -53,14 +53,16 @@ from .records import (
     TranscriptWord,
     Voice,
 )
+from .scripts import ScriptStore
 from .unit_of_work import Clock, UnitOfWork
 
 DEFAULT_PROJECT_NAME = "My project"
 MAX_PAGE = 1000
 
 
-class Store:
-    """Everything Retake keeps: a SQL database (any SQLAlchemy URL) plus a blob directory."""
+class Store(ScriptStore):
+    """Everything Retake keeps: a SQL database (any SQLAlchemy URL) plus a blob directory. Narration
+    scripts, their segments and the lexicon: see `ScriptStore` (storage/scripts.py)."""
 
     blobs: BlobStore
 

@@ -62,6 +62,7 @@ from .records import (
     TakeTranscript,
     Voice,
 )
+from .script_writes import ScriptWrites
 
 ENCODER_MAX = 100
 ENGINE_KEY_MAX = 300
@@ -69,8 +70,9 @@ ENGINE_KEY_MAX = 300
 Clock = Callable[[], datetime]
 
 
-class UnitOfWork:
-    """The writes of one transaction; made by `Store.unit_of_work()`, which commits or rolls back."""
+class UnitOfWork(ScriptWrites):
+    """The writes of one transaction; made by `Store.unit_of_work()`, which commits or rolls back. Scripts,
+    segments and the lexicon: see `ScriptWrites`."""
 
     def __init__(self, session: Session, blobs: BlobStore, clock: Clock) -> None:
         self.session = session

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .models import NAME_MAX
-from .records import Consent, NewClip, NewTake, NewTranscript
+from .models import NAME_MAX, SCRIPT_FORMATS
+from .records import Consent, NewClip, NewSegment, NewTake, NewTranscript
 
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # BIGINT range on every backend
 
@@ -245,3 +245,75 @@ def take(value: NewTake) -> NewTake:
         parent_id=value.parent_id,
         scores=json_dict(value.scores, "scores"),
     )
+
+
+# ---------------------------------------------------------------- scripts
+
+MAX_SEGMENTS = 2000  # per script
+SEGMENT_TEXT_MAX = 5000
+SECTION_MAX = 300
+SPEAKER_MAX = 100
+PAUSE_MAX_S = 60.0
+CONTENT_HASH_MAX = 128
+WORD_MAX = 100
+RESPELLING_MAX = 200
+
+
+def source_format(value: object) -> str:
+    if value not in SCRIPT_FORMATS:
+        raise ValueError(f"source format must be one of {', '.join(SCRIPT_FORMATS)}, not {value!r}")
+    return str(value)
+
+
+def segment_text(value: object) -> str:
+    """A line to speak: stripped (edges are not spoken), non-blank, at most SEGMENT_TEXT_MAX characters."""
+    if not isinstance(value, str):
+        raise ValueError("segment text must be text")
+    text = value.strip()
+    if not text:
+        raise ValueError("segment text must not be blank")
+    if len(text) > SEGMENT_TEXT_MAX:
+        raise ValueError(f"segment text is {len(text)} characters long; a segment holds at most "
+                         f"{SEGMENT_TEXT_MAX} (split it)")
+    return text
+
+
+def optional_label(value: object, what: str, max_len: int) -> str | None:
+    """A section or speaker: stripped; blank means none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be text or None")
+    label = value.strip()
+    if len(label) > max_len:
+        raise ValueError(f"{what} is longer than {max_len} characters")
+    return label or None
+
+
+def pause(value: object) -> float:
+    seconds = _real(value, "pause after the segment")
+    if not 0.0 <= seconds <= PAUSE_MAX_S:
+        raise ValueError(f"pause after the segment must be from 0 to {PAUSE_MAX_S:g} seconds")
+    return seconds
+
+
+def optional_id(value: object, what: str) -> int | None:
+    return None if value is None else positive_int(value, what)
+
+
+def segment(value: NewSegment) -> NewSegment:
+    """A new line, every field checked and normalised."""
+    if not isinstance(value, NewSegment):
+        raise ValueError("a segment must be a storage.NewSegment")
+    return NewSegment(
+        text=segment_text(value.text),
+        section=optional_label(value.section, "section", SECTION_MAX),
+        speaker=optional_label(value.speaker, "speaker", SPEAKER_MAX),
+        voice_id=optional_id(value.voice_id, "voice id"),
+        engine_id=optional_label(value.engine_id, "engine_id", 100),
+        pause_after_s=pause(value.pause_after_s),
+    )
+
+
+def content_hash(value: object) -> str:
+    return clean_name(value, "content hash", max_len=CONTENT_HASH_MAX)

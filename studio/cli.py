@@ -14,6 +14,7 @@ from pipelines.base import EngineError
 from pipelines.sound.placement import Placement
 from storage import StorageError
 
+from . import cli_scripts
 from .config import Settings
 from .convert import ConvertRequest
 from .service import Studio
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     placed.add_argument("--duck", type=float, default=12.0, help="dB the sound is lowered under speech")
     placed.add_argument("--out", type=Path, help="also write the mix to this file (.wav, .flac, .mp3, .ogg)")
 
+    cli_scripts.add_parsers(groups)
+
     gc = groups.add_parser("gc", help="delete audio files no row refers to, and temp files crashes left")
     gc.add_argument("--grace", type=float, default=3600.0, help="only files older than this many seconds")
     return parser
@@ -136,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run(studio: Studio, args: argparse.Namespace):
     """Dispatch one command; returns what to print as JSON."""
     project_id = args.project or studio.projects.list()[0].id
+    if args.group in ("render", "scripts", "lexicon", "worker"):
+        return cli_scripts.run(studio, project_id, args)
     match args.group, getattr(args, "action", None):
         case "voices", "list":
             return studio.voices.list(project_id)

@@ -29,6 +29,8 @@ class Settings:
     dtype: str | None = None  # None/"auto": float32 on CPU, bfloat16/float16 on GPUs
     engine_paths: tuple[tuple[str, Path], ...] = ()  # engine id -> local folder with its weights
     gpu_concurrency: int = 2  # model-running requests served at once (speak, edit, enhance, transcribe...)
+    redis_url: str | None = None  # background jobs on Redis (several worker machines) instead of SQLite in data_dir
+    app_workers: int = 1  # background-job workers the app runs itself (0: only `python -m studio worker` runs them)
 
     @property
     def cache_dir(self) -> Path:
@@ -58,6 +60,8 @@ class Settings:
             dtype=env.get("RETAKE_DTYPE") or None,
             engine_paths=_engine_paths(env.get("RETAKE_ENGINE_PATHS", "")),
             gpu_concurrency=_number(env, "RETAKE_GPU_CONCURRENCY", cls.gpu_concurrency, int),
+            redis_url=env.get("RETAKE_REDIS_URL") or None,
+            app_workers=_count(env, "RETAKE_APP_WORKERS", cls.app_workers),
         )
 
 
@@ -72,6 +76,16 @@ def _number(env: Mapping[str, str], name: str, default, kind):
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number that may be 0 (unlike `_number`'s positive ones)."""
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    if not raw.strip().isdigit():
+        raise ValueError(f"{name} must be a whole number (0 or more), got {raw!r}")
+    return int(raw)
 
 
 def _engine_paths(raw: str) -> tuple[tuple[str, Path], ...]:

@@ -8,6 +8,7 @@ attempt take kept for every chunk. The speech take and its attempts are stored i
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from pipelines import audio as au
 from pipelines.catalog import Engine
 from pipelines.narration import NarrationChunk, NarrationSettings
 from pipelines.scoring import Scores
-from storage import NewTake, NotFoundError, Store, Take
+from storage import NewTake, NotFoundError, Store, Take, UnitOfWork
 
 from .voice_match import VoiceMatch
 
@@ -44,13 +45,20 @@ class SpeakEvent:
 ScoreRow = tuple[dict[str, Any], bool, float]  # (kept attempt's scores, failed the gate, seconds of speech)
 
 
-def save(store: Store, project_id: int, speech: NewTake, attempts: list[NewTake]) -> tuple[Take, tuple[Take, ...]]:
+OnSaved = Callable[[UnitOfWork, Take], None]
+"""Runs inside the unit of work that stores a narration, e.g. to tie it to a script segment: all or nothing."""
+
+
+def save(store: Store, project_id: int, speech: NewTake, attempts: list[NewTake],
+         on_saved: OnSaved | None = None) -> tuple[Take, tuple[Take, ...]]:
     """The speech take and its attempts as its children, in one unit of work: kept whole or not at all."""
     for new in (speech, *attempts):  # the audio first, outside the transaction, so it holds the lock briefly
         store.blobs.put(new.audio)
     with store.unit_of_work() as uow:
         take = uow.add_take(project_id, speech)
         stored = tuple(uow.add_take(project_id, dataclasses.replace(a, parent_id=take.id)) for a in attempts)
+        if on_saved is not None:
+            on_saved(uow, take)
     return take, stored
 
 

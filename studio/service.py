@@ -20,6 +20,8 @@ from .enhance import Enhance
 from .fix import Fix
 from .media import Media
 from .projects import Projects
+from .script_jobs import ScriptJobs, make_queue
+from .scripts import Scripts
 from .sound_generation import SoundGeneration
 from .sounds import Sounds
 from .speak import Speak
@@ -51,6 +53,8 @@ class Studio:
         self.convert = Convert(store, self.models, settings, self.media, self.voice_match)
         self.sounds = Sounds(store, self.models, settings, self.media)
         self.sound_generation = SoundGeneration(store, self.models)
+        self.scripts = Scripts(store, self.speak, self.edit, self.media)
+        self.script_jobs = ScriptJobs(self.scripts, make_queue(settings))
         self.enhance = Enhance(store, self.models, settings, self.media, self.takes)
 
     @classmethod
@@ -68,4 +72,5 @@ class Studio:
         return cls(store, settings, models)
 
     def close(self) -> None:
+        self.script_jobs.stop_workers()  # a job being spoken finishes first
         self.store.close()

@@ -64,14 +64,15 @@ class Speak:
 
     def speak(self, project_id: int, text: str, *, voice_id: int | None = None, engine_id: str = DEFAULT_ENGINE,
               seed: int | None = None, speaker: str | None = None, speed: float = 1.0, gate: bool = True,
-              match_voice: bool = True,
+              match_voice: bool = True, on_saved: narrations.OnSaved | None = None,
               progress: Progress | None = None, cancel: CancelToken | None = None) -> Detached[SpeakEvent]:
         """Check the request now (ValueError with a readable message), then start the narration on its own
         thread and return an iterator over its events: "chunk" as each chunk is synthesised (play it),
         "replaced" when the gate swapped a better attempt into an earlier chunk, and "done" once the take is
         stored. Nothing is stored if synthesis fails or `cancel` is cancelled (checked at every event), except
         that a cancel because the asker left keeps the chunks already spoken; a reader that stops early leaves
-        the narration to finish and be stored (`Detached.wait()` returns when it has)."""
+        the narration to finish and be stored (`Detached.wait()` returns when it has). `on_saved` runs in the
+        unit of work that stores it (a script segment's link to its new take)."""
         text = clean_text(text, "The text to speak")
         if len(text) > MAX_TEXT_CHARS:
             raise ValueError(f"The text has {len(text):,} characters; at most {MAX_TEXT_CHARS:,} can be spoken "
@@ -107,11 +108,12 @@ class Speak:
         # The narration runs on its own thread: a reader that goes away (a closed browser) does not stop it,
         # and it is stored when it ends; progress reaches `progress` in the reader's thread.
         return Detached(lambda report: self._run(project_id, text, voice_id, voicing, speed, settings, events,
-                                                 len(plan), report, cancel), step, name="retake-speak")
+                                                 len(plan), report, cancel, on_saved), step, name="retake-speak")
 
     def _run(self, project_id: int, text: str, voice_id: int | None, voicing: Voicing, speed: float,
              settings: NarrationSettings, events: Iterator[NarrationEvent], total: int,
-             step: Progress, cancel: CancelToken | None = None) -> Iterator[SpeakEvent]:
+             step: Progress, cancel: CancelToken | None = None,
+             on_saved: narrations.OnSaved | None = None) -> Iterator[SpeakEvent]:
         final: dict[int, NarrationChunk] = {}
         played: list[NarrationChunk] = []  # as first synthesised, in order (what a listener heard)
         gated = voicing.quality is not None
@@ -170,7 +172,7 @@ class Speak:
                          parameters=parameters, seed=done[0].base_seed,
                          scores=narrations.aggregate(done, voicing.match))
         attempts = narrations.attempt_takes(done, voice_id, engine, parameters, encoded=attempt_audio)
-        take, stored = narrations.save(self.store, project_id, speech, attempts)
+        take, stored = narrations.save(self.store, project_id, speech, attempts, on_saved)
         step(1.0, "done")
         yield SpeakEvent("done", len(done) - 1, total, whole, take=take, attempts=stored, match=voicing.match,
                          notices=voicing.notices + ((f"The narration {stopped}.",) if stopped else ()))

@@ -7,7 +7,8 @@ is refused without leaving rows or blobs behind.
 
 Additions that an older reader may safely ignore keep FORMAT_VERSION: a take's optional
 "transcript" (added with storage revision 0002) is one. Archives without it import unchanged, and
-an older Retake importing a newer archive only loses transcripts, which it can hear again."""
+an older Retake importing a newer archive only loses transcripts, which it can hear again. Narration
+scripts and the lexicon (revision 0005, see archive/scripts.py) are another such addition."""
 from .export import export_project
 from .importer import import_project
 from .manifest import FORMAT, FORMAT_VERSION

@@ -1,5 +1,5 @@
 """Writing a project to one zip: the manifest (voices, consent, clips, embeddings, takes with
-their transcripts) plus every blob it names."""
+their transcripts, narration scripts and the lexicon) plus every blob it names."""
 from __future__ import annotations
 
 import base64
@@ -18,6 +18,7 @@ from ..blobs import BlobStore
 from ..errors import NotFoundError, StorageError
 from ..models import ProjectRow, TakeRow, TakeTranscriptRow, VoiceRow, utcnow
 from .manifest import AUDIO_DIR, FORMAT, FORMAT_VERSION, MANIFEST
+from .scripts import scripts_out
 
 
 def export_project(
@@ -48,6 +49,9 @@ def export_project(
             )
         }
         manifest = _manifest(project, voices, takes, transcripts)
+        manifest["scripts"], manifest["lexicon"] = scripts_out(
+            s, project_id, {v.id: i for i, v in enumerate(voices, start=1)},
+            {t.id: i for i, t in enumerate(takes, start=1)})
 
     shas = sorted(
         {c["audio_sha"] for v in manifest["voices"] for c in v["clips"]}

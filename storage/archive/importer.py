@@ -30,6 +30,7 @@ from ..models import (
 from ..unit_of_work import UnitOfWork
 from .limits import ImportLimits, size_text
 from .manifest import AUDIO_DIR, MANIFEST, Plan, parse
+from .scripts import insert_scripts
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 
@@ -254,4 +255,5 @@ def _insert(uow: UnitOfWork, plan: Plan) -> int:
         if t.transcript is not None
     )
     s.flush()
+    insert_scripts(s, project.id, plan.scripts, plan.lexicon, voice_ids, {ref: row.id for ref, row in rows.items()})
     return project.id

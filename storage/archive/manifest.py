@@ -11,6 +11,7 @@ from typing import Any
 from .. import validate as check
 from ..blobs import is_sha
 from ..errors import StorageError
+from .scripts import LexiconIn, ScriptIn, parse_lexicon, parse_scripts
 
 FORMAT = "retake-project"
 FORMAT_VERSION = 1
@@ -83,6 +84,8 @@ class Plan:
     name: str
     voices: tuple[VoiceIn, ...]
     takes: tuple[TakeIn, ...]
+    scripts: tuple[ScriptIn, ...] = ()
+    lexicon: tuple[LexiconIn, ...] = ()
 
     @property
     def shas(self) -> list[str]:
@@ -151,7 +154,9 @@ def _parse_unchecked(manifest: Any, name: str | None) -> Plan:
             raise ValueError(f"take {t.ref} refers to unknown voice {t.voice_ref}")
         if t.parent_ref is not None and t.parent_ref not in take_refs:
             raise ValueError(f"take {t.ref} refers to unknown parent take {t.parent_ref}")
-    return Plan(name=project_name, voices=tuple(voices), takes=takes)
+    scripts = parse_scripts(manifest.get("scripts"), voice_refs, take_refs)
+    return Plan(name=project_name, voices=tuple(voices), takes=takes, scripts=scripts,
+                lexicon=parse_lexicon(manifest.get("lexicon")))
 
 
 def _consent(value: Any, voice: Any) -> dict[str, Any]:

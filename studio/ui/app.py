@@ -6,7 +6,7 @@ import gradio as gr
 from studio.config import Settings
 from studio.service import Studio
 
-from . import convert, edit, enhance, models, projects, sounds, speak, takes, voices
+from . import convert, edit, enhance, models, projects, scripts, sounds, speak, takes, voices
 from .cancellation import cancel_session
 from .context import UIContext
 from .fields import TABLE_CSS
@@ -35,6 +35,8 @@ def build_app(studio: Studio) -> gr.Blocks:
                 enhance_tab = enhance.render(ctx)
             with gr.Tab("Sounds", id="sounds"):
                 sound_tab = sounds.render(ctx)
+            with gr.Tab("Scripts", id="scripts"):
+                script_tab = scripts.render(ctx)
             with gr.Tab("Takes", id="takes"):
                 take_tab = takes.render(ctx)
             with gr.Tab("Projects", id="projects"):
@@ -48,6 +50,7 @@ def build_app(studio: Studio) -> gr.Blocks:
         enhance.listen(ctx, enhance_tab)
         convert.listen(ctx, convert_tab)
         sounds.listen(ctx, sound_tab)
+        scripts.listen(ctx, script_tab)
         edit.listen(ctx, edit_tab)
         speak.listen(ctx, speak_tab)
         models.listen(ctx, model_tab)
@@ -73,4 +76,6 @@ def launch(studio: Studio, settings: Settings, **kwargs) -> tuple:
         css=TABLE_CSS,
     )
     options.update(kwargs)
+    if settings.app_workers:  # background jobs (a script's segments) run in the app unless workers run elsewhere
+        studio.script_jobs.start_workers(settings.app_workers)
     return demo, demo.launch(**options)

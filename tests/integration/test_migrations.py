@@ -59,8 +59,8 @@ def test_version_is_head(engine: Engine) -> None:
         assert current_revision(conn) is None
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0004"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0004"]
+        assert current_revision(conn) == head_revision() == "0005"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0005"]
 
 
 def test_pragmas_on_every_new_connection(engine: Engine) -> None:
@@ -179,7 +179,7 @@ def test_upgrade_from_0001_keeps_data_and_adds_transcripts(engine: Engine, tmp_p
 
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == "0004"
+        assert current_revision(conn) == "0005"
     assert snapshot(engine) == before  # every old row, byte for byte
     assert schema_diff(engine, Base.metadata) == []
     engine.dispose()
@@ -255,3 +255,25 @@ def test_upgrade_to_0004_keeps_rows_and_stops_id_reuse(engine: Engine, tmp_path:
         assert [t.id for t in store.take_children(1)] == [2, 3]  # lineage survived the rebuild
         gone, new = newest_gone_then_new(store, 1)
         assert gone == 4 and new == 5
+
+
+def test_downgrade_to_0004_drops_only_the_script_tables(engine: Engine) -> None:
+    at_revision(engine, "0001")
+    fill_0001(engine)
+    migrate(engine)
+    stamp = "2025-01-02 03:04:05.000000"
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO scripts (id, project_id, name, source_format, settings, created_at, updated_at) "
+                          "VALUES (1, 1, 'Ch 1', 'text', '{}', :t, :t)"), {"t": stamp})
+        conn.execute(text("INSERT INTO script_segments (id, script_id, position, voice_id, text, pause_after_s, "
+                          "chosen_take_id, locked, created_at, updated_at) VALUES (1, 1, 0, 1, 'One.', 0.5, 1, 0, "
+                          ":t, :t)"), {"t": stamp})
+        conn.execute(text("INSERT INTO segment_takes (segment_id, take_id, content_hash, created_at) "
+                          "VALUES (1, 1, 'h', :t)"), {"t": stamp})
+    before = snapshot(engine)
+    downgrade(engine, "0004")
+    new_tables = {"scripts", "script_segments", "segment_takes", "lexicon_entries"}
+    assert not new_tables & set(inspect(engine).get_table_names())
+    assert snapshot(engine) == before
+    migrate(engine)
+    assert schema_diff(engine, Base.metadata) == []
