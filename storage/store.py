@@ -163,6 +163,13 @@ class Store(ScriptStore):
                     raise
                 return project_record(row)
 
+    def rename_project(self, project_id: int, name: str) -> Project:
+        try:
+            with self.unit_of_work() as uow:
+                return uow.rename_project(project_id, name)
+        except IntegrityError as exc:  # a project of that name made meanwhile by another writer
+            raise ConflictError(project_exists(name.strip())) from exc
+
     def delete_project(self, project_id: int) -> None:
         """Delete a project with its voices and takes (their audio goes at the next collect_garbage)."""
         with self.unit_of_work() as uow:

@@ -91,6 +91,16 @@ class UnitOfWork(ScriptWrites):
         s.flush()
         return project_record(row)
 
+    def rename_project(self, project_id: int, name: str) -> Project:
+        name = check.clean_name(name, "project name")
+        row = require_project(self.session, project_id)
+        if row.name != name:
+            if self.session.scalar(select(ProjectRow.id).where(ProjectRow.name == name)) is not None:
+                raise ConflictError(project_exists(name))
+            row.name = name
+            self.session.flush()
+        return project_record(row)
+
     def delete_project(self, project_id: int) -> None:
         """The project with its voices and takes (their audio goes at the next collect_garbage)."""
         if delete_rows(self.session, delete(ProjectRow).where(ProjectRow.id == project_id)) == 0:

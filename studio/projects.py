@@ -27,6 +27,20 @@ class Projects:
     def create(self, name: str) -> Project:
         return self.store.create_project(clean_text(name, "The project name").strip())
 
+    def rename(self, project_id: int, name: str) -> Project:
+        return self.store.rename_project(int(project_id), clean_text(name, "The project name").strip())
+
+    def delete(self, project_id: int, *, confirm_name: str) -> None:
+        """Delete the project with everything in it; the caller types the project's name to confirm (there is
+        no undo), and the last project stays (the studio always has one)."""
+        project = self.store.get_project(int(project_id))
+        if (confirm_name or "").strip() != project.name:
+            raise ValueError(f"Type the project's name, “{project.name}”, to delete it with all its voices, takes "
+                             "and scripts.")
+        if len(self.store.list_projects()) <= 1:
+            raise ValueError("This is the only project: create another before deleting it.")
+        self.store.delete_project(project.id)
+
     def export(self, project_id: int, *, cancel: CancelToken | None = None) -> Path:
         """The project as one archive in the cache directory, ready to download; a cancelled export (checked
         between recordings) leaves no file."""

@@ -28,6 +28,10 @@ class ProjectsTab:
     archive: gr.File
     upload: gr.File
     do_import: gr.Button
+    rename_to: gr.Textbox
+    rename: gr.Button
+    confirm: gr.Textbox
+    delete: gr.Button
     status: gr.Markdown
 
 
@@ -48,6 +52,18 @@ class ProjectHandlers:
         created = self.projects.create(name or "")
         return gr.update(choices=project_choices(self.projects.list()), value=created.id), "", \
             f"Created project **{created.name}**."
+
+    @user_errors
+    def rename_project(self, project_id, name):
+        renamed = self.projects.rename(int(project_id), name or "")
+        return gr.update(choices=project_choices(self.projects.list()), value=renamed.id), "", \
+            f"Renamed to **{renamed.name}**."
+
+    @user_errors
+    def delete_project(self, project_id, confirm):
+        self.projects.delete(int(project_id), confirm_name=confirm or "")
+        listed = self.projects.list()
+        return gr.update(choices=project_choices(listed), value=listed[0].id), "", "Deleted the project."
 
     @cancellable
     @user_errors
@@ -75,8 +91,16 @@ def render(ctx: UIContext) -> ProjectsTab:
         with gr.Column():
             upload = gr.File(label="Import an archive", file_types=[".zip"])
             do_import = gr.Button("Import")
-    status = gr.Markdown()
-    return ProjectsTab(new_name, create, export, archive, upload, do_import, status)
+    with gr.Row():
+        with gr.Column():
+            rename_to = gr.Textbox(label="Rename the current project to", elem_id="project-rename-to")
+            rename = gr.Button("Rename", elem_id="project-rename")
+        with gr.Column():
+            confirm = gr.Textbox(label="Delete the current project: type its name", elem_id="project-confirm")
+            delete = gr.Button("Delete project", variant="stop", elem_id="project-delete")
+    status = gr.Markdown(elem_id="project-status")
+    return ProjectsTab(new_name, create, export, archive, upload, do_import, rename_to, rename, confirm, delete,
+                       status)
 
 
 def listen(ctx: UIContext, tab: ProjectsTab) -> None:
@@ -84,6 +108,10 @@ def listen(ctx: UIContext, tab: ProjectsTab) -> None:
     tab.create.click(handle.create_project, tab.new_name, [project, tab.new_name, tab.status],
                      api_name="create_project", show_progress_on=tab.status)
     tab.export.click(handle.export_project, project, tab.archive, api_name="export_project")
+    tab.rename.click(handle.rename_project, [project, tab.rename_to], [project, tab.rename_to, tab.status],
+                     api_name="rename_project")
+    tab.delete.click(handle.delete_project, [project, tab.confirm], [project, tab.confirm, tab.status],
+                     api_name="delete_project")
     tab.do_import.click(handle.import_project, tab.upload, [project, tab.upload, tab.status],
                         api_name="import_project", show_progress_on=tab.status)
     # A reload first shows projects made by others since the page was built; the other tabs fill after it.

@@ -27,8 +27,10 @@ POLL_S = 2.0
 def segment_rows(scripts: Scripts, script_id: int) -> list[list]:
     rows = []
     for row in (as_dict(r) for r in scripts.status(script_id)):
-        wer = row["scores"].get("wer") if isinstance(row["scores"], dict) else None
-        rows.append([row["position"] + 1, row["id"], row["speaker"] or "", row["section"] or "", row["state"],
+        scores = row["scores"] if isinstance(row["scores"], dict) else {}
+        wer = scores.get("wer_mean")
+        state = row["state"] + (" · check it" if scores.get("chunks_failed") else "")  # failed the quality gate
+        rows.append([row["position"] + 1, row["id"], row["speaker"] or "", row["section"] or "", state,
                      row["text"], f"#{row['take_id']}" if row["take_id"] else "",
                      f"{wer:.2f}" if isinstance(wer, (int, float)) else ""])
     return rows

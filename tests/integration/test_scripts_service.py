@@ -150,3 +150,36 @@ def test_an_interrupted_generation_resumes_in_the_next_worker_and_speaks_nothing
         assert not again.store.get_script(script.id).settings.get("generation_requested")
     finally:
         again.close()
+
+
+def test_the_command_line_renders_a_script_file_with_per_tag_voices(studio, project, tmp_path):
+    """`python -m studio render FILE --voice NAME --voice TAG=NAME --out FILE.mp3`, as a batch user runs it; a tag
+    naming no voice is refused in a sentence."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    source = tmp_path / "episode.md"
+    source.write_text("# One\n\nThe first line is read by the narrator.\n\nHOST: And this one by the host.\n",
+                      encoding="utf-8")
+    env = {**os.environ, "RETAKE_DATA_DIR": str(studio.settings.data_dir), "HF_HUB_OFFLINE": "1"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "studio", "--project", str(project), *args], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=600)
+
+    out = tmp_path / "episode.mp3"
+    done = cli("render", str(source), "--voice", "Narrator", "--voice", "HOST=Ada", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    made = json.loads(done.stdout)
+    assert made["segments"]["done"] == 2 and made["written"][0] == str(out)
+    assert au.load(out).duration == pytest.approx(made["take"]["duration"], abs=0.15)
+    assert out.with_suffix(".srt").read_text().count(" --> ") >= 1
+    voices = {v.name: v.id for v in studio.voices.list(project)}
+    rows = studio.scripts.status(made["script"])
+    assert [r.segment.voice_id for r in rows] == [None, voices["Ada"]]
+    assert [r.take.voice_id for r in rows] == [voices["Narrator"], voices["Ada"]]  # untagged: --voice NAME
+    refused = cli("render", str(source), "--voice", "Narrator", "--out", str(tmp_path / "x.mp3"))
+    assert refused.returncode == 2 and "HOST" in refused.stderr and "Traceback" not in refused.stderr
