@@ -20,7 +20,8 @@ from pipelines.narration.document import detect_format, parse_script, segment_ha
 from pipelines.narration.lexicon import apply_lexicon, check_entry
 from pipelines.narration.render import RenderPiece, export, manifest
 from pipelines.narration.render import render as render_pieces
-from storage import LexiconEntry, NewSegment, NewTake, Script, ScriptSegment, Store, Take, UnitOfWork
+from storage import UNSET, LexiconEntry, NewSegment, NewTake, Script, ScriptSegment, Store, Take, UnitOfWork
+from storage.records import Unset
 
 from .edit import Edit
 from .media import Media, Progress, stepper, write_atomic
@@ -193,17 +194,49 @@ class Scripts:
         """A segment's takes, newest first."""
         return [take for take, _ in self.store.segment_takes(self.segment(segment_id, project_id).id)]
 
-    def edit_segment(self, segment_id: int, *, text: str | None = None, locked: bool | None = None,
-                     project_id: int | None = None) -> ScriptSegment:
-        """New words and/or the lock; unlocking happens first, so one call can unlock and edit."""
+    def edit_segment(self, segment_id: int, *, text: str | None = None, voice_id: int | None | Unset = UNSET,
+                     locked: bool | None = None, project_id: int | None = None) -> ScriptSegment:
+        """New words, voice (None: the script's) and/or the lock; unlocking happens first, so one call can
+        unlock and edit."""
         segment = self.segment(segment_id, project_id)
         if locked is False and segment.locked:
             segment = self.store.update_segment(segment.id, locked=False)
         if text is not None and text.strip() != segment.text:
             segment = self.store.update_segment(segment.id, text=text)
+        if voice_id is not UNSET and voice_id != segment.voice_id:
+            project = self.script(segment.script_id).project_id
+            if voice_id is not None and self.store.get_voice(voice_id).project_id != project:
+                raise NotInProject(f"Voice #{voice_id} is not in this project.")
+            segment = self.store.update_segment(segment.id, voice_id=voice_id)
         if locked and not segment.locked:
             segment = self.store.update_segment(segment.id, locked=True)
         return segment
+
+    def move(self, segment_id: int, by: int, project_id: int | None = None) -> ScriptSegment:
+        """One place earlier (-1) or later (+1); the ends stay where they are."""
+        segment = self.segment(segment_id, project_id)
+        last = len(self.store.list_segments(segment.script_id)) - 1
+        return self.store.move_segment(segment.id, min(max(segment.position + by, 0), last))
+
+    def split(self, segment_id: int, text_with_mark: str, project_id: int | None = None) -> ScriptSegment:
+        """Two segments, cut where the person put a `|` in the segment's words (the words may be edited too)."""
+        segment = self.segment(segment_id, project_id)
+        if (text_with_mark or "").count("|") != 1:
+            raise ValueError("Put one | in the text where the segment should be split.")
+        head, tail = text_with_mark.split("|")
+        if not head.strip() or not tail.strip():
+            raise ValueError("Both parts of a split need words: put the | between two words.")
+        joined = f"{head.rstrip()} {tail.lstrip()}"
+        if joined != segment.text:
+            segment = self.store.update_segment(segment.id, text=joined)
+        first, _ = self.store.split_segment(segment.id, len(head.rstrip()))
+        return first
+
+    def merge_next(self, segment_id: int, project_id: int | None = None) -> ScriptSegment:
+        return self.store.merge_segments(self.segment(segment_id, project_id).id)
+
+    def delete_segment(self, segment_id: int, project_id: int | None = None) -> None:
+        self.store.delete_segment(self.segment(segment_id, project_id).id)
 
     def choose(self, segment_id: int, take_id: int, project_id: int | None = None) -> None:
         self.store.choose_segment_take(self.segment(segment_id, project_id).id, int(take_id))

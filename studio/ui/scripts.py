@@ -60,8 +60,14 @@ class ScriptsTab:
     timer: gr.Timer
     segment: gr.Dropdown
     text: gr.Textbox
+    segment_voice: gr.Dropdown
     locked: gr.Checkbox
     save: gr.Button
+    up: gr.Button
+    down: gr.Button
+    split_here: gr.Button
+    merge: gr.Button
+    delete: gr.Button
     regenerate: gr.Button
     takes: gr.Dropdown
     use_take: gr.Button
@@ -83,13 +89,14 @@ class ScriptHandlers:
     @user_errors
     def voices(self, project_id):
         voices = voice_choices(self.studio.voices.list(int(project_id)))
-        return gr.update(choices=[("the engine's own voice", NO_VOICE), *voices])
+        return (gr.update(choices=[("the engine's own voice", NO_VOICE), *voices]),
+                gr.update(choices=[("the script's voice", NO_VOICE), *voices]))
 
     @user_errors
     def pickers(self, project_id):
         """The project's voices and scripts (the newest chosen)."""
         scripts = [(s.name, s.id) for s in self.scripts.of_project(int(project_id))]
-        return self.voices(project_id), gr.update(choices=scripts, value=scripts[-1][1] if scripts else None)
+        return (*self.voices(project_id), gr.update(choices=scripts, value=scripts[-1][1] if scripts else None))
 
     @user_errors
     def create(self, project_id, name, source, upload, split, voice_id, tag_voices, engine_id):
@@ -146,18 +153,38 @@ class ScriptHandlers:
     @user_errors
     def pick_segment(self, project_id, segment_id):
         if segment_id in (None, ""):
-            return "", False, gr.update(choices=[], value=None), None
+            return "", NO_VOICE, False, gr.update(choices=[], value=None), None
         segment = self.scripts.segment(int(segment_id), int(project_id))
         takes = [(f"#{t.id}" + (" (chosen)" if t.id == segment.chosen_take_id else ""), t.id)
                  for t in self.scripts.segment_takes(segment.id)]
         audio = playable(self.studio.takes.audio(segment.chosen_take_id)) if segment.chosen_take_id else None
-        return segment.text, segment.locked, gr.update(choices=takes, value=segment.chosen_take_id), audio
+        return (segment.text, segment.voice_id or NO_VOICE, segment.locked,
+                gr.update(choices=takes, value=segment.chosen_take_id), audio)
 
     @user_errors
-    def save_segment(self, project_id, script_id, segment_id, text, locked):
+    def save_segment(self, project_id, script_id, segment_id, text, voice_id, locked):
         segment = require_id(segment_id, "Choose a segment.")
-        self.scripts.edit_segment(segment, text=text or "", locked=bool(locked), project_id=int(project_id))
-        return self.show(script_id)[:2]
+        self.scripts.edit_segment(segment, text=text or "", voice_id=int(voice_id) if voice_id else None,
+                                  locked=bool(locked), project_id=int(project_id))
+        return self.show(script_id)
+
+    def arranging(self, action: str):
+        """Move up/down, split at the | in its text, merge with the next, delete: the table and picker after."""
+        @user_errors
+        def run(project_id, script_id, segment_id, text):
+            segment, project = require_id(segment_id, "Choose a segment."), int(project_id)
+            if action in ("up", "down"):
+                self.scripts.move(segment, -1 if action == "up" else 1, project)
+            elif action == "split":
+                self.scripts.split(segment, text or "", project)
+            elif action == "merge":
+                self.scripts.merge_next(segment, project)
+            else:
+                self.scripts.delete_segment(segment, project)
+            rows, status, picker = self.show(script_id)
+            keep = None if action == "delete" else segment
+            return rows, status, gr.update(choices=picker["choices"], value=keep)
+        return run
 
     @cancellable
     @user_errors
@@ -230,10 +257,20 @@ def render(ctx: UIContext) -> ScriptsTab:
             with gr.Row():
                 segment = gr.Dropdown(label="Segment", choices=[], elem_id="script-segment", allow_custom_value=True)
                 locked = gr.Checkbox(label="Locked (never regenerated)", elem_id="script-locked")
-            text = gr.Textbox(label="Its text", lines=3, elem_id="script-text")
+            with gr.Row():
+                text = gr.Textbox(label="Its text (put a | where to split it)", lines=3, elem_id="script-text",
+                                  scale=3)
+                segment_voice = gr.Dropdown(label="Its voice", choices=[], elem_id="script-segment-voice",
+                                            allow_custom_value=True, scale=1)
             with gr.Row():
                 save = gr.Button("Save segment", elem_id="script-save")
                 regenerate = gr.Button("Speak it again", elem_id="script-regenerate")
+            with gr.Row():
+                up = gr.Button("↑ Move up", size="sm", elem_id="script-up")
+                down = gr.Button("↓ Move down", size="sm", elem_id="script-down")
+                split_here = gr.Button("Split at |", size="sm", elem_id="script-split")
+                merge = gr.Button("Merge with next", size="sm", elem_id="script-merge")
+                delete = gr.Button("Delete", size="sm", variant="stop", elem_id="script-delete")
             with gr.Row():
                 takes = gr.Dropdown(label="Its takes", choices=[], elem_id="script-takes", allow_custom_value=True)
                 use_take = gr.Button("Use this take", elem_id="script-use-take")
@@ -247,7 +284,8 @@ def render(ctx: UIContext) -> ScriptsTab:
                             elem_id="script-files")
             report = gr.Markdown(elem_id="script-report")
     return ScriptsTab(name, source, upload, split, voice, tag_voices, engine, create, script, table, status,
-                      generate, timer, segment, text, locked, save, regenerate, takes, use_take, heard, word,
+                      generate, timer, segment, text, segment_voice, locked, save, up, down, split_here, merge,
+                      delete, regenerate, takes, use_take, heard, word,
                       respelling, add_word, fmt, target, render_button, files, report)
 
 
@@ -260,10 +298,14 @@ def listen(ctx: UIContext, tab: ScriptsTab) -> None:
                        api_name="generate_script")
     tab.timer.tick(handle.poll, tab.script, [tab.table, tab.status, tab.timer], show_progress="hidden",
                    api_visibility="private")
-    tab.segment.change(handle.pick_segment, [project, tab.segment], [tab.text, tab.locked, tab.takes, tab.heard],
-                       api_name="script_segment")
-    tab.save.click(handle.save_segment, [project, tab.script, tab.segment, tab.text, tab.locked], [tab.table, tab.status],
-                   api_name="save_segment")
+    tab.segment.change(handle.pick_segment, [project, tab.segment],
+                       [tab.text, tab.segment_voice, tab.locked, tab.takes, tab.heard], api_name="script_segment")
+    tab.save.click(handle.save_segment, [project, tab.script, tab.segment, tab.text, tab.segment_voice, tab.locked],
+                   [tab.table, tab.status, tab.segment], api_name="save_segment")
+    for button, action in ((tab.up, "up"), (tab.down, "down"), (tab.split_here, "split"), (tab.merge, "merge"),
+                           (tab.delete, "delete")):
+        button.click(handle.arranging(action), [project, tab.script, tab.segment, tab.text],
+                     [tab.table, tab.status, tab.segment], api_name=f"segment_{action}")
     tab.regenerate.click(handle.regenerate, [project, tab.script, tab.segment], [tab.table, tab.status, tab.heard],
                          api_name="regenerate_segment", show_progress_on=tab.status, **ctx.gpu)
     tab.use_take.click(handle.use_take, [project, tab.script, tab.segment, tab.takes], [tab.table, tab.status, tab.heard],
@@ -272,6 +314,6 @@ def listen(ctx: UIContext, tab: ScriptsTab) -> None:
                        [tab.table, tab.status, tab.word, tab.respelling], api_name="set_pronunciation")
     tab.render.click(handle.render, [tab.script, tab.fmt, tab.target], [tab.files, tab.report],
                      api_name="render_script", show_progress_on=tab.report, **ctx.gpu)
-    project.change(handle.pickers, project, [tab.voice, tab.script], api_visibility="private")
-    ctx.voices_changed.follow("scripts", handle.voices, [project], [tab.voice])
-    ctx.page_load.then(handle.pickers, [project], [tab.voice, tab.script])
+    project.change(handle.pickers, project, [tab.voice, tab.segment_voice, tab.script], api_visibility="private")
+    ctx.voices_changed.follow("scripts", handle.voices, [project], [tab.voice, tab.segment_voice])
+    ctx.page_load.then(handle.pickers, [project], [tab.voice, tab.segment_voice, tab.script])
