@@ -195,9 +195,10 @@ class Scripts:
         return [take for take, _ in self.store.segment_takes(self.segment(segment_id, project_id).id)]
 
     def edit_segment(self, segment_id: int, *, text: str | None = None, voice_id: int | None | Unset = UNSET,
-                     locked: bool | None = None, project_id: int | None = None) -> ScriptSegment:
-        """New words, voice (None: the script's) and/or the lock; unlocking happens first, so one call can
-        unlock and edit."""
+                     pause_after_s: float | None = None, locked: bool | None = None,
+                     project_id: int | None = None) -> ScriptSegment:
+        """New words, voice (None: the script's), the pause after it and/or the lock; unlocking happens first, so
+        one call can unlock and edit. A pause changes the render only: the segment's audio stays valid."""
         segment = self.segment(segment_id, project_id)
         if locked is False and segment.locked:
             segment = self.store.update_segment(segment.id, locked=False)
@@ -208,6 +209,8 @@ class Scripts:
             if voice_id is not None and self.store.get_voice(voice_id).project_id != project:
                 raise NotInProject(f"Voice #{voice_id} is not in this project.")
             segment = self.store.update_segment(segment.id, voice_id=voice_id)
+        if pause_after_s is not None and pause_after_s != segment.pause_after_s:
+            segment = self.store.update_segment(segment.id, pause_after_s=float(pause_after_s))
         if locked and not segment.locked:
             segment = self.store.update_segment(segment.id, locked=True)
         return segment

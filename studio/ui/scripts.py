@@ -61,6 +61,7 @@ class ScriptsTab:
     segment: gr.Dropdown
     text: gr.Textbox
     segment_voice: gr.Dropdown
+    pause: gr.Number
     locked: gr.Checkbox
     save: gr.Button
     up: gr.Button
@@ -153,19 +154,20 @@ class ScriptHandlers:
     @user_errors
     def pick_segment(self, project_id, segment_id):
         if segment_id in (None, ""):
-            return "", NO_VOICE, False, gr.update(choices=[], value=None), None
+            return "", NO_VOICE, 0.0, False, gr.update(choices=[], value=None), None
         segment = self.scripts.segment(int(segment_id), int(project_id))
         takes = [(f"#{t.id}" + (" (chosen)" if t.id == segment.chosen_take_id else ""), t.id)
                  for t in self.scripts.segment_takes(segment.id)]
         audio = playable(self.studio.takes.audio(segment.chosen_take_id)) if segment.chosen_take_id else None
-        return (segment.text, segment.voice_id or NO_VOICE, segment.locked,
+        return (segment.text, segment.voice_id or NO_VOICE, segment.pause_after_s, segment.locked,
                 gr.update(choices=takes, value=segment.chosen_take_id), audio)
 
     @user_errors
-    def save_segment(self, project_id, script_id, segment_id, text, voice_id, locked):
+    def save_segment(self, project_id, script_id, segment_id, text, voice_id, pause, locked):
         segment = require_id(segment_id, "Choose a segment.")
         self.scripts.edit_segment(segment, text=text or "", voice_id=int(voice_id) if voice_id else None,
-                                  locked=bool(locked), project_id=int(project_id))
+                                  pause_after_s=float(pause) if pause is not None else None, locked=bool(locked),
+                                  project_id=int(project_id))
         return self.show(script_id)
 
     def arranging(self, action: str):
@@ -260,8 +262,10 @@ def render(ctx: UIContext) -> ScriptsTab:
             with gr.Row():
                 text = gr.Textbox(label="Its text (put a | where to split it)", lines=3, elem_id="script-text",
                                   scale=3)
-                segment_voice = gr.Dropdown(label="Its voice", choices=[], elem_id="script-segment-voice",
-                                            allow_custom_value=True, scale=1)
+                with gr.Column(scale=1):
+                    segment_voice = gr.Dropdown(label="Its voice", choices=[], elem_id="script-segment-voice",
+                                                allow_custom_value=True)
+                    pause = gr.Number(label="Pause after (s)", minimum=0, maximum=60, elem_id="script-pause")
             with gr.Row():
                 save = gr.Button("Save segment", elem_id="script-save")
                 regenerate = gr.Button("Speak it again", elem_id="script-regenerate")
@@ -284,7 +288,7 @@ def render(ctx: UIContext) -> ScriptsTab:
                             elem_id="script-files")
             report = gr.Markdown(elem_id="script-report")
     return ScriptsTab(name, source, upload, split, voice, tag_voices, engine, create, script, table, status,
-                      generate, timer, segment, text, segment_voice, locked, save, up, down, split_here, merge,
+                      generate, timer, segment, text, segment_voice, pause, locked, save, up, down, split_here, merge,
                       delete, regenerate, takes, use_take, heard, word,
                       respelling, add_word, fmt, target, render_button, files, report)
 
@@ -299,8 +303,10 @@ def listen(ctx: UIContext, tab: ScriptsTab) -> None:
     tab.timer.tick(handle.poll, tab.script, [tab.table, tab.status, tab.timer], show_progress="hidden",
                    api_visibility="private")
     tab.segment.change(handle.pick_segment, [project, tab.segment],
-                       [tab.text, tab.segment_voice, tab.locked, tab.takes, tab.heard], api_name="script_segment")
-    tab.save.click(handle.save_segment, [project, tab.script, tab.segment, tab.text, tab.segment_voice, tab.locked],
+                       [tab.text, tab.segment_voice, tab.pause, tab.locked, tab.takes, tab.heard],
+                       api_name="script_segment")
+    tab.save.click(handle.save_segment,
+                   [project, tab.script, tab.segment, tab.text, tab.segment_voice, tab.pause, tab.locked],
                    [tab.table, tab.status, tab.segment], api_name="save_segment")
     for button, action in ((tab.up, "up"), (tab.down, "down"), (tab.split_here, "split"), (tab.merge, "merge"),
                            (tab.delete, "delete")):

@@ -75,3 +75,12 @@ def test_a_500_segment_script_is_kept_and_read_without_speaking(studio):
         studio.scripts.create(ScriptImport(project, "Too long", "\n\n".join(["Words here."] * 2001)))
     with pytest.raises(ValueError, match="5000|5,000"):
         studio.scripts.create(ScriptImport(project, "One huge line", "word " * 1200))
+
+
+def test_a_pause_change_keeps_the_segment_audio_valid(studio):
+    project = studio.projects.create("Pauses").id
+    script = studio.scripts.create(ScriptImport(project, "Paused", "First.\n\nSecond."))
+    segment = studio.scripts.status(script.id)[0].segment
+    before = studio.scripts.status(script.id)[0].content_hash
+    assert studio.scripts.edit_segment(segment.id, pause_after_s=2.5, project_id=project).pause_after_s == 2.5
+    assert studio.scripts.status(script.id)[0].content_hash == before  # the render changes, not the audio
