@@ -92,7 +92,7 @@ class ModelHandlers:
 def render(ctx: UIContext) -> ModelsTab:
     gr.Markdown("Engines load on first use. Embedded engines work offline; others download once from "
                 "the Hugging Face Hub into its cache.")
-    table = table_of(ENGINE_HEADERS, "models-table", ENGINE_WIDTHS, max_height=1200)
+    table = table_of(ENGINE_HEADERS, "models-table", ENGINE_WIDTHS, max_height=2400)  # every engine, no scrolling
     with gr.Row():
         engine = gr.Dropdown(ctx.studio.engines.all_ids(), label="Engine", scale=3, elem_id="models-engine")
         download = gr.Button("Download", scale=1)
