@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio import openai_api
 from studio.config import Settings
 from studio.service import Studio
 
@@ -63,7 +64,9 @@ def build_app(studio: Studio) -> gr.Blocks:
 
 
 def launch(studio: Studio, settings: Settings, **kwargs) -> tuple:
-    """Start serving; the cache directory must be allowed so downloads and exports reach the browser."""
+    """Start serving; the cache directory must be allowed so downloads and exports reach the browser. The
+    OpenAI-compatible /v1 routes are given to the FastAPI app Gradio builds (before its own routes), so one
+    server and port carry both, and `launch` keeps everything else `Blocks.launch` does."""
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     demo = build_app(studio)
     options = dict(
@@ -74,6 +77,7 @@ def launch(studio: Studio, settings: Settings, **kwargs) -> tuple:
         max_file_size=f"{settings.max_upload_mb}mb",
         show_error=True,
         css=TABLE_CSS,
+        app_kwargs={"routes": openai_api.router(studio).routes},
     )
     options.update(kwargs)
     if settings.app_workers:  # background jobs (a script's segments) run in the app unless workers run elsewhere

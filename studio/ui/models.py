@@ -15,7 +15,7 @@ from .fields import table as table_of
 
 ENGINE_HEADERS = ["engine", "task", "status", "clones", "memory MB", "download MB", "revision", "licence",
                   "published figures", "notes"]
-ENGINE_WIDTHS = ["12%", "7%", "9%", "6%", "6%", "8%", "9%", "15%", "10%", "18%"]
+ENGINE_WIDTHS = ["12%", "9%", "9%", "6%", "6%", "8%", "9%", "14%", "10%", "17%"]
 STATE_LABELS = {"loaded": "● loaded", "embedded": "offline (embedded)", "cached": "downloaded",
                 "not downloaded": "needs download", "not installed": "not installed"}
 
