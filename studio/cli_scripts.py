@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ def run(studio: Studio, project_id: int, args: argparse.Namespace) -> Any:
             studio.store.delete_lexicon_entry(project_id, args.word)
             return {"deleted": args.word}
         case "worker", _:
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")  # what it runs
             studio.script_jobs.run_worker(args.workers)
             return {"stopped": True}
     raise AssertionError(f"unhandled command {args.group} {getattr(args, 'action', None)}")
@@ -108,10 +110,10 @@ def script_import(studio: Studio, project_id: int, args: argparse.Namespace) -> 
 
 def generate(studio: Studio, script_id: int, workers: int) -> dict:
     """Queue what needs audio and, with workers here, wait for it (progress on stderr)."""
+    if workers <= 0:
+        return {"queued": len(studio.script_jobs.generate_all(script_id))}
+    studio.script_jobs.start_workers(workers)  # first: it queues what an interrupted run left (this script too)
     queued = studio.script_jobs.generate_all(script_id)
-    if workers <= 0 or not queued:
-        return {"queued": len(queued)}
-    studio.script_jobs.start_workers(workers)
     try:
         for index, result in enumerate(queued, 1):
             studio.script_jobs.wait([result])

@@ -31,6 +31,7 @@ class Settings:
     gpu_concurrency: int = 2  # model-running requests served at once (speak, edit, enhance, transcribe...)
     redis_url: str | None = None  # background jobs on Redis (several worker machines) instead of SQLite in data_dir
     app_workers: int = 1  # background-job workers the app runs itself (0: only `python -m studio worker` runs them)
+    watermark: bool = True  # PerthNet mark on every synthetic take (studio/marking.py); RETAKE_WATERMARK=0: off
 
     @property
     def cache_dir(self) -> Path:
@@ -62,6 +63,7 @@ class Settings:
             gpu_concurrency=_number(env, "RETAKE_GPU_CONCURRENCY", cls.gpu_concurrency, int),
             redis_url=env.get("RETAKE_REDIS_URL") or None,
             app_workers=_count(env, "RETAKE_APP_WORKERS", cls.app_workers),
+            watermark=env.get("RETAKE_WATERMARK", "1").strip().lower() not in ("0", "false", "no", "off"),
         )
 
 

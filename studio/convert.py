@@ -17,6 +17,7 @@ from pipelines.speaker import similarity
 from pipelines.transcribe import TranscribePipeline
 from storage import NewTake, Store, Take
 
+from . import marking
 from .config import Settings
 from .media import TRANSCRIBER, Media, stepper
 from .ownership import take_in, voice_in
@@ -102,6 +103,7 @@ class Convert:
             step(0.7, "checking the result")
             scores.update(self._scores(source, converted, prompt, before, self.matcher.language(voice.id)))
         checkpoint(cancel)
+        converted = self.media.mark(converted)  # synthetic: watermarked before it is stored
         with self.store.unit_of_work() as uow:
             if parent is None:
                 parent = uow.add_take(request.project_id, recording_take(source))
@@ -109,7 +111,8 @@ class Convert:
                 kind="converted", audio=au.encode(converted, "flac"), sample_rate=converted.sample_rate,
                 duration=converted.duration, text=parent.text, voice_id=voice.id, engine_id=engine.id,
                 engine_revision=engine.weights_revision(), parent_id=parent.id,
-                parameters={"settings": asdict(settings), "source_take": parent.id}, scores=scores))
+                parameters={"settings": asdict(settings), "source_take": parent.id, **marking.note(self.settings)},
+                scores=scores))
         step(1.0, "done")
         return ConvertResult(take, source, converted, scores)
 

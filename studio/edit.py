@@ -170,10 +170,11 @@ class Edit:
         }
         if engine is not None:
             parameters["insert_engine"] = engine.id
+        marked = self.media.mark(result.audio, parameters) if engine is not None else result.audio  # new words
         step(0.9, "saving")
         checkpoint(cancel)
         new = self.store.add_take(take.project_id, NewTake(
-            kind="edit", audio=au.encode(result.audio, "flac"), sample_rate=result.audio.sample_rate,
+            kind="edit", audio=au.encode(marked, "flac"), sample_rate=result.audio.sample_rate,
             duration=result.audio.duration, text=result.text, voice_id=take.voice_id,
             engine_id=engine.id if engine else None,
             engine_revision=engine.weights_revision() if engine else None,

@@ -16,7 +16,7 @@ from pipelines.seeds import check_seed, random_seed
 from pipelines.speak import SpeakPipeline
 from storage import Store, Take
 
-from . import narrations
+from . import marking, narrations
 from .media import Media, Progress, stepper
 from .narrations import SpeakEvent
 from .ownership import NotInProject, take_in
@@ -87,6 +87,7 @@ class Fix:
         redone = narrator.render(planned, voice=voicing.voice, base_seed=first, first_seed=True,
                                  reference_embedding=target, **voicing.options)
         checkpoint(cancel)
+        redone = marking.marked_chunk(redone, self.media.mark, settings)  # synthetic: attempts and audio marked
         step(0.9, "joining")
         parts = [redone.audio if i == index else surround(self.media.take_audio(t), *layout[i], settings)
                  for i, t in enumerate(kept)]
@@ -96,7 +97,8 @@ class Fix:
         chunk_takes: list[int | None] = [t.id for t in kept]
         chunk_takes[index] = None  # among this take's own attempts
         parameters = {**p, "gate": voicing.quality is not None, "chunk_takes": chunk_takes,
-                      "regenerated": {"chunk": index, "seed": first, "from_take": take.id}}
+                      "regenerated": {"chunk": index, "seed": first, "from_take": take.id},
+                      **marking.note(self.media.settings)}
         parameters.pop("chosen", None)
         if voicing.reference is not None:
             parameters["reference"] = voicing.reference

@@ -12,6 +12,7 @@ from pipelines import audio as au
 from pipelines.catalog import Catalog, Engine
 from storage import NotFoundError, Store, Take
 
+from . import marking
 from .config import Settings
 
 Progress = Callable[[float, str], None]
@@ -53,6 +54,10 @@ class Media:
         except NotFoundError:
             raise ValueError(f"The audio of take #{take.id} is missing from the project's files; it cannot be "
                              f"edited. Restore the project from an export or delete the take.") from None
+
+    def mark(self, audio: au.Audio, parameters: dict | None = None) -> au.Audio:
+        """Synthetic audio, watermarked before it is stored (studio/marking.py); `parameters` records it."""
+        return marking.mark(self.settings, audio, parameters)
 
     def engine_ids(self, task: str) -> list[str]:
         return [e.id for e in self.catalog.for_task(task)]

@@ -65,7 +65,12 @@ class ScriptJobs:
         self.queue = queue
         self._segment = queue.task(name="retake.generate_segment", retries=1, retry_delay=2)(self._run_segment)
         self._consumer: Consumer | None = None
-        self._lock_ttl = LOCK_TTL_S if isinstance(queue, RedisHuey) else None  # huey's SQLite locks have no ttl
+
+    @property
+    def _lock_ttl(self) -> int | None:
+        """Locks expire on Redis 7.4+ only (hash-field TTL; huey refuses a ttl on older servers); huey's SQLite
+        locks have no ttl. Asked of the server once, when a lock is first needed."""
+        return LOCK_TTL_S if isinstance(self.queue, RedisHuey) and self.queue.storage.supports_hash_ttl else None
 
     def generate_all(self, script_id: int) -> list[Result]:
         """Queue every segment that needs audio (none: the script is up to date); `wait` on what comes back."""
@@ -101,7 +106,7 @@ class ScriptJobs:
             for script in self.scripts.store.list_scripts(project.id):
                 if script.settings.get(REQUESTED):
                     pending = self.scripts.pending(script.id)
-                    if self._lock_ttl is None:
+                    if isinstance(self.queue, SqliteHuey):  # never on Redis: another machine may be speaking it
                         self.queue.flush_locks(*(f"segment-{segment_id}" for segment_id in pending))
                     queued += len(self.generate_all(script.id))
         return queued

@@ -47,6 +47,7 @@ class ScriptImport:
     voices: Mapping[str, int | None] = field(default_factory=dict)
     engine_id: str = DEFAULT_ENGINE
     pause_s: float = 0.6
+    gate: bool = True  # the quality gate scores every segment (and speaks failed chunks again)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class Scripts:
                                voice_id=tags.get(line.speaker) if line.speaker else None, engine_id=None,
                                pause_after_s=line.pause_after_s) for line in lines]
         settings = {**DEFAULT_SETTINGS, "engine_id": request.engine_id, "voice_id": request.voice_id,
-                    "pause_s": request.pause_s}
+                    "pause_s": request.pause_s, "gate": request.gate}
         self.media.engine(request.engine_id, "speak")  # an unknown engine fails before anything is kept
         fmt = request.fmt if request.fmt != "auto" else detect_format(request.source)
         return self.store.create_script(request.project_id, request.name.strip() or "Script", fmt, segments,

@@ -18,6 +18,7 @@ from .edit import Edit
 from .engines import Engines
 from .enhance import Enhance
 from .fix import Fix
+from .marking import Marking
 from .media import Media
 from .projects import Projects
 from .script_jobs import ScriptJobs, make_queue
@@ -52,10 +53,11 @@ class Studio:
         self.edit = Edit(store, self.models, settings, self.media, self.voice_match)
         self.convert = Convert(store, self.models, settings, self.media, self.voice_match)
         self.sounds = Sounds(store, self.models, settings, self.media)
-        self.sound_generation = SoundGeneration(store, self.models)
+        self.sound_generation = SoundGeneration(store, self.models, self.media)
         self.scripts = Scripts(store, self.speak, self.edit, self.media)
         self.script_jobs = ScriptJobs(self.scripts, make_queue(settings))
         self.enhance = Enhance(store, self.models, settings, self.media, self.takes)
+        self.marking = Marking()  # "check a file" for the watermark on synthetic takes
 
     @classmethod
     def open(cls, settings: Settings, models: ModelManager | None = None) -> "Studio":

@@ -15,7 +15,7 @@ from pipelines.sound.placement import make_loopable
 from pipelines.sound.ranking import SoundRanker
 from storage import NewTake, Store, Take
 
-from .media import Progress, stepper
+from .media import Media, Progress, stepper
 
 RANKER = "clap-htsat-unfused"
 MAX_CANDIDATES = 4  # each is a full generation: more is slow on a CPU and hard to compare by ear
@@ -52,9 +52,10 @@ class Generated:
 
 
 class SoundGeneration:
-    def __init__(self, store: Store, models: ModelManager) -> None:
+    def __init__(self, store: Store, models: ModelManager, media: Media | None = None) -> None:
         self.store = store
         self.models = models
+        self.media = media  # watermarks the sounds before they are stored
 
     def engines(self) -> list[Engine]:
         return self.models.catalog.for_task("sound")
@@ -95,6 +96,8 @@ class SoundGeneration:
         similarities, ranked_by, notices = self._rank(prompt, sounds, step)
         order = sorted(range(count), key=lambda i: -similarities[i]) if ranked_by else list(range(count))
         checkpoint(cancel)
+        marks: dict = {}
+        sounds = [self.media.mark(s, marks) for s in sounds] if self.media is not None else sounds
         kept = []
         with self.store.unit_of_work() as uow:
             for place, index in enumerate(order):
@@ -104,7 +107,8 @@ class SoundGeneration:
                     duration=audio.duration, text=prompt, engine_id=engine.id,
                     engine_revision=engine.weights_revision(), seed=seeds[index],
                     parameters={"origin": "generated", "prompt": prompt, "seconds": seconds, "steps": steps,
-                                "guidance": guidance, "loop": request.loop, "candidate": place + 1, "of": count},
+                                "guidance": guidance, "loop": request.loop, "candidate": place + 1, "of": count,
+                                **marks},
                     scores={"clap": round(similarities[index], 4)} if ranked_by else {}))
                 kept.append(Candidate(take, similarities[index] if ranked_by else None))
         step(1.0, "done")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,7 +23,7 @@ from pipelines.narration import NarrationChunk, NarrationEvent, NarrationSetting
 from pipelines.seeds import check_seed
 from storage import NewTake, Store
 
-from . import narrations
+from . import marking, narrations
 from .detached import Detached
 from .media import Media, Progress, stepper
 from .narrations import SpeakEvent
@@ -122,13 +122,13 @@ class Speak:
         # synthesised (FLAC encoding and onnxruntime both release the GIL), so saving at the end only waits for
         # the last.
         with ThreadPoolExecutor(1, thread_name_prefix="retake-encode") as encoder:
-            encoded: dict[int, Future[list[bytes]]] = {}
+            encoded: dict[int, Future[tuple[NarrationChunk, list[bytes]]]] = {}
             try:
                 for event in events:
                     checkpoint(cancel)
                     if event.final:
                         final[event.index] = event.chunk
-                        encoded[event.index] = encoder.submit(_encode_attempts, event.chunk)
+                        encoded[event.index] = encoder.submit(_encode_attempts, event.chunk, self.media.mark, settings)
                     if event.kind == "chunk":
                         played.append(event.chunk)
                         step(_fraction(len(played), len(final), total, gated), f"chunk {len(played)} of {total}")
@@ -150,15 +150,16 @@ class Speak:
             done = [final.get(i) or played[i] for i in range(len(played) if stopped else total)]
             for chunk in done:
                 if chunk.index not in encoded:
-                    encoded[chunk.index] = encoder.submit(_encode_attempts, chunk)
+                    encoded[chunk.index] = encoder.submit(_encode_attempts, chunk, self.media.mark, settings)
+            done = [encoded[c.index].result()[0] for c in done]  # synthetic: watermarked (studio/marking.py)
             whole = au.join([c.audio for c in done], settings.crossfade_s)
             flac = encoder.submit(au.encode, whole, "flac")
-            attempt_audio = [data for c in done for data in encoded[c.index].result()]
+            attempt_audio = [data for c in done for data in encoded[c.index].result()[1]]
             whole_audio = flac.result()
         if not stopped:
             checkpoint(cancel)
         parameters = {"speaker": voicing.speaker, "speed": speed, "settings": dataclasses.asdict(settings),
-                      "gate": gated, "chunks": len(done)}
+                      "gate": gated, "chunks": len(done), **marking.note(self.media.settings)}
         if stopped:
             parameters["stopped"] = stopped
         if voicing.match is not None:
@@ -189,5 +190,7 @@ def _fraction(played: int, judged: int, total: int, gated: bool) -> float:
     return 0.1 + 0.85 * ((played + judged) / (2 * total) if gated else played / total)
 
 
-def _encode_attempts(chunk: NarrationChunk) -> list[bytes]:
-    return [au.encode(attempt.audio, "flac") for attempt in chunk.attempts]
+def _encode_attempts(chunk: NarrationChunk, mark: Callable[[au.Audio], au.Audio],
+                     settings: NarrationSettings) -> tuple[NarrationChunk, list[bytes]]:
+    chunk = marking.marked_chunk(chunk, mark, settings)
+    return chunk, [au.encode(attempt.audio, "flac") for attempt in chunk.attempts]

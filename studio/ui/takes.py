@@ -1,4 +1,5 @@
-"""Takes tab: browse the project's takes, play, star, download, delete, and import a recording."""
+"""Takes tab: browse the project's takes, play, star, download, delete, import a recording, and check any
+file for the watermark the studio puts on synthetic takes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from storage import Take
+from studio.marking import Marking
 from studio.takes import DOWNLOAD_FORMATS, Takes
 from studio.voices import Voices
 
@@ -46,6 +48,9 @@ class TakesTab:
     upload: gr.Audio
     upload_text: gr.Textbox
     do_import: gr.Button
+    check_upload: gr.File
+    do_check: gr.Button
+    check_result: gr.Textbox
 
     @property
     def listed(self) -> list:
@@ -101,6 +106,19 @@ class TakeHandlers:
         return (*listed[:2], gr.update(choices=listed[2]["choices"], value=take.id), listed[3], None, "")
 
 
+class CheckHandlers:
+    """The "check a file" action: is an audio file watermarked as synthetic?"""
+
+    def __init__(self, marking: Marking) -> None:
+        self.marking = marking
+
+    @user_errors
+    def check_watermark(self, path) -> str:
+        if not path:
+            raise ValueError("Upload an audio file to check first.")
+        return self.marking.verdict(path)
+
+
 def render(ctx: UIContext) -> TakesTab:
     with gr.Row():
         voice_filter = gr.Dropdown(label="Voice", choices=voice_filter_choices([]), value=0, scale=2,
@@ -124,8 +142,12 @@ def render(ctx: UIContext) -> TakesTab:
         upload = gr.Audio(label="Recording", sources=["upload", "microphone"], type="filepath")
         upload_text = gr.Textbox(label="What is said (optional)")
         do_import = gr.Button("Import")
+    with gr.Accordion("Check a file for the synthetic-speech watermark", open=False):
+        check_upload = gr.File(label="Audio file", file_types=["audio"], type="filepath")
+        do_check = gr.Button("Check")
+        check_result = gr.Textbox(label="Result", interactive=False, elem_id="watermark-result")
     return TakesTab(voice_filter, starred_only, page, refresh, summary, table, selected, player, star, fmt,
-                    download, file, delete, upload, upload_text, do_import)
+                    download, file, delete, upload, upload_text, do_import, check_upload, do_check, check_result)
 
 
 def listen(ctx: UIContext, tab: TakesTab) -> None:
@@ -145,6 +167,9 @@ def listen(ctx: UIContext, tab: TakesTab) -> None:
                                   tab.page],
         [tab.summary, tab.table, tab.selected, tab.voice_filter, tab.upload, tab.upload_text],
         api_name="import_recording", show_progress_on=tab.summary)
+    check = CheckHandlers(ctx.studio.marking)
+    tab.do_check.click(check.check_watermark, tab.check_upload, tab.check_result, api_name="check_watermark",
+                       show_progress_on=tab.check_result)
     ctx.takes_changed.raised_by("takes", deleted, imported)
     ctx.takes_changed.follow("takes", handle.list_takes, filters, tab.listed)
     ctx.voices_changed.follow("takes", handle.list_takes, filters, tab.listed)
