@@ -1,6 +1,6 @@
 """Watermark benchmark: what marking every synthetic take costs and how well the mark is found (issue #16).
 
-    .venv/bin/python bench/watermark.py [--score-clips 8]
+    .venv/bin/python bench/watermark.py [--score-clips 8] [--clips N]
 
 Over every clip of the shared speech set (`../shared/data/speech`, its manifest; RETAKE_SPEECH_DIR): marks it
 with PerthNet (`pipelines.watermark`) and reads the detector's confidence on the clip as recorded, marked, and
@@ -90,8 +90,9 @@ def score_deltas(rows: list[dict[str, str]], clips: dict[str, tuple[au.Audio, au
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--score-clips", type=int, default=8)
+    parser.add_argument("--clips", type=int, help="only the first N clips of the manifest (CI: a reduced run)")
     args = parser.parse_args()
-    rows = manifest()
+    rows = manifest()[: args.clips] if args.clips else manifest()
     marker = Watermarker()
     started = time.perf_counter()
     marker.model
