@@ -80,6 +80,8 @@ def _run(engine: Engine, pipeline, seed: int):
         return pipeline(_speechlike(2.0, 16000, seed=2))
     if engine.task == "speaker":
         return pipeline(_speechlike(2.0, 16000, seed=3))
+    if engine.task == "rank":
+        return pipeline("calm piano rain", [_speechlike(1.0, 48000, seed=4), _speechlike(0.5, 16000, seed=5)])
     raise AssertionError(f"no test input for task {engine.task!r}")
 
 
@@ -99,6 +101,9 @@ def _check_output(engine: Engine, pipeline, output) -> None:
         assert pipeline.sample_rate == engine.sample_rate
         assert output.shape == (pipeline.dim,) and output.dtype == np.float32
         assert np.all(np.isfinite(output)) and np.linalg.norm(output) == pytest.approx(1.0, abs=1e-4)
+    elif engine.task == "rank":
+        assert pipeline.sample_rate == engine.sample_rate
+        assert len(output) == 2 and all(isinstance(x, float) and -1.0 <= x <= 1.0 for x in output), output
     else:
         raise AssertionError(f"no output check for task {engine.task!r}")
 
