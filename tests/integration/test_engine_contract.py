@@ -164,6 +164,22 @@ def test_sound_contract(manager, engine):
         pipeline("calm piano", seconds=0.5, seed=-1)
 
 
+# ------------------------------------------------------------------------------------------ rank
+
+
+@pytest.mark.parametrize("engine", engines("rank"))
+def test_rank_contract(manager, speech, engine):
+    pipeline = loaded(manager, engine)
+    other = resample(speech, 48000)
+    scores = pipeline("a man speaking", [speech, other])
+    assert len(scores) == 2 and all(isinstance(x, float) and -1.0 <= x <= 1.0 for x in scores)
+    assert pipeline("a man speaking", [other, speech]) == scores[::-1]  # one score per sound, in order
+    with pytest.raises(ValueError, match="prompt"):
+        pipeline("  ", [speech])
+    with pytest.raises(ValueError, match="Audio"):
+        pipeline("a man speaking", [speech.samples])
+
+
 # ------------------------------------------------------------------------------------ transcribe
 
 
@@ -214,4 +230,5 @@ def test_vad_contract(manager, speech, engine):
 
 
 def test_every_task_in_the_catalog_has_a_contract():
-    assert {e.task for e in CATALOG} <= {"speak", "convert", "enhance", "sound", "transcribe", "speaker", "vad"}
+    assert {e.task for e in CATALOG} <= {"speak", "convert", "enhance", "sound", "rank", "transcribe", "speaker",
+                                         "vad"}
