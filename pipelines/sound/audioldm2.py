@@ -62,12 +62,7 @@ class AudioLDM2Sound(DiffusionSound):
             folder, local_files_only=True, language_model=language_model,
             dtype={"default": precision, "vae": torch.float32, "vocoder": torch.float32},
         )
-        pipe = pipe.to(device)
-        pipe.set_progress_bar_config(disable=True)
-        for part in pipe.components.values():
-            if isinstance(part, torch.nn.Module):
-                part.eval()
-        return cls(pipe, device=device, negative_prompt=negative_prompt)
+        return cls(cls.prepared(pipe, device), device=device, negative_prompt=negative_prompt)
 
     @property
     def sample_rate(self) -> int:

@@ -18,6 +18,19 @@ class DiffusionSound(SoundPipeline):
         self.negative_prompt = negative_prompt or None
 
     @staticmethod
+    def prepared(pipe: Any, device: str) -> Any:
+        """A loaded diffusers pipeline on `device`, every module in eval mode, its progress bars off (the studio
+        reports progress itself)."""
+        import torch
+
+        pipe = pipe.to(device)
+        pipe.set_progress_bar_config(disable=True)
+        for part in pipe.components.values():
+            if isinstance(part, torch.nn.Module):
+                part.eval()
+        return pipe
+
+    @staticmethod
     def check_negative(negative_prompt: Any) -> None:
         if negative_prompt is not None and not isinstance(negative_prompt, str):
             raise ValueError(f"negative_prompt={negative_prompt!r} must be text or None.")

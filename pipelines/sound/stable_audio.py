@@ -56,12 +56,7 @@ class StableAudioSound(DiffusionSound):
         # Local files only, like every loader in pipelines.loading; the VAE is the codec and stays float32.
         pipe = StableAudioPipeline.from_pretrained(folder, local_files_only=True,
                                                    dtype={"default": precision, "vae": torch.float32})
-        pipe = pipe.to(device)
-        pipe.set_progress_bar_config(disable=True)
-        for part in pipe.components.values():
-            if isinstance(part, torch.nn.Module):
-                part.eval()
-        return cls(pipe, device=device, negative_prompt=negative_prompt)
+        return cls(cls.prepared(pipe, device), device=device, negative_prompt=negative_prompt)
 
     @property
     def sample_rate(self) -> int:
