@@ -5,6 +5,15 @@ import sys
 from storage import StorageError
 from studio.config import Settings
 from studio.service import Studio
+from studio.users import RoutedStudio, StudioPool
+
+
+def open_studio(settings: Settings) -> Studio | RoutedStudio:
+    """One studio, or with sign-in for several people (RETAKE_USERS, Hugging Face OAuth) one per user."""
+    if not settings.multi_user:
+        return Studio.open(settings)
+    from studio.ui.signin import signed_in_user
+    return RoutedStudio(StudioPool(settings), signed_in_user)
 
 
 def main() -> int:
@@ -12,7 +21,7 @@ def main() -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:  # start-up checks: settings, and a database file that is whole; each failure is one sentence
         settings = Settings.from_env()
-        studio = Studio.open(settings)
+        studio = open_studio(settings)
     except (ValueError, StorageError, OSError) as error:
         print(f"Retake cannot start: {error}", file=sys.stderr)
         return 2

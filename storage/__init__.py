@@ -6,7 +6,7 @@ records back; nothing here imports pipelines, Gradio or model code, and audio is
 encoded bytes it is handed."""
 from .archive.limits import ImportLimits
 from .blobs import BlobStore
-from .errors import ConflictError, NotFoundError, StorageError, StorageFullError
+from .errors import ConflictError, NotFoundError, QuotaExceeded, StorageError, StorageFullError
 from .integrity import DatabaseDamaged
 from .records import (
     Clip,
@@ -42,6 +42,7 @@ __all__ = [
     "NewTake",
     "NewTranscript",
     "NotFoundError",
+    "QuotaExceeded",
     "Project",
     "Script",
     "ScriptSegment",

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import IO
 
-from .errors import NotFoundError, StorageFullError
+from .errors import NotFoundError, QuotaExceeded, StorageFullError
 
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 TEMP_SUFFIX = ".tmp"
@@ -46,9 +46,24 @@ def _fsync_dir(path: Path) -> None:
 class BlobStore:
     """Immutable files named by their sha256 under one root directory."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, limit_bytes: int | None = None) -> None:
+        """`limit_bytes`: what all blobs together may take (a user's storage quota); None: no limit."""
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self.limit_bytes = limit_bytes
+
+    def used_bytes(self) -> int:
+        """Bytes the stored blobs take (temp files excluded)."""
+        return sum(entry.stat().st_size for entry, name in self._entries() if is_sha(name))
+
+    def _check_room(self, size: int) -> None:
+        if self.limit_bytes is None:
+            return
+        used = self.used_bytes()
+        if used + size > self.limit_bytes:
+            mb = 1024 * 1024
+            raise QuotaExceeded(f"Your storage is full ({used / mb:,.1f} MB of {self.limit_bytes / mb:,.0f} MB): "
+                                f"nothing was saved. Delete takes or projects you no longer need, then try again.")
 
     def path_for(self, sha: str) -> Path:
         """Where the blob `sha` lives (whether or not it exists). ValueError for a malformed name,
@@ -77,6 +92,7 @@ class BlobStore:
             return sha
         except FileNotFoundError:
             pass
+        self._check_room(len(data))
         shard = final.parent
         if not shard.is_dir():
             shard.mkdir(parents=True, exist_ok=True)
@@ -129,6 +145,11 @@ class BlobStore:
     def adopt(self, tmp: Path, sha: str) -> None:
         """Move a staged temp file (see `stage`), whose bytes hash to `sha`, into place as that blob."""
         final = self.path_for(sha)
+        try:
+            self._check_room(tmp.stat().st_size)
+        except QuotaExceeded:
+            tmp.unlink(missing_ok=True)
+            raise
         os.chmod(tmp, 0o644)
         os.replace(tmp, final)
         _fsync_dir(final.parent)

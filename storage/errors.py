@@ -20,3 +20,7 @@ class StorageFullError(StorageError, OSError):
 
     def __init__(self) -> None:
         super().__init__("The disk is full: nothing was saved. Free some space and try again.")
+
+
+class QuotaExceeded(StorageError):
+    """A per-user limit (storage space, characters spoken a day) would be passed; nothing was kept."""

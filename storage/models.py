@@ -268,3 +268,13 @@ class LexiconRow(Base):
     respelling: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UsageDayRow(Base):
+    """Characters spoken on one (UTC) day: what a per-user daily quota counts. Kept apart from takes, so
+    deleting takes does not give the characters back."""
+
+    __tablename__ = "usage_days"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    characters: Mapped[int] = mapped_column(Integer, default=0)

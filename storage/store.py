@@ -21,7 +21,7 @@ from . import archive
 from .archive.limits import ImportLimits
 from .blobs import BlobStore, is_sha
 from .database import create_engine_for, migrate, writer
-from .errors import ConflictError, NotFoundError, StorageFullError
+from .errors import ConflictError, NotFoundError, QuotaExceeded, StorageFullError
 from .integrity import check_integrity, damaged
 from .lookups import (
     embedding_row,
@@ -41,7 +41,7 @@ from .mapping import (
     take_record,
     transcript_record,
 )
-from .models import ClipRow, ProjectRow, TakeRow, TakeTranscriptRow, VoiceRow, utcnow
+from .models import ClipRow, ProjectRow, TakeRow, TakeTranscriptRow, UsageDayRow, VoiceRow, utcnow
 from .records import (
     Consent,
     NewClip,
@@ -66,10 +66,12 @@ class Store(ScriptStore):
 
     blobs: BlobStore
 
-    def __init__(self, database_url: str | URL, blob_dir: str | Path, *, clock: Clock = utcnow) -> None:
-        """`clock` gives the creation times rows record (aware UTC); tests pass one that ticks."""
+    def __init__(self, database_url: str | URL, blob_dir: str | Path, *, clock: Clock = utcnow,
+                 blob_limit_bytes: int | None = None) -> None:
+        """`clock` gives the creation times rows record (aware UTC); tests pass one that ticks.
+        `blob_limit_bytes`: the audio this store may hold (a user's storage quota); None: the disk's size."""
         self.database_url = database_url
-        self.blobs = BlobStore(blob_dir)
+        self.blobs = BlobStore(blob_dir, limit_bytes=blob_limit_bytes)
         self.clock = clock
         self._engine = create_engine_for(database_url)
         try:
@@ -86,13 +88,14 @@ class Store(ScriptStore):
         self._writers = sessionmaker(writer(self._engine), expire_on_commit=False)
 
     @classmethod
-    def open(cls, data_dir: str | Path, database_url: str | None = None, *, clock: Clock = utcnow) -> Store:
+    def open(cls, data_dir: str | Path, database_url: str | None = None, *, clock: Clock = utcnow,
+             blob_limit_bytes: int | None = None) -> Store:
         """The usual layout: <data_dir>/retake.db and <data_dir>/blobs."""
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
         # URL.create quotes nothing but also parses nothing: '?', '#' or '%' in a path are safe.
         url = database_url or URL.create("sqlite", database=str((data_dir / "retake.db").resolve()))
-        return cls(url, data_dir / "blobs", clock=clock)
+        return cls(url, data_dir / "blobs", clock=clock, blob_limit_bytes=blob_limit_bytes)
 
     def check_integrity(self) -> None:
         """DatabaseDamaged (one sentence: which file, what to do) unless the database file is whole;
@@ -128,6 +131,38 @@ class Store(ScriptStore):
         """A session for reading; its transaction sees one consistent snapshot."""
         with self._readers() as session:
             yield session
+
+    # ------------------------------------------------------------------ usage
+
+    def spend_characters(self, count: int, limit: int) -> int:
+        """Count `count` more characters spoken today (UTC) and return today's total, or raise QuotaExceeded
+        (nothing counted) when the total would pass `limit`. One write transaction: two requests at once
+        cannot both slip under the limit."""
+        day = self.clock().date().isoformat()
+        with self.unit_of_work() as uow:
+            row = uow.session.get(UsageDayRow, day)
+            spent = row.characters if row is not None else 0
+            if spent + count > limit:
+                raise QuotaExceeded(f"That is {count:,} characters, and {spent:,} of today's {limit:,} are "
+                                    f"spoken already. Shorten the text or come back tomorrow (UTC).")
+            if row is None:
+                uow.session.add(UsageDayRow(day=day, characters=count))
+            else:
+                row.characters = spent + count
+            return spent + count
+
+    def refund_characters(self, count: int) -> None:
+        """Give back characters counted for speech that failed or was cancelled before it was kept."""
+        day = self.clock().date().isoformat()
+        with self.unit_of_work() as uow:
+            row = uow.session.get(UsageDayRow, day)
+            if row is not None:
+                row.characters = max(0, row.characters - count)
+
+    def characters_today(self) -> int:
+        with self._read() as s:
+            row = s.get(UsageDayRow, self.clock().date().isoformat())
+            return row.characters if row is not None else 0
 
     # ------------------------------------------------------------------ projects
 

@@ -32,11 +32,23 @@ class Settings:
     redis_url: str | None = None  # background jobs on Redis (several worker machines) instead of SQLite in data_dir
     app_workers: int = 1  # background-job workers the app runs itself (0: only `python -m studio worker` runs them)
     watermark: bool = True  # PerthNet mark on every synthetic take (studio/marking.py); RETAKE_WATERMARK=0: off
+    users: tuple[tuple[str, str], ...] = ()  # RETAKE_USERS: several sign-ins, each with a studio of its own
+    oauth: bool = False  # "Sign in with Hugging Face" (a Space with hf_oauth; RETAKE_OAUTH=1): one studio per user
+    owner: str | None = None  # the signed-in user a per-user studio serves (studio/users.py); None: the local one
+    quota_chars_per_day: int = 20_000  # per-user limits, applied to per-user studios only
+    quota_storage_mb: int = 1_000
+    queue_size: int = 64  # requests waiting at once; past it a visitor is told the studio is busy
+    cache_root: Path | None = None  # where browser-bound files go when not in data_dir/cache (per-user studios)
+
+    @property
+    def multi_user(self) -> bool:
+        """Several people share this server: each signs in and gets their own projects, voices and takes."""
+        return bool(self.users) or self.oauth
 
     @property
     def cache_dir(self) -> Path:
         """Files handed to the browser (downloads, exports); safe to delete at any time."""
-        return self.data_dir / "cache"
+        return self.cache_root or self.data_dir / "cache"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -63,7 +75,13 @@ class Settings:
             gpu_concurrency=_number(env, "RETAKE_GPU_CONCURRENCY", cls.gpu_concurrency, int),
             redis_url=env.get("RETAKE_REDIS_URL") or None,
             app_workers=_count(env, "RETAKE_APP_WORKERS", cls.app_workers),
-            watermark=env.get("RETAKE_WATERMARK", "1").strip().lower() not in ("0", "false", "no", "off"),
+            watermark=_flag(env, "RETAKE_WATERMARK", True),
+            users=_users(env.get("RETAKE_USERS", "")),
+            # Spaces set OAUTH_CLIENT_ID when the card asks for hf_oauth.
+            oauth=_flag(env, "RETAKE_OAUTH", bool(env.get("OAUTH_CLIENT_ID"))),
+            quota_chars_per_day=_number(env, "RETAKE_QUOTA_CHARS_PER_DAY", cls.quota_chars_per_day, int),
+            quota_storage_mb=_number(env, "RETAKE_QUOTA_STORAGE_MB", cls.quota_storage_mb, int),
+            queue_size=_number(env, "RETAKE_QUEUE_SIZE", cls.queue_size, int),
         )
 
 
@@ -88,6 +106,24 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.strip().isdigit():
         raise ValueError(f"{name} must be a whole number (0 or more), got {raw!r}")
     return int(raw)
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    return default if not raw else raw not in ("0", "false", "no", "off")
+
+
+def _users(raw: str) -> tuple[tuple[str, str], ...]:
+    """'alice:secret,bob:other' -> pairs; names are unique (case-insensitively: they name data folders)."""
+    pairs: list[tuple[str, str]] = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        user, sep, password = item.partition(":")
+        if not sep or not user.strip() or not password:
+            raise ValueError(f"RETAKE_USERS entries look like 'user:password', got {user.strip() or item!r}")
+        if user.strip().lower() in {u.lower() for u, _ in pairs}:
+            raise ValueError(f"RETAKE_USERS names {user.strip()!r} twice")
+        pairs.append((user.strip(), password))
+    return tuple(pairs)
 
 
 def _engine_paths(raw: str) -> tuple[tuple[str, Path], ...]:

@@ -11,7 +11,8 @@ the new take's `inserted_similarity` score says how alike the inserted words sou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, cast
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager, Sequence, cast
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from pipelines.base import Transcript, VoicePrompt, Word
 from pipelines.cancel import CancelToken, checkpoint
 from pipelines.catalog import Engine
 from pipelines.editing import (EditResult, Splice, SynthesisRequest, TranscriptEditor, WordEdit, apply_splices, fade,
-                               insert_silence, join_takes, seam_click_ratio, trim, words_heard)
+                               highlight, insert_silence, join_takes, seam_click_ratio, trim, words_heard)
 from pipelines.languages import check_language
 from pipelines.manager import ModelManager
 from pipelines.narration import chunk_seed
@@ -31,6 +32,7 @@ from pipelines.transcribe import TranscribePipeline
 from storage import NewTake, NewTranscript, NotFoundError, Store, Take, TakeTranscript
 
 from .config import Settings
+from .quotas import Quotas
 from .media import TRANSCRIBER, Media, Progress, stepper
 from .ownership import take_in
 from .text_input import clean_text
@@ -77,12 +79,13 @@ class Edit:
     edits, each making a new child take."""
 
     def __init__(self, store: Store, models: ModelManager, settings: Settings, media: Media,
-                 matcher: VoiceMatcher) -> None:
+                 matcher: VoiceMatcher, quotas: Quotas | None = None) -> None:
         self.store = store
         self.models = models
         self.settings = settings
         self.media = media
         self.matcher = matcher
+        self.quotas = quotas or Quotas(store, settings)
 
     # Transcripts ----------------------------------------------------------------------------------
     def transcript(self, take_id: int, *, engine_id: str = TRANSCRIBER, refresh: bool = False,
@@ -147,40 +150,44 @@ class Edit:
         check_seed(seed)
         base_seed = random_seed() if seed is None else int(seed)
         engine = None
+        charge: ContextManager = nullcontext()
         hear = self._hearing(transcript.language, progress) if check else None
         if any(e.kind != "delete" for e in edits):
             engine = self._speak_engine(engine_id)
             new_words = " ".join(e.new_text for e in edits if e.new_text)
             check_language(new_words, engine.languages, engine.name)
+            charge = self.quotas.charged(len(new_words))  # the spoken words count, as in Speak
+        with charge:
+            if engine is not None:
+                checkpoint(cancel)
+                synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress, cancel,
+                                                       match_voice=match_voice, hear=hear)
+                if notice:
+                    notices.append(notice)
+            step = stepper(progress)
+            step(0.3, "editing")
+            result = TranscriptEditor(synthesize, hear=hear).apply(original, transcript, edited_text)
             checkpoint(cancel)
-            synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress, cancel,
-                                                   match_voice=match_voice, hear=hear)
-            if notice:
-                notices.append(notice)
-        step = stepper(progress)
-        step(0.3, "editing")
-        result = TranscriptEditor(synthesize, hear=hear).apply(original, transcript, edited_text)
-        checkpoint(cancel)
-        scores = self._scores(take, original, result)
-        notices += seam_notices(result)
-        parameters: dict[str, Any] = {
-            "edits": [e.to_dict() for e in result.edits],
-            "source_take": take.id,
-            "transcriber": stored.engine_id,
-        }
-        if engine is not None:
-            parameters["insert_engine"] = engine.id
-        marked = self.media.mark(result.audio, parameters) if engine is not None else result.audio  # new words
-        step(0.9, "saving")
-        checkpoint(cancel)
-        new = self.store.add_take(take.project_id, NewTake(
-            kind="edit", audio=au.encode(marked, "flac"), sample_rate=result.audio.sample_rate,
-            duration=result.audio.duration, text=result.text, voice_id=take.voice_id,
-            engine_id=engine.id if engine else None,
-            engine_revision=engine.weights_revision() if engine else None,
-            parameters=parameters, seed=base_seed if engine else None, parent_id=take.id, scores=scores,
-        ), transcript=NewTranscript(text=result.text, words=_word_rows(result.words), engine_id="edit",
-                                    language=transcript.language))
+            scores = self._scores(take, original, result)
+            notices += seam_notices(result)
+            parameters: dict[str, Any] = {
+                "edits": [e.to_dict() for e in result.edits],
+                "source_take": take.id,
+                "transcriber": stored.engine_id,
+            }
+            if engine is not None:
+                parameters["insert_engine"] = engine.id
+            marked = self.media.mark(result.audio, parameters) if engine is not None else result.audio  # new words
+            step(0.9, "saving")
+            checkpoint(cancel)
+            new = self.store.add_take(take.project_id, NewTake(
+                kind="edit", audio=au.encode(marked, "flac"), sample_rate=result.audio.sample_rate,
+                duration=result.audio.duration, text=result.text, voice_id=take.voice_id,
+                engine_id=engine.id if engine else None,
+                engine_revision=engine.weights_revision() if engine else None,
+                parameters=parameters, seed=base_seed if engine else None, parent_id=take.id, scores=scores,
+            ), transcript=NewTranscript(text=result.text, words=_word_rows(result.words), engine_id="edit",
+                                        language=transcript.language))
         step(1.0, "done")
         return EditOutcome(new, original, result, tuple(notices))
 
@@ -398,31 +405,6 @@ def check_new_words(transcript: Transcript, edits: Sequence[WordEdit]) -> None:
 def to_transcript(stored: TakeTranscript) -> Transcript:
     words = tuple(Word(text, start, end, confidence) for text, start, end, confidence in stored.words)
     return Transcript(text=stored.text, words=words, language=stored.language)
-
-
-def highlight(words: Sequence[Word], edits: Sequence[WordEdit]) -> tuple[tuple[str, str | None], ...]:
-    """The transcript as (text, label) pieces: kept words unlabelled, removed words "deleted", new words
-    "inserted" — what gr.HighlightedText shows."""
-    by_start = {e.start: e for e in edits}
-    pieces: list[tuple[str, str | None]] = []
-    i = 0
-    while i <= len(words):
-        edit = by_start.get(i)
-        if edit is not None:
-            if edit.old_text:
-                pieces.append((edit.old_text, "deleted"))
-            if edit.new_text:
-                pieces.append((edit.new_text, "inserted"))
-            if edit.end > i:
-                i = edit.end
-                continue
-        if i < len(words):
-            pieces.append((words[i].text, None))
-        i += 1
-    spaced: list[tuple[str, str | None]] = []
-    for k, (text, label) in enumerate(pieces):
-        spaced.append((text + (" " if k < len(pieces) - 1 else ""), label))
-    return tuple(spaced)
 
 
 def _word_rows(words: Sequence[Word]) -> list[tuple[str, float, float, float]]:

@@ -25,11 +25,13 @@ from starlette.concurrency import run_in_threadpool
 
 from pipelines import audio as au
 from pipelines.base import EngineError
-from storage import StorageError
+from storage import QuotaExceeded, StorageError
 
 from .narrations import SpeakEvent
+from .config import Settings
 from .service import Studio
 from .speak import DEFAULT_ENGINE
+from .users import acting_user, oauth_user
 
 log = logging.getLogger("retake.openai")
 
@@ -225,6 +227,8 @@ def _refusal(error: BaseException) -> ApiError:
     """A use case's exception as the answer to send: the caller's mistake (400) or the server's state (503)."""
     if isinstance(error, ApiError):
         return error
+    if isinstance(error, QuotaExceeded):  # as OpenAI answers a spent quota
+        return ApiError(429, str(error), code="insufficient_quota")
     if isinstance(error, (ValueError, StorageError, LookupError)):
         return ApiError(400, str(error))
     if isinstance(error, (EngineError, OSError, subprocess.SubprocessError)):
@@ -233,24 +237,36 @@ def _refusal(error: BaseException) -> ApiError:
     return ApiError(500, "The speech could not be made; the studio's log says why.", kind="server_error")
 
 
-def _check_key(request: Request, auth: tuple[str, str] | None) -> None:
-    """With RETAKE_AUTH set, the API key is the password (or 'user:password'), sent as a Bearer token."""
-    if auth is None:
-        return
+def _check_key(request: Request, settings: Settings) -> None:
+    """With RETAKE_AUTH set, the API key is the password (or 'user:password'), sent as a Bearer token. On a
+    shared server the key is 'user:password' of RETAKE_USERS (or the browser's Hugging Face sign-in), and the
+    request then acts as that user (`acting_user`): their voices, their takes, their quota."""
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    key = key.strip()
-    user, password = auth
-    if scheme.lower() == "bearer" and key and any(hmac.compare_digest(key.encode(), good.encode())
-                                                  for good in (password, f"{user}:{password}")):
+    key = key.strip() if scheme.lower() == "bearer" else ""
+    if settings.multi_user:
+        for user, password in settings.users:
+            if key and hmac.compare_digest(key.encode(), f"{user}:{password}".encode()):
+                acting_user.set(user)
+                return
+        if (signed_in := oauth_user(request)) is not None:
+            acting_user.set(signed_in)
+            return
+        raise ApiError(401, "Send your user name and password as the API key (Authorization: Bearer "
+                            "user:password).", code="invalid_api_key")
+    if settings.auth is None:
+        return
+    user, password = settings.auth
+    if key and any(hmac.compare_digest(key.encode(), good.encode()) for good in (password, f"{user}:{password}")):
         return
     raise ApiError(401, "Send the studio's password as the API key (Authorization: Bearer <password>).",
                    code="invalid_api_key")
 
 
 def router(studio: Studio) -> APIRouter:
-    """The /v1 routes over `studio`, protected by its RETAKE_AUTH password when one is set."""
+    """The /v1 routes over `studio`, protected by its RETAKE_AUTH password when one is set; on a shared server
+    (`studio` a RoutedStudio) each request is served by its user's own studio."""
     api = SpeechApi(studio)
-    auth = studio.settings.auth
+    auth = studio.settings
     routes = APIRouter(prefix="/v1")
 
     @routes.post("/audio/speech", response_model=None)

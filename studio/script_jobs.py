@@ -32,8 +32,9 @@ LOCK_TTL_S = 3600  # a lock held by a killed worker expires; no single segment t
 
 
 def make_queue(settings: Settings) -> Huey:
-    if settings.redis_url:
-        return RedisHuey(QUEUE_NAME, url=settings.redis_url)
+    if settings.redis_url:  # each signed-in user's jobs in their own queue, run against their own store
+        name = QUEUE_NAME if settings.owner is None else f"{QUEUE_NAME}-{settings.data_dir.name}"
+        return RedisHuey(name, url=settings.redis_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(QUEUE_NAME, filename=str(settings.data_dir / "jobs.sqlite3"))
 

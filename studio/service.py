@@ -21,6 +21,7 @@ from .fix import Fix
 from .marking import Marking
 from .media import Media
 from .projects import Projects
+from .quotas import Quotas
 from .script_jobs import ScriptJobs, make_queue
 from .scripts import Scripts
 from .sound_generation import SoundGeneration
@@ -42,15 +43,16 @@ class Studio:
             dtype=settings.dtype, local_paths=dict(settings.engine_paths),
         )
         self.media = Media(store, self.models.catalog, settings)
+        self.quotas = Quotas(store, settings)
         self.voice_match = VoiceMatcher(store, self.models, self.media)
         self.projects = Projects(store, self.media)
         self.voices = Voices(store, self.models, settings, self.media)
         self.takes = Takes(store, settings, self.media)
         self.engines = Engines(self.models, self.media)
-        self.speak = Speak(store, self.models, self.media, self.voice_match)
+        self.speak = Speak(store, self.models, self.media, self.voice_match, self.quotas)
         self.fix = Fix(store, self.models, self.media, self.voice_match)
         self.compare = Compare(store)
-        self.edit = Edit(store, self.models, settings, self.media, self.voice_match)
+        self.edit = Edit(store, self.models, settings, self.media, self.voice_match, self.quotas)
         self.convert = Convert(store, self.models, settings, self.media, self.voice_match)
         self.sounds = Sounds(store, self.models, settings, self.media)
         self.sound_generation = SoundGeneration(store, self.models, self.media)
@@ -64,7 +66,8 @@ class Studio:
         """Open the store, refuse a damaged database (storage.DatabaseDamaged, one sentence) and collect the
         files earlier crashes left behind."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store.open(settings.data_dir, settings.database_url)
+        limit = settings.quota_storage_mb * 1024 * 1024 if settings.owner is not None else None
+        store = Store.open(settings.data_dir, settings.database_url, blob_limit_bytes=limit)
         try:
             store.check_integrity()
         except BaseException:

@@ -27,6 +27,7 @@ from . import marking, narrations
 from .detached import Detached
 from .media import Media, Progress, stepper
 from .narrations import SpeakEvent
+from .quotas import Quotas, refund_on_failure
 from .text_input import clean_text, spoken_words
 from .voice_match import VoiceMatcher
 from .voicing import Voicing, prepare_voicing
@@ -51,11 +52,13 @@ class SpeakRequest:
 
 
 class Speak:
-    def __init__(self, store: Store, models: ModelManager, media: Media, matcher: VoiceMatcher) -> None:
+    def __init__(self, store: Store, models: ModelManager, media: Media, matcher: VoiceMatcher,
+                 quotas: Quotas | None = None) -> None:
         self.store = store
         self.models = models
         self.media = media
         self.matcher = matcher
+        self.quotas = quotas or Quotas(store, media.settings)
 
     def start(self, request: SpeakRequest, progress: Progress | None = None,
               cancel: CancelToken | None = None) -> Detached[SpeakEvent]:
@@ -105,10 +108,12 @@ class Speak:
         narrator = Narrator(voicing.pipeline, settings, voicing.quality)
         plan = narrator.plan(text)
         events = narrator.events(text, voice=voicing.voice, seed=seed, plan=plan, **voicing.options)
+        refund = self.quotas.spend(len(words))  # last: a refused request counts nothing
         # The narration runs on its own thread: a reader that goes away (a closed browser) does not stop it,
         # and it is stored when it ends; progress reaches `progress` in the reader's thread.
-        return Detached(lambda report: self._run(project_id, text, voice_id, voicing, speed, settings, events,
-                                                 len(plan), report, cancel, on_saved), step, name="retake-speak")
+        return Detached(lambda report: refund_on_failure(
+            self._run(project_id, text, voice_id, voicing, speed, settings, events, len(plan), report, cancel,
+                      on_saved), refund), step, name="retake-speak")
 
     def _run(self, project_id: int, text: str, voice_id: int | None, voicing: Voicing, speed: float,
              settings: NarrationSettings, events: Iterator[NarrationEvent], total: int,

@@ -5,7 +5,8 @@ joined, seams.py measures cuts and seams, roomtone.py makes new speech sit in th
 loudness and noise, and editor.py plans a whole edit and applies it in one pass.
 """
 from .check import Hear, SeamCheck, junction_heard, words_heard
-from .diff import EditError, WordEdit, align_words, diff_words, join_words, normalize_token, tokens, word_units
+from .diff import (EditError, WordEdit, align_words, diff_words, highlight, join_words, normalize_token, tokens,
+                   word_units)
 from .editor import AppliedEdit, EditResult, SynthesisRequest, Synthesize, TranscriptEditor
 from .roomtone import match_to_context, room_tone
 from .seams import low_energy_point, noise_floor_db, pause_floor_db, seam_click_ratio
@@ -13,6 +14,7 @@ from .splice import Splice, SpliceResult, apply_splices, cut, fade, insert_silen
 
 __all__ = [
     "EditError", "WordEdit", "tokens", "normalize_token", "word_units", "join_words", "align_words", "diff_words",
+    "highlight",
     "Splice", "SpliceResult", "apply_splices", "cut", "insert_silence", "trim", "fade", "join_takes",
     "low_energy_point", "seam_click_ratio", "noise_floor_db", "pause_floor_db",
     "room_tone", "match_to_context",

@@ -17,7 +17,7 @@ from difflib import SequenceMatcher
 from ..base import Word
 
 __all__ = ["EditError", "WordEdit", "Opcode", "tokens", "normalize_token", "word_units", "join_words", "align_words",
-           "diff_words"]
+           "diff_words", "highlight"]
 
 # Punctuation around a word (quotes, brackets, commas, dashes, ellipses...) is not part of what is said;
 # apostrophes and hyphens inside a word are ("don't", "well-known").
@@ -180,3 +180,28 @@ def attach_punctuation(words: list[Word], raw: Sequence[str]) -> list[Word]:
             w = out[position]
             out[position] = Word(f"{w.text} {token}", w.start, w.end, w.confidence)
     return out
+
+
+def highlight(words: Sequence[Word], edits: Sequence[WordEdit]) -> tuple[tuple[str, str | None], ...]:
+    """The transcript as (text, label) pieces: kept words unlabelled, removed words "deleted", new words
+    "inserted" — what gr.HighlightedText shows."""
+    by_start = {e.start: e for e in edits}
+    pieces: list[tuple[str, str | None]] = []
+    i = 0
+    while i <= len(words):
+        edit = by_start.get(i)
+        if edit is not None:
+            if edit.old_text:
+                pieces.append((edit.old_text, "deleted"))
+            if edit.new_text:
+                pieces.append((edit.new_text, "inserted"))
+            if edit.end > i:
+                i = edit.end
+                continue
+        if i < len(words):
+            pieces.append((words[i].text, None))
+        i += 1
+    spaced: list[tuple[str, str | None]] = []
+    for k, (text, label) in enumerate(pieces):
+        spaced.append((text + (" " if k < len(pieces) - 1 else ""), label))
+    return tuple(spaced)

@@ -7,6 +7,7 @@ a tab that shows takes asks to be refreshed (`ctx.takes_changed.follow(...)`). `
 tab has listened and wires each raise to each follower, so no tab needs to know which other tabs exist."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -58,12 +59,25 @@ class PageLoad:
              api_name: str | Literal[False] = False) -> None:
         self.steps.append(Follower(fn, list(inputs), list(outputs), api_name=api_name))
 
-    def connect(self, demo: gr.Blocks) -> None:
+    def connect(self, demo: gr.Blocks, signed_in: Callable[[], bool]) -> None:
         chain = None
         for step in self.steps:
             start = demo.load if chain is None else chain.then
             # False keeps the event out of the API; Gradio's annotation (str | None) does not list it.
-            chain = start(step.fn, step.inputs, step.outputs, api_name=step.api_name)  # type: ignore[arg-type]
+            chain = start(_when_signed_in(step, signed_in), step.inputs, step.outputs,
+                          api_name=step.api_name)  # type: ignore[arg-type]
+
+
+def _when_signed_in(step: Follower, signed_in: Callable[[], bool]) -> Callable[..., Any]:
+    """A page opened by nobody signed in (a shared server's visitor before signing in) keeps its empty pickers
+    instead of raising one "sign in" error per refresh."""
+    @functools.wraps(step.fn)
+    def fill(*args: Any, **kwargs: Any) -> Any:
+        if not signed_in():
+            skips = tuple(gr.skip() for _ in step.outputs)
+            return skips[0] if len(skips) == 1 else skips
+        return step.fn(*args, **kwargs)
+    return fill
 
 
 @dataclass
@@ -72,6 +86,7 @@ class UIContext:
     studio: Studio
     project: gr.Dropdown
     gpu_concurrency: int = 2
+    signed_in: Callable[[], bool] = lambda: True  # False: a shared server's visitor who has not signed in
     voices_changed: Signal = field(default_factory=Signal)
     takes_changed: Signal = field(default_factory=Signal)
     page_load: PageLoad = field(default_factory=PageLoad)
@@ -85,4 +100,4 @@ class UIContext:
     def connect(self, demo: gr.Blocks) -> None:
         self.voices_changed.connect()
         self.takes_changed.connect()
-        self.page_load.connect(demo)
+        self.page_load.connect(demo, self.signed_in)

@@ -115,4 +115,4 @@ def listen(ctx: UIContext, tab: ProjectsTab) -> None:
     tab.do_import.click(handle.import_project, tab.upload, [project, tab.upload, tab.status],
                         api_name="import_project", show_progress_on=tab.status)
     # A reload first shows projects made by others since the page was built; the other tabs fill after it.
-    ctx.page_load.then(handle.refresh_projects, [project], [project])
+    ctx.page_load.then(handle.refresh_projects, [project], [project], api_name="list_projects")

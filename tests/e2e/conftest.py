@@ -23,9 +23,10 @@ def free_port() -> int:
 class RunningApp:
     """One `python app.py` process over a data directory; can be stopped and started again."""
 
-    def __init__(self, data_dir: Path, log_path: Path) -> None:
+    def __init__(self, data_dir: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
+        self.env = env or {}
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -35,7 +36,8 @@ class RunningApp:
 
     def start(self, timeout: float = 90.0) -> "RunningApp":
         env = {**os.environ, "RETAKE_DATA_DIR": str(self.data_dir), "RETAKE_PORT": str(self.port),
-               "RETAKE_HOST": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+               "RETAKE_HOST": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+               **self.env}
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
                                         stderr=subprocess.STDOUT)
@@ -67,9 +69,9 @@ class RunningApp:
 def app_factory(tmp_path_factory):
     apps: list[RunningApp] = []
 
-    def make(data_dir: Path | None = None) -> RunningApp:
+    def make(data_dir: Path | None = None, env: dict[str, str] | None = None) -> RunningApp:
         base = tmp_path_factory.mktemp("app")
-        app = RunningApp(data_dir or base / "data", base / "app.log")
+        app = RunningApp(data_dir or base / "data", base / "app.log", env)
         apps.append(app)
         return app.start()
 

@@ -59,8 +59,8 @@ def test_version_is_head(engine: Engine) -> None:
         assert current_revision(conn) is None
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0005"
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0005"]
+        assert current_revision(conn) == head_revision() == "0006"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0006"]
 
 
 def test_pragmas_on_every_new_connection(engine: Engine) -> None:
@@ -179,7 +179,7 @@ def test_upgrade_from_0001_keeps_data_and_adds_transcripts(engine: Engine, tmp_p
 
     migrate(engine)
     with engine.connect() as conn:
-        assert current_revision(conn) == "0005"
+        assert current_revision(conn) == head_revision()
     assert snapshot(engine) == before  # every old row, byte for byte
     assert schema_diff(engine, Base.metadata) == []
     engine.dispose()

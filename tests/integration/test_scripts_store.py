@@ -25,7 +25,7 @@ from storage import (
     Store,
     Voice,
 )
-from storage.database import create_engine_for, current_revision, downgrade, migrate
+from storage.database import create_engine_for, current_revision, downgrade, head_revision, migrate
 from storage.models import Base
 
 CONSENT = Consent("I agree to have my voice cloned.", "Ann Example", datetime(2025, 2, 3, tzinfo=UTC))
@@ -442,7 +442,7 @@ def test_upgrade_from_0004_keeps_data_and_adds_script_tables(tmp_path: Path) -> 
         assert "scripts" not in inspect(engine).get_table_names()
         migrate(engine)
         with engine.connect() as conn:
-            assert current_revision(conn) == "0005"
+            assert current_revision(conn) == head_revision()
             sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'script_segments'")).scalar()
             assert sql is not None and "AUTOINCREMENT" in sql
     finally:
