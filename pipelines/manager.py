@@ -20,6 +20,7 @@ from .base import EngineError, Pipeline
 from .downloads import files_to_download
 from .loading import pick_device, pick_dtype
 from .catalog import Catalog, Engine
+from .zerogpu import placement
 
 log = logging.getLogger("retake.models")
 
@@ -122,7 +123,8 @@ class ModelManager:
                           for c in engine.components}
         if progress:
             progress(1.0, f"{engine.name}: loading")
-        pipeline = engine.load_class().from_pretrained(model_path, device=self.device, dtype=self.dtype, **components)
+        device, dtype = placement(engine.gpu, self.device, self.dtype)  # ZeroGPU: small engines on the CPU
+        pipeline = engine.load_class().from_pretrained(model_path, device=device, dtype=dtype, **components)
         seconds = time.perf_counter() - started
         size = pipeline.memory_bytes() or int(engine.memory_mb * 2**20)
         log.info("loaded %s in %.2f s (%.0f MB)", engine.id, seconds, size / 2**20)

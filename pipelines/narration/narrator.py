@@ -15,6 +15,7 @@ from ..base import VoicePrompt
 from ..scoring import Attempt, QualityGate
 from ..seeds import check_seed, derive_seed, random_seed
 from ..speak import SpeakPipeline
+from ..zerogpu import on_gpu
 from .chunks import NarrationChunk, NarrationEvent, in_order
 from .live import live_events
 from .planning import NarrationSettings, PlannedChunk, plan_chunks
@@ -124,7 +125,7 @@ class Narrator:
                 return None
         call = options if speed is None else {**options, "speed": speed}
         started = time.perf_counter()
-        raw = self.engine(planned.spoken, voice=voice, seed=attempt_seed, **call)
+        raw = on_gpu(self.engine)(planned.spoken, voice=voice, seed=attempt_seed, **call)
         synth_s = time.perf_counter() - started
         level = match_loudness(self._trim(raw), self.settings.target_lufs)
         return Attempt(attempt_seed, level, None, (), synth_s, 0.0, speed)
