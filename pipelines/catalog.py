@@ -55,6 +55,7 @@ class Engine:
     gated: bool = False  # the Hub repo asks users to accept terms before downloading
     speaker_embedding: str | None = None  # id of the speaker engine whose embedding of the voice it conditions on
     likeness: str | None = None  # cloners: "clone", or "hint" when the voice only steers it loosely (not a clone)
+    reads_phonemes: bool = False  # speak engines: text may carry IPA in slashes (/ˈdʒɪf/), spoken as written
     published: str = ""  # quality figures from the engine's paper or card (which benchmark), for the Models tab
 
     @property

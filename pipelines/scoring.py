@@ -18,6 +18,7 @@ import numpy as np
 
 from .audio import SILENCE_DBFS, Audio
 from .speaker import SpeakerEncoder, similarity
+from .phonemes import phoneme_parts
 from .textnorm import normalize
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ _NUMBER_WORDS = {
 
 # --------------------------------------------------------------------------------------------- measures
 
+_ANY_WORD = "xxphonemespanxx"  # stands for a phoneme span in a WER's reference (survives normalisation)
+
 
 def wer_words(text: str, language: str = "en") -> list[str]:
     """The words a WER counts: numbers and abbreviations spelled out (`textnorm.normalize`), lower case,
@@ -55,15 +58,23 @@ def wer_words(text: str, language: str = "en") -> list[str]:
 
 
 def word_error_rate(reference: str, hypothesis: str, language: str = "en") -> float | None:
-    """jiwer's WER on normalised words; None when the reference has no words to count."""
+    """jiwer's WER on normalised words; None when the reference has no words to count. A phoneme span of the
+    reference (/ˈdʒɪf/, from a lexicon) matches whatever one word the recogniser wrote for it."""
     import jiwer
 
+    reference = "".join(f" {_ANY_WORD} " if is_ipa else piece for piece, is_ipa in phoneme_parts(reference))
     ref, hyp = wer_words(reference, language), wer_words(hypothesis, language)
     if not ref:
         return None
     if not hyp:
         return 1.0
-    return float(jiwer.wer(" ".join(ref), " ".join(hyp)))
+    if _ANY_WORD not in ref:
+        return float(jiwer.wer(" ".join(ref), " ".join(hyp)))
+    out = jiwer.process_words(" ".join(ref), " ".join(hyp))
+    errors = out.substitutions + out.deletions + out.insertions
+    errors -= sum(ref[chunk.ref_start_idx:chunk.ref_end_idx].count(_ANY_WORD)
+                  for chunk in out.alignments[0] if chunk.type == "substitute")
+    return errors / len(ref)
 
 
 def clipping_ratio(audio: Audio, level: float = CLIP_LEVEL) -> float:

@@ -29,6 +29,7 @@ from pipelines.seeds import check_seed, random_seed
 from pipelines.speak import SpeakPipeline
 from pipelines.speaker import similarity
 from pipelines.transcribe import TranscribePipeline
+from pipelines.zerogpu import on_gpu
 from storage import NewTake, NewTranscript, NotFoundError, Store, Take, TakeTranscript
 
 from .config import Settings
@@ -261,12 +262,18 @@ class Edit:
         return stored
 
     def _language(self, take: Take) -> str | None:
+        """The voice's language; for a take without one, the only language of the engine that spoke it (a
+        short English line from a fixed-voice engine is otherwise easily heard as another language)."""
         if take.voice_id is not None:
             try:
                 return (self.store.get_voice(take.voice_id).language or "en").split("-")[0]
             except NotFoundError:
                 return None
-        return None
+        try:
+            languages = self.media.catalog.get(take.engine_id or "").languages
+        except ValueError:  # a recording, or an engine this version no longer lists
+            return None
+        return languages[0] if len(languages) == 1 and languages[0] != "*" else None
 
     def _speak_engine(self, engine_id: str | None) -> Engine:
         if not engine_id:
@@ -309,7 +316,7 @@ class Edit:
             call = dict(options)
             if matched is not None and (speed := matched.speed(request.words_per_second, pipeline.speed_range)):
                 call["speed"] = speed
-            speech = pipeline(request.text, voice=voice, seed=seed, **call)
+            speech = on_gpu(pipeline)(request.text, voice=voice, seed=seed, **call)
             if matched is not None:
                 rendered = matched.render(speech, request.prompt) if request.attempt == 0 else speech
                 said = request.text.split()

@@ -149,7 +149,9 @@ class Scripts:
         if segment.locked or (not force and segment.chosen_take_id and segment.take_hash == digest):
             return None
         voice_id, engine_id = self.voicing(script, segment)
-        spoken = apply_lexicon(segment.text, lexicon)  # respellings; /phoneme/ entries need a phoneme engine
+        # Respellings for every engine; /phoneme/ entries as written for engines that read IPA, else the word.
+        spoken = apply_lexicon(segment.text, lexicon,
+                               phonemes=self.media.engine(engine_id, "speak").reads_phonemes)
 
         def tie(uow: UnitOfWork, take: Take) -> None:
             uow.link_segment_take(segment.id, take.id, digest)

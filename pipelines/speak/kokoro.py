@@ -27,6 +27,7 @@ from ..audio.levels import cap_peak
 from ..loading import reject_unknown
 from ..runtime import check_threads, models_cache_dir, onnx_providers
 from ..base import EngineError, VoicePrompt
+from ..phonemes import phoneme_parts
 from ..seeds import check_seed
 from . import SpeakPipeline
 
@@ -204,6 +205,14 @@ def to_kokoro_symbols(ipa: str) -> str:
     return " ".join(ipa.split())
 
 
+def ipa_to_kokoro(ipa: str) -> str:
+    """IPA as a person writes it in a lexicon (/ˈdʒɪf/, no tie-bars) -> Kokoro's symbols: the two-letter
+    diphthongs and affricates are tied first, as espeak-ng ties them, then mapped like espeak's output."""
+    for pair in ("dʒ", "tʃ", "eɪ", "aɪ", "aʊ", "oʊ", "ɔɪ"):
+        ipa = ipa.replace(pair, f"{pair[0]}{_TIE}{pair[1]}")
+    return to_kokoro_symbols(ipa)
+
+
 class KokoroSpeak(SpeakPipeline):
     """Kokoro-82M (int8 ONNX, Apache-2.0 weights) with five fixed voices, speaking American English.
 
@@ -284,7 +293,8 @@ class KokoroSpeak(SpeakPipeline):
         """Speak `text` with `speaker` (default jf_gongitsune) at `speed` (0.5-1.5; 1.5 takes 2/3 as long).
         `seed` is ignored: the engine is deterministic."""
         speaker, speed = self._check_call(text, voice, seed, options)
-        phonemes = self.phonemes(text)
+        phonemes = " ".join(filter(None, (ipa_to_kokoro(piece) if is_ipa else self.phonemes(piece) if piece.strip()
+                                          else "" for piece, is_ipa in phoneme_parts(text))))
         if not _SPEAKABLE.search(phonemes):
             raise ValueError(f"text {text!r} has nothing to speak (only punctuation or symbols); give words.")
         from kokoro_onnx.chunker import pause_after, split_phonemes

@@ -26,6 +26,7 @@ from ..audio.levels import cap_peak
 from ..loading import reject_unknown
 from ..runtime import check_threads, models_cache_dir, onnx_providers
 from ..base import EngineError, VoicePrompt
+from ..phonemes import phoneme_parts
 from ..seeds import check_seed
 from . import SpeakPipeline
 from .onnx_noise import NoiseInput, noise_as_inputs, noise_inputs
@@ -148,7 +149,7 @@ class PiperSpeak(SpeakPipeline):
                  **options: Any) -> Audio:
         """Speak `text` as joe at `speed` (0.5-2.0). Same integer seed -> same samples (see class doc)."""
         speed = self._check_call(text, voice, seed, options)
-        sentences = [s for s in self.voice.phonemize(" ".join(text.split())) if s]
+        sentences = self.phonemize(text)
         if not any(_SPEAKABLE.search("".join(s)) for s in sentences):
             raise ValueError(f"text {text!r} has nothing to speak (only punctuation or symbols); give words.")
         config = self.voice.config
@@ -158,6 +159,27 @@ class PiperSpeak(SpeakPipeline):
         parts = [self._synthesize(self.voice.phonemes_to_ids(s), scales, rng) for s in sentences]
         samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         return Audio(cap_peak(samples, PEAK_CEILING), self.sample_rate)
+
+    def phonemize(self, text: str) -> list[list[str]]:
+        """Sentences of phonemes (espeak-ng through piper), with IPA written in slashes (/ˈdʒɪf/, a lexicon's
+        phoneme entry) taken as written, inside the sentence it stands in."""
+        sentences: list[list[str]] = []
+        joins = False  # the next piece continues the sentence an IPA span stands in
+        for piece, is_ipa in phoneme_parts(text):
+            if is_ipa:
+                if not sentences:
+                    sentences.append([])
+                sentences[-1] += ([" "] if sentences[-1] else []) + list(piece)
+                joins = True
+                continue
+            spoken = [s for s in self.voice.phonemize(" ".join(piece.split())) if s] if piece.strip() else []
+            for index, sentence in enumerate(spoken):
+                if index == 0 and joins and sentences:
+                    sentences[-1] += [" ", *sentence]
+                else:
+                    sentences.append(list(sentence))
+            joins = False
+        return [s for s in sentences if s]
 
     def _synthesize(self, ids: list[int], scales: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One sentence through the VITS graph (Piper's own sentence split; each ends in its own pause)."""

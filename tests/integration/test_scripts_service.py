@@ -5,6 +5,7 @@ speaking any segment twice, and a render to MP3 whose captions sit on the words'
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -183,3 +184,18 @@ def test_the_command_line_renders_a_script_file_with_per_tag_voices(studio, proj
     assert [r.take.voice_id for r in rows] == [voices["Narrator"], voices["Ada"]]  # untagged: --voice NAME
     refused = cli("render", str(source), "--voice", "Narrator", "--out", str(tmp_path / "x.mp3"))
     assert refused.returncode == 2 and "HOST" in refused.stderr and "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize("engine", ["piper-joe-embedded", "kokoro-82m-embedded"])
+def test_a_phoneme_pronunciation_is_spoken_as_written_and_passes_the_gate(studio, engine):
+    """Piper and Kokoro read IPA: "Nguyen" -> /wˈɪn/ in the lexicon is heard "Win" (the engines alone say
+    "Newing", "Nooyang"); the gate's WER takes the phoneme span as any one word, so the line is not failed
+    for a word it can never spell."""
+    project = studio.projects.create(f"Phonemes {engine}").id
+    studio.scripts.set_pronunciation(project, "Nguyen", "/wˈɪn/")
+    made = studio.scripts.create(ScriptImport(project, "Names", "Mister Nguyen called at noon.", engine_id=engine))
+    take = studio.scripts.generate_segment(studio.scripts.status(made.id)[0].segment.id)
+    assert take is not None and take.engine_id == engine and "/wˈɪn/" in take.text
+    heard = studio.edit.transcript(take.id).text.lower()
+    assert re.search(r"\bwin", heard) and "newing" not in heard, heard
+    assert take.scores["chunks_failed"] == 0, take.scores
