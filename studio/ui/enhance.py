@@ -88,7 +88,7 @@ class EnhanceHandlers:
             progress=lambda f, text: progress(f, desc=text), cancel=current_token())
         return (playable(result.original), playable(result.enhanced),
                 spectrogram_figure(result.original, "Before"), spectrogram_figure(result.enhanced, "After"),
-                level_report(result), self.list_sources(project_id))
+                level_report(result), self.more_sources(project_id))  # the source stays chosen: try another target
 
     @cancellable
     @user_errors

@@ -142,14 +142,21 @@ class ScriptHandlers:
         return segment_rows(self.scripts, script_id), note, gr.update(active=bool(queued))
 
     @user_errors
-    def poll(self, script_id):
-        """While a generation runs: the table and progress, every few seconds; the timer stops when it ends."""
+    def poll(self, project_id, script_id, segment_id, shown_take):
+        """While a generation runs: the table and progress, every few seconds; the timer stops when it ends.
+        The segment being looked at gets its takes and player refreshed once a job gives it a new take (only
+        then, so a take being listened to is not restarted)."""
         if script_id in (None, ""):
-            return gr.update(), gr.update(), gr.update(active=False)
+            return gr.update(), gr.update(), gr.update(active=False), gr.skip(), gr.skip()
         script_id = int(script_id)
         waiting = self.studio.script_jobs.progress(script_id).waiting
+        takes, heard = gr.skip(), gr.skip()
+        if segment_id not in (None, ""):
+            segment = self.scripts.segment(int(segment_id), int(project_id))
+            if segment.chosen_take_id and segment.chosen_take_id != (int(shown_take) if shown_take else None):
+                *_, takes, heard = self.pick_segment(project_id, segment_id)
         return segment_rows(self.scripts, script_id), progress_note(self.studio, script_id), \
-            gr.update(active=bool(waiting))
+            gr.update(active=bool(waiting)), takes, heard
 
     @user_errors
     def pick_segment(self, project_id, segment_id):
@@ -300,7 +307,8 @@ def listen(ctx: UIContext, tab: ScriptsTab) -> None:
     tab.script.change(handle.show, tab.script, [tab.table, tab.status, tab.segment], api_name="script_status")
     tab.generate.click(handle.generate_all, tab.script, [tab.table, tab.status, tab.timer],
                        api_name="generate_script")
-    tab.timer.tick(handle.poll, tab.script, [tab.table, tab.status, tab.timer], show_progress="hidden",
+    tab.timer.tick(handle.poll, [project, tab.script, tab.segment, tab.takes],
+                   [tab.table, tab.status, tab.timer, tab.takes, tab.heard], show_progress="hidden",
                    api_visibility="private")
     tab.segment.change(handle.pick_segment, [project, tab.segment],
                        [tab.text, tab.segment_voice, tab.pause, tab.locked, tab.takes, tab.heard],

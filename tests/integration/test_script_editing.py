@@ -84,3 +84,24 @@ def test_a_pause_change_keeps_the_segment_audio_valid(studio):
     before = studio.scripts.status(script.id)[0].content_hash
     assert studio.scripts.edit_segment(segment.id, pause_after_s=2.5, project_id=project).pause_after_s == 2.5
     assert studio.scripts.status(script.id)[0].content_hash == before  # the render changes, not the audio
+
+
+def test_the_page_following_a_generation_shows_the_looked_at_segments_new_take_once(studio):
+    """The Scripts tab's poll: when a job gives the segment being looked at a new take, its takes and player
+    are refreshed; while the shown take is still the chosen one they are left alone (no restarted playback)."""
+    pytest.importorskip("piper")
+    import gradio as gr
+
+    from studio.ui.scripts import ScriptHandlers
+    project = studio.projects.create("Following").id
+    script = studio.scripts.create(ScriptImport(project, "Draft", "One line to speak.", engine_id="piper-joe-embedded",
+                                                gate=False))
+    segment = studio.scripts.status(script.id)[0].segment.id
+    handle = ScriptHandlers(studio)
+    *_, takes, heard = handle.poll(project, script.id, segment, None)
+    assert takes == gr.skip() and heard == gr.skip()  # no take yet: nothing to show
+    made = studio.scripts.generate_segment(segment)
+    *_, takes, heard = handle.poll(project, script.id, segment, None)
+    assert takes["value"] == made.id and heard is not None and heard != gr.skip()
+    *_, takes, heard = handle.poll(project, script.id, segment, made.id)
+    assert takes == gr.skip() and heard == gr.skip()
