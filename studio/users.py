@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -83,11 +84,15 @@ class StudioPool:
             return studio
 
     def close(self) -> None:
+        """Close every studio; their download caches (temporary, named afresh each start) and the empty
+        studio's folder go with them."""
         with self._lock:
-            for studio in self._studios.values():
-                studio.close()
+            studios = [*self._studios.values(), self.blank]
             self._studios.clear()
-        self.blank.close()
+        for studio in studios:
+            studio.close()
+            shutil.rmtree(studio.settings.cache_dir, ignore_errors=True)
+        shutil.rmtree(self.blank.settings.data_dir, ignore_errors=True)
 
 
 class RoutedStudio:

@@ -67,6 +67,17 @@ def test_each_user_has_a_studio_of_their_own(pool, tmp_path):
     assert {p.name for p in (tmp_path / "users").iterdir()} == {folder_name("ann"), folder_name("bob")}
 
 
+def test_closing_removes_the_temporary_folders(tmp_path):
+    pool = StudioPool(Settings(data_dir=tmp_path, users=(("ann", "a"),), app_workers=0))
+    ann = pool.for_user("ann")
+    ann.media.cache_file("x.wav").write_bytes(b"x")
+    temporary = [ann.settings.cache_dir, pool.blank.settings.data_dir]
+    assert all(p.exists() for p in temporary)
+    pool.close()
+    assert not any(p.exists() for p in temporary)
+    assert (tmp_path / "users" / folder_name("ann") / "retake.db").exists()  # the user's data stays
+
+
 def test_two_first_requests_of_one_user_open_one_studio(pool):
     opened: list = []
     threads = [threading.Thread(target=lambda: opened.append(pool.for_user("ann"))) for _ in range(4)]
