@@ -33,6 +33,7 @@ class Settings:
     app_workers: int = 1  # background-job workers the app runs itself (0: only `python -m studio worker` runs them)
     watermark: bool = True  # PerthNet mark on every synthetic take (studio/marking.py); RETAKE_WATERMARK=0: off
     users: tuple[tuple[str, str], ...] = ()  # RETAKE_USERS: several sign-ins, each with a studio of its own
+    admins: tuple[str, ...] = ()  # RETAKE_ADMINS: signed-in users who may unload shared models
     oauth: bool = False  # "Sign in with Hugging Face" (a Space with hf_oauth; RETAKE_OAUTH=1): one studio per user
     owner: str | None = None  # the signed-in user a per-user studio serves (studio/users.py); None: the local one
     quota_chars_per_day: int = 20_000  # per-user limits, applied to per-user studios only
@@ -77,6 +78,7 @@ class Settings:
             app_workers=_count(env, "RETAKE_APP_WORKERS", cls.app_workers),
             watermark=_flag(env, "RETAKE_WATERMARK", True),
             users=_users(env.get("RETAKE_USERS", "")),
+            admins=tuple(filter(None, (a.strip() for a in env.get("RETAKE_ADMINS", "").split(",")))),
             # Spaces set OAUTH_CLIENT_ID when the card asks for hf_oauth.
             oauth=_flag(env, "RETAKE_OAUTH", bool(env.get("OAUTH_CLIENT_ID"))),
             quota_chars_per_day=_number(env, "RETAKE_QUOTA_CHARS_PER_DAY", cls.quota_chars_per_day, int),

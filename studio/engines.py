@@ -40,6 +40,12 @@ class Engines:
         return self.status(engine_id)
 
     def unload(self, engine_id: str) -> EngineStatus:
+        """Free an engine's memory now. On a shared server the models serve everyone, so only an administrator
+        (RETAKE_ADMINS) may; the memory budget unloads idle engines anyway."""
+        settings = self.media.settings
+        if settings.owner is not None and settings.owner not in settings.admins:
+            raise ValueError("Models are shared by everyone on this server, so only an administrator can unload "
+                             "one; idle models are unloaded by themselves when memory runs short.")
         self.models.catalog.get(engine_id)
         self.models.unload(engine_id)
         return self.status(engine_id)

@@ -108,6 +108,19 @@ def test_the_routed_studio_follows_the_acting_user(pool):
     assert "Made as Ann" not in [p.name for p in pool.blank.projects.list()]
 
 
+def test_only_an_administrator_unloads_a_shared_model(tmp_path):
+    pool = StudioPool(Settings(data_dir=tmp_path, users=(("ann", "a"), ("root", "r")), admins=("root",),
+                               app_workers=0))
+    try:
+        with pytest.raises(ValueError, match="only an administrator"):
+            pool.for_user("ann").engines.unload("piper-joe-embedded")
+        assert pool.for_user("root").engines.unload("piper-joe-embedded").state != "loaded"
+    finally:
+        pool.close()
+    local = Settings.from_env({"RETAKE_DATA_DIR": str(tmp_path / "local"), "RETAKE_ADMINS": "root, ops"})
+    assert local.admins == ("root", "ops")
+
+
 def test_oauth_user_comes_from_the_session_only():
     class Http:  # a Starlette request is read through its ASGI scope
         def __init__(self, scope):
