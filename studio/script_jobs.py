@@ -10,6 +10,8 @@ takes the segment's lock, and a segment whose chosen take matches it (`Scripts.g
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,12 +69,6 @@ class ScriptJobs:
         self._segment = queue.task(name="retake.generate_segment", retries=1, retry_delay=2)(self._run_segment)
         self._consumer: Consumer | None = None
 
-    @property
-    def _lock_ttl(self) -> int | None:
-        """Locks expire on Redis 7.4+ only (hash-field TTL; huey refuses a ttl on older servers); huey's SQLite
-        locks have no ttl. Asked of the server once, when a lock is first needed."""
-        return LOCK_TTL_S if isinstance(self.queue, RedisHuey) and self.queue.storage.supports_hash_ttl else None
-
     def generate_all(self, script_id: int) -> list[Result]:
         """Queue every segment that needs audio (none: the script is up to date); `wait` on what comes back."""
         script = self.scripts.store.get_script(script_id)
@@ -112,9 +108,33 @@ class ScriptJobs:
                     queued += len(self.generate_all(script.id))
         return queued
 
+    @contextmanager
+    def _segment_lock(self, segment_id: int) -> Iterator[None]:
+        """One worker speaks a segment at a time (TaskLockedException for the others). On Redis the lock is
+        redis-py's (SET NX with an expiry, released only by its holder), so a lock a killed worker held expires
+        after LOCK_TTL_S on any server version (huey's own Redis locks expire on Redis 7.4+ only); huey's
+        SQLite locks never expire and are cleared by `resume`."""
+        name = f"segment-{segment_id}"
+        if not isinstance(self.queue, RedisHuey):
+            with self.queue.lock_task(name):
+                yield
+            return
+        from redis.exceptions import LockError  # installed with huey's Redis mode
+
+        lock = self.queue.storage.conn.lock(f"{self.queue.name}.lock.{name}", timeout=LOCK_TTL_S, blocking=False)
+        if not lock.acquire():
+            raise TaskLockedException(f"{name} is being spoken")
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except LockError:  # held past LOCK_TTL_S and expired: nothing to release
+                pass
+
     def _run_segment(self, segment_id: int) -> str:
         try:
-            with self.queue.lock_task(f"segment-{segment_id}", ttl=self._lock_ttl):
+            with self._segment_lock(segment_id):
                 made = self.scripts.generate_segment(segment_id)
         except TaskLockedException:
             return "busy"  # another worker is speaking it

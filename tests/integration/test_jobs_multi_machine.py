@@ -215,3 +215,34 @@ def test_two_worker_processes_share_a_script_over_redis_and_postgresql(postgres_
         assert [span["segment_id"] for span in spans] == [r.segment.id for r in rows]
     finally:
         studio.close()
+
+
+def test_a_killed_workers_redis_lock_expires_on_any_redis_version(redis_url, models, tmp_path):
+    """Debian's Redis (7.0) has no hash-field expiry, so huey's own locks would never expire there: a worker
+    killed mid-segment would leave that segment "busy" for ever. The segment lock is redis-py's, with an
+    expiry: while a dead worker's lock lives the job answers "busy"; once it has expired the job speaks."""
+    import redis
+
+    from studio.config import Settings
+    from studio.scripts import ScriptImport
+    from studio.service import Studio
+
+    studio = Studio.open(Settings(data_dir=tmp_path / "data", redis_url=redis_url), models=models)
+    try:
+        project = studio.projects.list()[0].id
+        script = studio.scripts.create(ScriptImport(project, "Locked", "One line a dead worker held.",
+                                                    engine_id="piper-joe-embedded", gate=False))
+        segment = studio.scripts.status(script.id)[0].segment.id
+        queue = studio.script_jobs.queue
+        dead = redis.Redis.from_url(redis_url).lock(f"{queue.name}.lock.segment-{segment}", timeout=2)
+        assert dead.acquire(blocking=False)  # what a killed worker leaves behind (never released)
+        assert studio.script_jobs._run_segment(segment) == "busy"
+        assert studio.scripts.status(script.id)[0].state == "missing"
+        deadline = time.monotonic() + 10
+        while dead.locked():
+            assert time.monotonic() < deadline, "the dead worker's lock did not expire"
+            time.sleep(0.2)
+        assert studio.script_jobs._run_segment(segment) == "made"
+        assert studio.scripts.status(script.id)[0].state == "ready"
+    finally:
+        studio.close()
