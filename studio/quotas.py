@@ -36,7 +36,7 @@ class Quotas:
             raise
 
     def summary(self) -> str:
-        """One line for the Projects tab: what is used of each limit."""
+        """One line for the header of a shared server: what is used of each limit."""
         if not self.per_user:
             return ""
         used_mb = self.store.blobs.used_bytes() / (1024 * 1024)
