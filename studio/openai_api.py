@@ -266,13 +266,13 @@ def router(studio: Studio) -> APIRouter:
     """The /v1 routes over `studio`, protected by its RETAKE_AUTH password when one is set; on a shared server
     (`studio` a RoutedStudio) each request is served by its user's own studio."""
     api = SpeechApi(studio)
-    auth = studio.settings
+    settings = studio.settings
     routes = APIRouter(prefix="/v1")
 
     @routes.post("/audio/speech", response_model=None)
     async def speech(request: Request) -> Response:
         try:
-            _check_key(request, auth)
+            _check_key(request, settings)
             try:
                 body = await request.json()
             except ValueError:
@@ -288,7 +288,7 @@ def router(studio: Studio) -> APIRouter:
     @routes.get("/audio/voices", response_model=None)
     async def voices(request: Request) -> Response:
         try:
-            _check_key(request, auth)
+            _check_key(request, settings)
             return JSONResponse({"object": "list", "data": await run_in_threadpool(api.voices)})
         except Exception as error:
             return _refusal(error).response()
@@ -296,7 +296,7 @@ def router(studio: Studio) -> APIRouter:
     @routes.get("/models", response_model=None)
     async def models(request: Request) -> Response:
         try:
-            _check_key(request, auth)
+            _check_key(request, settings)
         except ApiError as error:
             return error.response()
         ids = list(OPENAI_MODELS) + studio.engines.ids("speak")

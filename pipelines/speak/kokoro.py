@@ -281,6 +281,13 @@ class KokoroSpeak(SpeakPipeline):
     def speakers(self) -> list[str]:
         return sorted(self.voices)
 
+    def phonemize(self, text: str) -> str:
+        """The Kokoro symbols the engine speaks for `text` (espeak-ng), with IPA written in slashes (a lexicon's
+        phoneme entry) taken as written; also for debugging pronunciations."""
+        pieces = (ipa_to_kokoro(piece) if is_ipa else self.phonemes(piece)
+                  for piece, is_ipa in phoneme_parts(text) if piece.strip())
+        return " ".join(p for p in pieces if p)
+
     def memory_bytes(self) -> int:
         """Weights (file size) plus voice tables plus the measured working set: onnxruntime's allocations are
         invisible from Python, and its arena, not the 92 MB of int8 weights, dominates what stays resident."""
@@ -293,8 +300,7 @@ class KokoroSpeak(SpeakPipeline):
         """Speak `text` with `speaker` (default jf_gongitsune) at `speed` (0.5-1.5; 1.5 takes 2/3 as long).
         `seed` is ignored: the engine is deterministic."""
         speaker, speed = self._check_call(text, voice, seed, options)
-        phonemes = " ".join(filter(None, (ipa_to_kokoro(piece) if is_ipa else self.phonemes(piece) if piece.strip()
-                                          else "" for piece, is_ipa in phoneme_parts(text))))
+        phonemes = self.phonemize(text)
         if not _SPEAKABLE.search(phonemes):
             raise ValueError(f"text {text!r} has nothing to speak (only punctuation or symbols); give words.")
         from kokoro_onnx.chunker import pause_after, split_phonemes
@@ -307,10 +313,6 @@ class KokoroSpeak(SpeakPipeline):
             pause = pause_after(batch, SENTENCE_PAUSE_S, CLAUSE_PAUSE_S) / speed  # pauses follow speed too
             parts.append(np.zeros(int(round(pause * SAMPLE_RATE)), dtype=np.float32))
         return Audio(cap_peak(np.concatenate(parts[:-1]), PEAK_CEILING), SAMPLE_RATE)
-
-    def phonemize(self, text: str) -> str:
-        """The Kokoro phoneme string the engine would speak for `text` (for debugging pronunciations)."""
-        return self.phonemes(text)
 
     def _check_call(self, text: Any, voice: Any, seed: Any, options: dict[str, Any]) -> tuple[str, float]:
         reject_unknown(ENGINE_ID, options, self.call_options)
