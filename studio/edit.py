@@ -80,13 +80,13 @@ class Edit:
     edits, each making a new child take."""
 
     def __init__(self, store: Store, models: ModelManager, settings: Settings, media: Media,
-                 matcher: VoiceMatcher, quotas: Quotas | None = None) -> None:
+                 matcher: VoiceMatcher, quotas: Quotas) -> None:
         self.store = store
         self.models = models
         self.settings = settings
         self.media = media
         self.matcher = matcher
-        self.quotas = quotas or Quotas(store, settings)
+        self.quotas = quotas
 
     # Transcripts ----------------------------------------------------------------------------------
     def transcript(self, take_id: int, *, engine_id: str = TRANSCRIBER, refresh: bool = False,

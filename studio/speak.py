@@ -53,12 +53,12 @@ class SpeakRequest:
 
 class Speak:
     def __init__(self, store: Store, models: ModelManager, media: Media, matcher: VoiceMatcher,
-                 quotas: Quotas | None = None) -> None:
+                 quotas: Quotas) -> None:
         self.store = store
         self.models = models
         self.media = media
         self.matcher = matcher
-        self.quotas = quotas or Quotas(store, media.settings)
+        self.quotas = quotas
 
     def start(self, request: SpeakRequest, progress: Progress | None = None,
               cancel: CancelToken | None = None) -> Detached[SpeakEvent]:
