@@ -5,17 +5,19 @@
 Real recordings from ../shared/data/speech are imported as takes and transcribed (the transcript the person
 would edit). Then, per clip, `--words` single words spread over it are deleted one at a time, twice: with
 the closed-loop seam check (`Edit.apply(check=True)`, the default) and without it (cuts from the word
-timings alone). A deletion succeeds when the result, transcribed around the cut by the full recogniser
-(beam search, not the check's greedy pass), has the kept words either side of the cut next to each other
-with nothing between. `--inserts` two-word insertions and as many one-word replacements per clip are
-spoken by the default engine (Piper, matched to the recording): recognised when every new word is heard.
+timings alone). A deletion succeeds when the result, transcribed by the full recogniser (with word timings)
+over the two kept words either side of the cut and half a second beyond them (whole words: a window edge
+never clips a word it judges), has those words next to each other with nothing between. `--inserts`
+two-word insertions and as many one-word replacements per clip are spoken by the default engine (Piper,
+matched to the recording): recognised when every new word is heard.
 
 The check tunes cut points on what it hears, so the speakers are split: `tuning` (LJ Speech, Asterisk's
 prompts voice, four LibriSpeech readers) was looked at while building the check; `heldout` (VCTK p287, a
 LibriVox reader, CMU, four other LibriSpeech readers) never was. Both are reported.
 
 Caveat: the judge is Whisper base, the recogniser the check itself listens with (the only one that runs
-offline here), in a different decoding mode; a second, independent recogniser would be a stricter judge.
+offline here), over another window and with timings; a second, independent recogniser would be a stricter
+judge. Digits and words (8, eight) and homophones (to, two) count as the same word for both.
 
 Prints one JSON object: top-level `deletion_success` and `insert_recognised` (fractions, held-out split when
 run), per split the same with `_unchecked` figures side by side, worst seam click, seconds per edit.
@@ -55,7 +57,8 @@ HELD_OUT = ("vctk:p287", "librivox:sense_and_sensibility_01", "cmu:goforward", "
             "librispeech:7800", "librispeech:1034", "librispeech:1723")
 INSERTS = (("very", "quietly"), ("once", "again"), ("in", "truth"))
 REPLACEMENTS = ("harbour", "lantern", "silver")
-MARGIN_S = 1.0
+MARGIN_S = 0.5  # audio the judge hears beyond the words it judges
+NEIGHBOURS = 2  # kept words either side of an edit the judge expects to hear unchanged
 
 
 def clips(speakers: tuple[str, ...], per_split: int) -> list[Path]:
@@ -76,9 +79,13 @@ def spread(count: int, total: int) -> list[int]:
     return sorted({round(k * (total - 1) / max(1, count - 1)) for k in range(count)}) if total else []
 
 
-def heard_near(asr: TranscribePipeline, audio: au.Audio, lo: float, hi: float) -> list[str]:
-    return [w.text for w in asr(trim(audio, max(0.0, lo - MARGIN_S), min(audio.duration, hi + MARGIN_S)),
-                                language="en").words]
+def heard_around(asr: TranscribePipeline, result: au.Audio, edit, words: list, i: int, j: int) -> list[str]:
+    """What the judge hears from NEIGHBOURS words before the edited words[i:j] to NEIGHBOURS after, plus
+    MARGIN_S: whole words, so the window's own edges never clip a word it judges."""
+    lo = words[max(0, i - NEIGHBOURS)].start if i > 0 else edit.out_start
+    hi = edit.out_end + (words[min(len(words), j + NEIGHBOURS) - 1].end - edit.end if j < len(words) else 0.0)
+    piece = trim(result, max(0.0, lo - MARGIN_S), min(result.duration, max(hi, edit.out_end) + MARGIN_S))
+    return [w.text for w in asr(piece, language="en").words]
 
 
 def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_per_clip: int, inserts: int) -> dict:
@@ -97,13 +104,13 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
             kept = words[:i] + words[j:]
             if not kept:
                 continue
-            left, right = [w.text for w in words[max(0, i - 2):i]], [w.text for w in words[j:j + 2]]
+            left, right = [w.text for w in words[max(0, i - NEIGHBOURS):i]], [w.text for w in words[j:j + NEIGHBOURS]]
             for mode, check in (("unchecked", False), ("checked", True)):
                 started = time.perf_counter()
                 outcome = studio.edit.apply(take.id, join_words(kept), check=check)
                 seconds[f"delete_{mode}"].append(time.perf_counter() - started)
                 edit = outcome.result.edits[0]
-                heard = heard_near(asr, outcome.result.audio, edit.out_start, edit.out_end)
+                heard = heard_around(asr, outcome.result.audio, edit, words, i, j)
                 # the window is wider than the check's: judge only the two words either side
                 ok = junction_heard(_around(heard, left, right), left, right) == "clean"
                 deleted[mode].append(ok)
@@ -124,7 +131,8 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                 outcome = studio.edit.apply(take.id, text, seed=k)
                 seconds["speak"].append(time.perf_counter() - started)
                 edit = outcome.result.edits[0]
-                spoken.append(words_heard(heard_near(asr, outcome.result.audio, edit.out_start, edit.out_end), new))
+                end = index if kind == "insert" else units[at][-1] + 1
+                spoken.append(words_heard(heard_around(asr, outcome.result.audio, edit, words, index, end), new))
                 clicks += [s for s in [outcome.take.scores.get("worst_seam_click")] if s is not None]
     return {
         "clips": [p.stem for p in paths],

@@ -21,6 +21,7 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from ..audio import Audio
+from ..textnorm import cardinal
 from .diff import normalize_token
 from .splice import Splice, apply_splices, trim
 
@@ -30,7 +31,7 @@ __all__ = ["Hear", "SeamCheck", "check_deletion", "check_speech", "cut_candidate
 Hear = Callable[[Audio], list[str]]  # a piece of audio -> the words heard in it
 
 CHECK_TRIES = 4  # versions of a deletion heard at most (the plan and three others)
-NEIGHBOURS = 2  # kept words either side of a seam that must be heard around it
+NEIGHBOURS = 3  # kept words either side of a seam that must be heard around it
 WINDOW_PAD_S = 0.1  # audio kept beyond those words, so their edges are not clipped by the window
 CUT_REACH_S = 0.15  # cuts are looked for this far outside the ASR's boundary (its usual error)
 _DIP_FRAME_S = 0.01
@@ -38,6 +39,9 @@ _DIP_HOP_S = 0.005
 _SAME_S = 0.008
 _STEP_S = 0.1  # a cut moves to the quietest candidate this far in the direction it should go
 _ALIKE = 0.8  # a heard word this similar to an expected one (difflib ratio) is that word misheard slightly
+_FALLBACK_STEP_S = 0.05  # how far a cut moves when no quiet dip lies in the direction it should go
+# words that sound the same: the check compares what is heard, and the recogniser picks one spelling freely
+_SOUNDS_ALIKE = {"two": "to", "too": "to", "four": "for"}
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,13 @@ class SeamCheck:
 
 def comparable(words: Sequence[str]) -> list[str]:
     """Words as the recogniser's are compared: normalised, hyphenated words split ("cold-hearted" and
-    "cold hearted" are heard alike), punctuation dropped."""
+    "cold hearted" are heard alike), punctuation dropped, digits spelled out ("8" and "eight"), homophones
+    one spelling ("two" and "to")."""
     out: list[str] = []
     for word in words:
-        out += [part for part in re.split(r"[-\s]+", normalize_token(word)) if part]
+        for part in re.split(r"[-\s]+", normalize_token(word)):
+            spoken = cardinal(part).replace("-", " ").split() if part.isdigit() else [part] if part else []
+            out += [_SOUNDS_ALIKE.get(w, w) for w in spoken]
     return out
 
 
@@ -118,12 +125,13 @@ def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) 
     if junction == 0:  # the first words were removed: what comes first decides
         if at.get(0) == 0:
             return "clean", ()
-        return ("remnant", ("end+",)) if 0 in at else ("clipped", ("end-",))
+        # a trace is at the cut, or at the recording's start (ASR word starts are often late)
+        return ("remnant", ("end+", "start-")) if 0 in at else ("clipped", ("end-",))
     if junction == len(expected):  # the last words were removed
         last = junction - 1
         if at.get(last) == len(heard_) - 1:
             return "clean", ()
-        return ("remnant", ("start-",)) if last in at else ("clipped", ("start+",))
+        return ("remnant", ("start-", "end+")) if last in at else ("clipped", ("start+",))
     before, after = at.get(junction - 1), at.get(junction)
     if before is not None and after is not None:
         return ("clean", ()) if after == before + 1 else ("remnant", ("start-", "end+"))
@@ -192,7 +200,7 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
         if verdict == "remnant" and attempt % 2 == 0:  # a trace on an unknown side: widen each side in turn
             moves = moves[::-1]
         for move in moves:  # the first move that reaches an untried pair
-            candidate = _moved(audio, start, end, move, starts, ends)
+            candidate = _moved(audio, start, end, move, starts, ends, tried)
             if candidate is not None and candidate not in tried:
                 start, end = candidate
                 tried.add(candidate)
@@ -207,13 +215,27 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
 
 
 def _moved(audio: Audio, start: float, end: float, move: str, starts: Sequence[float], ends: Sequence[float],
-           min_gap_s: float = 0.02) -> tuple[float, float] | None:
+           tried: set[tuple[float, float]], min_gap_s: float = 0.02) -> tuple[float, float] | None:
     """(start, end) with one cut moved in the direction `move` names: to the quietest candidate within
-    _STEP_S, or the nearest one if none is that close."""
-    options = starts if move.startswith("start") else ends
-    current = start if move.startswith("start") else end
+    _STEP_S, or the nearest one if none is that close. A cut already tried that way bounds the move (it
+    failed the other way: the boundary lies between), so the search halves the gap when no candidate
+    lies inside it."""
+    side = 0 if move.startswith("start") else 1
+    options = starts if side == 0 else ends
+    current = start if side == 0 else end
     later = move.endswith("+")
-    ahead = [t for t in options if (t > current + _SAME_S if later else t < current - _SAME_S)]
+
+    def beyond(t: float, of: float) -> bool:
+        return t > of + _SAME_S if later else t < of - _SAME_S
+
+    ahead = [t for t in options if beyond(t, current)]
+    if not ahead:  # no quiet dip that way: a plain step, inside the recording
+        ahead = [min(audio.duration, current + _FALLBACK_STEP_S) if later else max(0.0, current - _FALLBACK_STEP_S)]
+    walls = [pair[side] for pair in tried if beyond(pair[side], current)]
+    if walls:
+        wall = min(walls) if later else max(walls)
+        ahead = [t for t in ahead if beyond(wall, t)] or [(current + wall) / 2]
+    ahead = [t for t in ahead if beyond(t, current)]
     if not ahead:
         return None
     near = [t for t in ahead if abs(t - current) <= _STEP_S]

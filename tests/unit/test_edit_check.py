@@ -144,3 +144,29 @@ def test_new_words_not_heard_are_spoken_a_second_time_and_kept_if_heard() -> Non
     attempts.clear()
     TranscriptEditor(synthesize, hear=hear_tones).apply(audio, transcript, "alpha bravo charlie")
     assert attempts == [0]
+
+
+def test_digits_and_words_that_sound_the_same_are_heard_alike() -> None:
+    # the recogniser writes "1" or "one", "to" or "two" as it likes: neither is a trace of a removed word
+    assert junction_heard(["press", "one"], [], ["press", "1"]) == "clean"
+    assert junction_heard(["or", "eight", "two"], ["or", "8", "to"], []) == "clean"
+    assert junction_heard(["or", "8", "two", "exit"], ["or", "8", "to"], []) == "remnant"
+
+
+def test_a_trace_at_the_recordings_start_moves_the_start_earlier() -> None:
+    # the first word really starts at 0.1 s, the ASR said 0.3 s: a lead-in kept up to 0.25 s holds its onset
+    audio = tone_speech([("bravo", 0.1, 0.6), ("charlie", 0.7, 1.3)], 1.6)
+    starts, ends = cut_candidates(audio, 0.0, 0.3, planned=0.25), cut_candidates(audio, 0.6, 0.7, planned=0.65)
+    (start, end), check = check_deletion(audio, (0.0, 1.6), starts, ends, [], ["bravo"], ["charlie"],
+                                         hear_tones, crossfade_s=0.01)
+    assert check.ok and check.heard == "charlie" and start <= 0.1 and 0.6 <= end <= 0.7, (start, end, check)
+
+
+def test_a_boundary_between_two_failed_cuts_is_found_by_halving_the_gap() -> None:
+    # only two end candidates, one inside the removed word (a trace), one inside the next (clipped): the
+    # real pause lies between them, and the search tries the middle instead of giving up
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bravo", 1.0, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+    (start, end), check = check_deletion(audio, (0.0, 2.5), [0.95], [1.44, 1.7], ["alpha"], ["bravo"],
+                                         ["charlie"], lambda piece: hear_tones(piece, whole_s=0.56),
+                                         crossfade_s=0.01)
+    assert check.ok and 1.5 <= end <= 1.6, (start, end, check)
