@@ -80,7 +80,8 @@ def comparable(words: Sequence[str]) -> list[str]:
     out: list[str] = []
     for word in words:
         for part in re.split(r"[-\s]+", normalize_token(word)):
-            spoken = cardinal(part).replace("-", " ").split() if part.isdigit() else [part] if part else []
+            digits = part.isascii() and part.isdigit()  # "²" is a digit to Python, not to cardinal()
+            spoken = cardinal(part).replace("-", " ").split() if digits else [part] if part else []
             out += [_SOUNDS_ALIKE.get(w, w) for w in spoken]
     return out
 

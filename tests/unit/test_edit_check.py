@@ -151,6 +151,7 @@ def test_digits_and_words_that_sound_the_same_are_heard_alike() -> None:
     assert junction_heard(["press", "one"], [], ["press", "1"]) == "clean"
     assert junction_heard(["or", "eight", "two"], ["or", "8", "to"], []) == "clean"
     assert junction_heard(["or", "8", "two", "exit"], ["or", "8", "to"], []) == "remnant"
+    assert junction_heard(["²", "plus"], ["²"], ["plus"]) == "clean"  # other digits stay as written
 
 
 def test_a_trace_at_the_recordings_start_moves_the_start_earlier() -> None:
