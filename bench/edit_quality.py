@@ -9,7 +9,10 @@ timings alone). A deletion succeeds when the result, transcribed by the full rec
 over the two kept words either side of the cut and half a second beyond them (whole words: a window edge
 never clips a word it judges), has those words next to each other with nothing between. `--inserts`
 two-word insertions and as many one-word replacements per clip are spoken by the default engine (Piper,
-matched to the recording): recognised when every new word is heard.
+matched to the recording): recognised when every new word is heard. Where the manifest has the clip's exact
+transcript, each checked result is transcribed whole and scored against that transcript edited the same way
+(`edited_wer`), beside the original recording's WER against it (`original_wer`); `wer_delta` is the
+difference (the goal: at most 0.03).
 
 The check tunes cut points on what it hears, so the speakers are split: `tuning` (LJ Speech, Asterisk's
 prompts voice, four LibriSpeech readers) was looked at while building the check; `heldout` (VCTK p287, a
@@ -19,8 +22,9 @@ Caveat: the judge is Whisper base, the recogniser the check itself listens with 
 offline here), over another window and with timings; a second, independent recogniser would be a stricter
 judge. Digits and words (8, eight) and homophones (to, two) count as the same word for both.
 
-Prints one JSON object: top-level `deletion_success` and `insert_recognised` (fractions, held-out split when
-run), per split the same with `_unchecked` figures side by side, worst seam click, seconds per edit.
+Prints one JSON object: top-level `deletion_success`, `insert_recognised` (fractions) and `wer_delta` (held-out
+split when run), per split the same with `_unchecked` figures side by side, WERs, worst seam click, seconds
+per edit.
 """
 from __future__ import annotations
 
@@ -38,13 +42,16 @@ import os  # noqa: E402
 import resource  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from difflib import SequenceMatcher  # noqa: E402
 from statistics import mean  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from pipelines import audio as au  # noqa: E402
 from pipelines.editing import junction_heard, trim, words_heard, word_units  # noqa: E402
+from pipelines.editing.check import comparable  # noqa: E402
 from pipelines.editing.diff import join_words, normalize_token  # noqa: E402
+from pipelines.scoring import word_error_rate  # noqa: E402
 from pipelines.transcribe import TranscribePipeline  # noqa: E402
 from studio.config import Settings  # noqa: E402
 from studio.media import TRANSCRIBER  # noqa: E402
@@ -75,6 +82,31 @@ def clips(speakers: tuple[str, ...], per_split: int) -> list[Path]:
     return picked
 
 
+def exact_transcripts() -> dict[str, str]:
+    """Clip name -> its exact transcript, from the manifest."""
+    with open(SPEECH / "manifest.csv", newline="") as f:
+        return {Path(r["path"]).stem: r["transcript"] for r in csv.DictReader(f)
+                if r["transcript_kind"] == "exact" and r["transcript"].strip()}
+
+
+def edited_reference(truth: str, words: list, i: int, j: int, new: list[str]) -> str | None:
+    """The exact transcript edited as the recogniser's words[i:j] were (replaced by `new`; i == j inserts
+    before words[i]), or None when those words (for an insert: the word after) are not found in it."""
+    ref = truth.split()
+    keys = [" ".join(comparable([w.text])) for w in words]
+    matcher = SequenceMatcher(a=keys, b=[" ".join(comparable([t])) for t in ref], autojunk=False)
+    at = {block.a + k: block.b + k for block in matcher.get_matching_blocks() for k in range(block.size)}
+    if i == j:  # an insert: before the next word, or after the last one
+        if (i if i < len(words) else i - 1) not in at:
+            return None
+        lo = hi = at[i] if i < len(words) else at[i - 1] + 1
+    else:
+        if any(k not in at for k in range(i, j)) or at[j - 1] - at[i] != j - 1 - i:
+            return None
+        lo, hi = at[i], at[j - 1] + 1
+    return " ".join(ref[:lo] + new + ref[hi:])
+
+
 def spread(count: int, total: int) -> list[int]:
     return sorted({round(k * (total - 1) / max(1, count - 1)) for k in range(count)}) if total else []
 
@@ -95,9 +127,21 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
     clicks: list[float] = []
     seconds = {"delete_checked": [], "delete_unchecked": [], "speak": []}
     verdicts: dict[str, int] = {}
+    truths = exact_transcripts()
+    wers: dict[str, list[float]] = {"original": [], "edited": []}
+
+    def score_wer(truth: str | None, result: au.Audio, words: list, i: int, j: int, new: list[str]) -> None:
+        reference = edited_reference(truth, words, i, j, new) if truth else None
+        value = word_error_rate(reference, asr(result, language="en").text) if reference else None
+        wers["edited"] += [value] if value is not None else []
+
     for path in paths:
         take = studio.takes.import_recording(project, au.load(path))
-        words = list(studio.edit.transcript(take.id).words)
+        transcript = studio.edit.transcript(take.id)
+        words = list(transcript.words)
+        truth = truths.get(path.stem)
+        original = word_error_rate(truth, transcript.text) if truth else None
+        wers["original"] += [original] if original is not None else []
         units = [u for u in word_units(words) if normalize_token(join_words([words[k] for k in u]))]
         for unit in [units[k] for k in spread(words_per_clip, len(units))]:
             i, j = unit[0], unit[-1] + 1
@@ -118,6 +162,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                     print(f"{path.stem[:24]} {mode}: deleting {join_words(words[i:j])!r} between {left} and {right} "
                           f"was heard as {' '.join(heard)!r}", file=sys.stderr)
                 if check:
+                    score_wer(truth, outcome.result.audio, words, i, j, [])
                     verdicts[edit.check.verdict] = verdicts.get(edit.check.verdict, 0) + 1
                     clicks += [s for s in [outcome.take.scores.get("worst_seam_click")] if s is not None]
         for k in range(inserts):
@@ -133,6 +178,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                 edit = outcome.result.edits[0]
                 end = index if kind == "insert" else units[at][-1] + 1
                 spoken.append(words_heard(heard_around(asr, outcome.result.audio, edit, words, index, end), new))
+                score_wer(truth, outcome.result.audio, words, index, end, new)
                 clicks += [s for s in [outcome.take.scores.get("worst_seam_click")] if s is not None]
     return {
         "clips": [p.stem for p in paths],
@@ -142,6 +188,11 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
         "check_verdicts": verdicts,
         "inserts_and_replacements": len(spoken),
         "insert_recognised": _fraction(spoken),
+        "original_wer": _mean(wers["original"]),
+        "edited_wer": _mean(wers["edited"]),
+        "wer_delta": (round(mean(wers["edited"]) - mean(wers["original"]), 3)
+                      if wers["edited"] and wers["original"] else None),
+        "wer_edits": len(wers["edited"]),
         "worst_seam_click": round(max(clicks), 3) if clicks else None,
         "delete_s": round(mean(seconds["delete_checked"]), 3) if seconds["delete_checked"] else None,
         "delete_unchecked_s": round(mean(seconds["delete_unchecked"]), 3) if seconds["delete_unchecked"] else None,
@@ -157,6 +208,10 @@ def _around(heard: list[str], left: list[str], right: list[str]) -> list[str]:
     last = (len(norm) - 1 - norm[::-1].index(normalize_token(right[-1]))
             if right and normalize_token(right[-1]) in norm else len(norm) - 1)
     return heard[first:last + 1] if first <= last else heard
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(mean(values), 3) if values else None
 
 
 def _fraction(results: list[bool]) -> float | None:
@@ -183,6 +238,7 @@ def main() -> None:
         "primary_split": wanted[0],
         "deletion_success": primary["deletion_success"],
         "insert_recognised": primary["insert_recognised"],
+        "wer_delta": primary["wer_delta"],
         "splits": splits,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "total_s": round(time.perf_counter() - started, 1),
