@@ -108,6 +108,7 @@ def _sized_entries(zf: zipfile.ZipFile, plan: Plan, limits: ImportLimits) -> dic
             entry = zf.getinfo(AUDIO_DIR + sha)
         except KeyError:
             raise StorageError(f"archive is incomplete: audio {sha} is missing") from None
+        _refuse_encrypted(entry)
         if entry.file_size > limits.max_member_bytes:
             raise StorageError(
                 f"archive audio {sha[:12]}… would unpack to {size_text(entry.file_size)}; one recording may be "
@@ -147,11 +148,19 @@ def _stage(zf: zipfile.ZipFile, entry: zipfile.ZipInfo, sha: str, blobs: BlobSto
     return tmp
 
 
+def _refuse_encrypted(entry: zipfile.ZipInfo) -> None:
+    """Retake never writes encrypted members; zipfile would stop at one asking for a password (RuntimeError)."""
+    if entry.flag_bits & 0x1:
+        raise StorageError(f"{entry.filename} in the archive is encrypted (Retake archives never are); the archive "
+                           "is damaged or not Retake's. Nothing was imported.")
+
+
 def _read_manifest(zf: zipfile.ZipFile) -> Any:
     try:
         info = zf.getinfo(MANIFEST)
     except KeyError:
         raise StorageError("not a Retake project archive: manifest.json is missing") from None
+    _refuse_encrypted(info)
     if info.file_size > MAX_MANIFEST_BYTES:
         raise StorageError("manifest.json is implausibly large")
     try:

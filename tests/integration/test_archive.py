@@ -238,6 +238,28 @@ def test_invalid_manifest_is_refused(source: Store, target: Store, tmp_path: Pat
     assert_nothing_written(target)
 
 
+@pytest.mark.parametrize("member", ["manifest.json", "audio"])
+def test_a_member_flagged_encrypted_is_refused(source: Store, target: Store, tmp_path: Path, member: str) -> None:
+    # found by the archive fuzz drill: one flipped bit marked manifest.json encrypted, and zipfile's
+    # "password required" RuntimeError reached the person instead of a refusal
+    project = build_project(source)
+    archive = source.export_project(project.id, tmp_path / "a.zip")
+    raw = bytearray(archive.read_bytes())
+    at = raw.find(b"PK\x01\x02")  # the central directory, where zipfile reads each member's flags
+    while at >= 0:
+        name_length = int.from_bytes(raw[at + 28:at + 30], "little")
+        if raw[at + 46:at + 46 + name_length].decode().startswith(member):
+            raw[at + 8] |= 0x01  # "encrypted"
+            break
+        at = raw.find(b"PK\x01\x02", at + 4)
+    assert at >= 0, member
+    flagged = tmp_path / "flagged.zip"
+    flagged.write_bytes(bytes(raw))
+    with pytest.raises(StorageError, match="is encrypted"):
+        target.import_project(flagged)
+    assert_nothing_written(target)
+
+
 def test_not_a_zip_is_refused(target: Store, tmp_path: Path) -> None:
     junk = tmp_path / "junk.zip"
     junk.write_bytes(os.urandom(500))
