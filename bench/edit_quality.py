@@ -3,16 +3,17 @@
     .venv/bin/python bench/edit_quality.py [--split heldout|tuning|both] [--clips 4] [--words 6] [--inserts 2]
 
 Real recordings from ../shared/data/speech are imported as takes and transcribed (the transcript the person
-would edit). Then, per clip, `--words` single words spread over it are deleted one at a time, twice: with
-the closed-loop seam check (`Edit.apply(check=True)`, the default) and without it (cuts from the word
-timings alone). A deletion succeeds when the result, transcribed by the full recogniser (with word timings)
-over the two kept words either side of the cut and half a second beyond them (whole words: a window edge
-never clips a word it judges), has those words next to each other with nothing between. `--inserts`
+would edit). Then, per clip, `--words` single words spread over it are deleted one at a time, twice: with the
+closed-loop seam check (`Edit.apply(check=True)`, the default) and without it (cuts from the word timings
+alone). A deletion succeeds when the result, transcribed by the full recogniser (with word timings) over the
+two kept words either side of the cut and half a second beyond them (whole words: a window edge never clips a
+word it judges), has those words next to each other with nothing between; where the manifest has the clip's
+exact transcript, those are the words really spoken (not the transcript's, which may be wrong). `--inserts`
 two-word insertions and as many one-word replacements per clip are spoken by the default engine (Piper,
 matched to the recording): recognised when every new word is heard. Where the manifest has the clip's exact
 transcript, each checked result is transcribed whole and scored against that transcript edited the same way
-(`edited_wer`), beside the original recording's WER against it (`original_wer`); `wer_delta` is the
-difference (the goal: at most 0.03).
+(`edited_wer`), beside the original recording's WER against it (`original_wer`); `wer_delta` is the difference
+(the goal: at most 0.03).
 
 The check tunes cut points on what it hears, so the speakers are split: `tuning` (LJ Speech, Asterisk's
 prompts voice, four LibriSpeech readers) was looked at while building the check; `heldout` (VCTK p287, a
@@ -89,13 +90,31 @@ def exact_transcripts() -> dict[str, str]:
                 if r["transcript_kind"] == "exact" and r["transcript"].strip()}
 
 
-def edited_reference(truth: str, words: list, i: int, j: int, new: list[str]) -> str | None:
-    """The exact transcript edited as the recogniser's words[i:j] were (replaced by `new`; i == j inserts
-    before words[i]), or None when those words (for an insert: the word after) are not found in it."""
+def _in_truth(truth: str, words: list) -> tuple[list[str], dict[int, int]]:
+    """The exact transcript's words, and where the recogniser's words are found among them (index -> index)."""
     ref = truth.split()
     keys = [" ".join(comparable([w.text])) for w in words]
     matcher = SequenceMatcher(a=keys, b=[" ".join(comparable([t])) for t in ref], autojunk=False)
-    at = {block.a + k: block.b + k for block in matcher.get_matching_blocks() for k in range(block.size)}
+    return ref, {block.a + k: block.b + k for block in matcher.get_matching_blocks() for k in range(block.size)}
+
+
+def true_neighbours(truth: str | None, words: list, i: int, j: int) -> tuple[list[str], list[str]] | None:
+    """The NEIGHBOURS words really spoken either side of the recogniser's words[i:j] (from the exact
+    transcript: the judge should not expect a word the transcript has wrong, "Anth" for "Aunt"), or None
+    when there is no exact transcript or the deleted words are not found in it."""
+    if not truth:
+        return None
+    ref, at = _in_truth(truth, words)
+    if any(k not in at for k in range(i, j)) or at[j - 1] - at[i] != j - 1 - i:
+        return None
+    lo, hi = at[i], at[j - 1] + 1
+    return ref[max(0, lo - min(NEIGHBOURS, i)):lo], ref[hi:hi + min(NEIGHBOURS, len(words) - j)]
+
+
+def edited_reference(truth: str, words: list, i: int, j: int, new: list[str]) -> str | None:
+    """The exact transcript edited as the recogniser's words[i:j] were (replaced by `new`; i == j inserts
+    before words[i]), or None when those words (for an insert: the word after) are not found in it."""
+    ref, at = _in_truth(truth, words)
     if i == j:  # an insert: before the next word, or after the last one
         if (i if i < len(words) else i - 1) not in at:
             return None
@@ -148,7 +167,8 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
             kept = words[:i] + words[j:]
             if not kept:
                 continue
-            left, right = [w.text for w in words[max(0, i - NEIGHBOURS):i]], [w.text for w in words[j:j + NEIGHBOURS]]
+            left, right = true_neighbours(truth, words, i, j) or (
+                [w.text for w in words[max(0, i - NEIGHBOURS):i]], [w.text for w in words[j:j + NEIGHBOURS]])
             for mode, check in (("unchecked", False), ("checked", True)):
                 started = time.perf_counter()
                 outcome = studio.edit.apply(take.id, join_words(kept), check=check)

@@ -25,8 +25,8 @@ from ..textnorm import cardinal
 from .diff import normalize_token
 from .splice import Splice, apply_splices, trim
 
-__all__ = ["Hear", "SeamCheck", "check_deletion", "check_speech", "cut_candidates", "junction_heard", "words_heard",
-           "CHECK_TRIES"]
+__all__ = ["Hear", "SeamCheck", "check_deletion", "check_speech", "cut_candidates", "junction_heard", "kept_as_heard",
+           "words_heard", "CHECK_TRIES"]
 
 Hear = Callable[[Audio], list[str]]  # a piece of audio -> the words heard in it
 
@@ -188,16 +188,23 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
     expected = " ".join([*left, "|", *right]).strip()
     planned = (starts[0], ends[0])
     start, end = planned
-    first: SeamCheck | None = None
+    versions: list[tuple[float, int, tuple[float, float], SeamCheck]] = []
     tried = {planned}
+    kept: tuple[list[str], list[str]] = (comparable(left), comparable(right))
+    unclear = None  # whether the recogniser mishears the unedited window (heard once, when a version fails)
     for attempt in range(1, tries + 1):
         edited = apply_splices(piece, [Splice(max(0.0, start - lo), max(0.0, end - lo))], crossfade_s).audio
         heard = hear(edited)
-        verdict, moves = _diagnosis(heard, left, right)
+        verdict, moves = _diagnosis(heard, *kept)
+        if verdict != "clean" and unclear is None:
+            # the words as the recogniser hears them in the unedited window become what it should hear around
+            # the cut: a word the transcript has wrong ("Anth" for "Aunt") would otherwise fail every version
+            kept, unclear = kept_as_heard(left, removed, right, hear(piece))
+            verdict, moves = _diagnosis(heard, *kept)
         check = SeamCheck(verdict, expected, " ".join(heard), attempt)
         if check.ok:
             return (start, end), check
-        first = first or check
+        versions.append((_closeness(heard, *kept), -attempt, (start, end), check))
         if verdict == "remnant" and attempt % 2 == 0:  # a trace on an unknown side: widen each side in turn
             moves = moves[::-1]
         for move in moves:  # the first move that reaches an untried pair
@@ -208,11 +215,35 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
                 break
         else:
             break
-    assert first is not None
-    verdict = first.verdict
-    if not words_heard(hear(piece), [*left, *removed, *right]):
-        verdict = "unclear"
-    return planned, SeamCheck(verdict, first.expected, first.heard, len(tried))
+    # none heard clean: the version heard closest to the kept words (the plan on a tie)
+    _, _, best, check = max(versions)
+    return best, SeamCheck("unclear" if unclear else check.verdict, expected, check.heard, len(tried))
+
+
+def _closeness(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) -> float:
+    """How near what was heard is to the kept words side by side (difflib's ratio, 1.0: the same)."""
+    expected = comparable([*left, *right])
+    return SequenceMatcher(a=expected, b=_as_expected(comparable(heard), expected), autojunk=False).ratio()
+
+
+def kept_as_heard(left: Sequence[str], removed: Sequence[str], right: Sequence[str],
+              heard: Sequence[str]) -> tuple[tuple[list[str], list[str]], bool]:
+    """The kept words either side as the recogniser heard them in the unedited window (transcript words it
+    hears as others take the heard spelling; words it does not hear there are not expected), and whether it
+    mishears the window beyond that (the removed words not heard, a mishearing across them: it cannot judge)."""
+    left_, removed_, right_ = comparable(left), comparable(removed), comparable(right)
+    words, heard_ = left_ + removed_ + right_, comparable(heard)
+    middle = len(left_) + len(removed_)
+    kept_left, kept_right = list(left_), list(right_)
+    matcher = SequenceMatcher(a=words, b=_as_expected(heard_, words), autojunk=False)
+    for op, a0, a1, b0, b1 in reversed(matcher.get_opcodes()):  # from the end: earlier indices stay valid
+        if op not in ("replace", "delete"):
+            continue
+        if a1 <= len(left_):  # within one side ("and graved" heard as "engraved")
+            kept_left[a0:a1] = heard_[b0:b1]
+        elif a0 >= middle:
+            kept_right[a0 - middle:a1 - middle] = heard_[b0:b1]
+    return (kept_left, kept_right), not words_heard(heard_, kept_left + removed_ + kept_right)
 
 
 def _moved(audio: Audio, start: float, end: float, move: str, starts: Sequence[float], ends: Sequence[float],

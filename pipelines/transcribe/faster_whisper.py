@@ -203,14 +203,16 @@ class FasterWhisperTranscribe(TranscribePipeline):
         return Transcript(text=text, words=tidy_words(raw, audio.duration), language=info.language)
 
     def hear(self, audio: Audio, *, language: str | None = None) -> list[str]:
-        """The words heard in a short piece, without timings (an edit check only compares words), with the
-        pipeline's beam search: decoding a few ungrammatical seconds greedily let the language model hide or
-        invent a left-over syllable (bench/edit_quality.py, tuning split: deletion success 0.56 with greedy
-        decoding, 0.75 with beam search and a word more context either side). Silence by the VAD hears
-        nothing, as in `__call__`."""
+        """The words heard in a short piece (an edit check only compares words), with the pipeline's beam
+        search: decoding a few ungrammatical seconds greedily let the language model hide or invent a
+        left-over syllable (bench/edit_quality.py, tuning split: deletion success 0.56 with greedy decoding,
+        0.75 with beam search and a word more context either side). Decoded with timestamp tokens, as `__call__`
+        decodes: without them Whisper often ended the text at a pause left by a cut and dropped the words after
+        it ("a very old man." for "a very old man. Trainer has the"), which the check took for a clipped word
+        and moved the cut the wrong way. Silence by the VAD hears nothing, as in `__call__`."""
         samples = resample(audio, self.sample_rate).samples
         if audio.num_samples == 0 or (self.skip_silent and not speech_regions(samples)):
             return []
         segments, _ = self.model.transcribe(samples, language=language, beam_size=self.beam_size,
-                                            without_timestamps=True, condition_on_previous_text=False)
+                                            without_timestamps=False, condition_on_previous_text=False)
         return " ".join(segment.text for segment in segments).split()

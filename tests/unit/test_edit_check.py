@@ -14,6 +14,7 @@ from pipelines.editing.check import (
     check_speech,
     cut_candidates,
     junction_heard,
+    kept_as_heard,
     words_heard,
 )
 
@@ -104,6 +105,31 @@ def test_when_no_cut_is_clean_the_plan_is_kept_and_the_fault_reported() -> None:
                                          hear_tones, crossfade_s=0.01)
     assert (start, end) == (1.1, 1.4) and check.verdict == "remnant" and not check.ok
     assert "trace of the removed words" in check.message("Delete “bravo”")
+
+
+def test_when_no_cut_is_clean_the_version_heard_closest_is_kept() -> None:
+    # a recogniser that hears the plan's cut (0.3 s removed) as two traces and a wider one as one
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bravo", 1.0, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+
+    def hear(piece: Audio) -> list[str]:
+        return ["alpha", "bravo", "bravo", "charlie"] if piece.duration > 2.15 else ["alpha", "bravo", "charlie"]
+
+    (start, end), check = check_deletion(audio, (0.0, 2.5), [1.1, 0.95], [1.4], ["alpha"], ["bravo"], ["charlie"],
+                                         hear, crossfade_s=0.01, tries=2)
+    assert (start, end) == (0.95, 1.4) and check.verdict == "remnant" and check.heard == "alpha bravo charlie"
+
+
+def test_a_word_the_transcript_has_wrong_is_expected_as_the_recogniser_hears_it() -> None:
+    # the transcript says "delta" where "alpha" is spoken: a clean cut is heard as "alpha charlie"
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bravo", 1.0, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+    (start, end), check = check_deletion(audio, (0.0, 2.5), [0.95], [1.55], ["delta"], ["bravo"], ["charlie"],
+                                         hear_tones, crossfade_s=0.01)
+    assert check.ok and (start, end) == (0.95, 1.55) and check.heard == "alpha charlie"
+    # words heard otherwise, or not at all, on one side ("and graved" / "engraved") are expected as heard
+    (kept_left, kept_right), unclear = kept_as_heard(["took", "from", "wood"], ["blocks"], ["and", "graved", "in"],
+                                                 ["look", "from", "wood", "blocks", "engraved", "in"])
+    assert (kept_left, kept_right, unclear) == (["look", "from", "wood"], ["graved", "in"], False)
+    assert kept_as_heard(["from", "wood"], ["blocks"], ["in"], ["from", "in"])[1]  # the removed word not heard
 
 
 def test_a_recogniser_that_mishears_the_original_too_makes_the_verdict_unclear() -> None:
