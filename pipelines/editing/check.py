@@ -180,9 +180,11 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
 
     `starts` and `ends` are candidate cuts (`cut_candidates`), the planned ones first. The plan is heard;
     while it is not clean, a cut moves to the next candidate in the direction the verdict points (a trace
-    of the removed word: outwards; a clipped neighbour: away from it), up to `tries` versions. When none is
-    clean the plan is kept, and the window is heard unedited too: if the recogniser mishears the kept words
-    there as well, the verdict is "unclear" (it cannot judge), not a fault of the cut."""
+    of the removed word: outwards; a clipped neighbour: away from it), up to `tries` versions. Once a
+    version is not clean, the window is heard unedited too, and the kept words are expected as heard there
+    (`kept_as_heard`); if the recogniser mishears even the removed words, the verdict is "unclear" (it
+    cannot judge), not a fault of the cut. When none is clean, the version heard closest to the kept words
+    side by side is kept (the plan on a tie)."""
     lo, hi = window
     piece = trim(audio, lo, hi)
     expected = " ".join([*left, "|", *right]).strip()
@@ -191,7 +193,7 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
     versions: list[tuple[float, int, tuple[float, float], SeamCheck]] = []
     tried = {planned}
     kept: tuple[list[str], list[str]] = (comparable(left), comparable(right))
-    unclear = None  # whether the recogniser mishears the unedited window (heard once, when a version fails)
+    unclear: bool | None = None  # whether the recogniser mishears the unedited window (heard once, when a version fails)
     for attempt in range(1, tries + 1):
         edited = apply_splices(piece, [Splice(max(0.0, start - lo), max(0.0, end - lo))], crossfade_s).audio
         heard = hear(edited)
@@ -227,7 +229,7 @@ def _closeness(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) 
 
 
 def kept_as_heard(left: Sequence[str], removed: Sequence[str], right: Sequence[str],
-              heard: Sequence[str]) -> tuple[tuple[list[str], list[str]], bool]:
+                  heard: Sequence[str]) -> tuple[tuple[list[str], list[str]], bool]:
     """The kept words either side as the recogniser heard them in the unedited window (transcript words it
     hears as others take the heard spelling; words it does not hear there are not expected), and whether it
     mishears the window beyond that (the removed words not heard, a mishearing across them: it cannot judge)."""
