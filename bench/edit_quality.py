@@ -98,6 +98,14 @@ def _in_truth(truth: str, words: list) -> tuple[list[str], dict[int, int]]:
     return ref, {block.a + k: block.b + k for block in matcher.get_matching_blocks() for k in range(block.size)}
 
 
+def _span_in_truth(at: dict[int, int], i: int, j: int) -> tuple[int, int] | None:
+    """Where the recogniser's words[i:j] (i < j) lie in the exact transcript, or None unless all are found there
+    side by side."""
+    if any(k not in at for k in range(i, j)) or at[j - 1] - at[i] != j - 1 - i:
+        return None
+    return at[i], at[j - 1] + 1
+
+
 def true_neighbours(truth: str | None, words: list, i: int, j: int) -> tuple[list[str], list[str]] | None:
     """The NEIGHBOURS words really spoken either side of the recogniser's words[i:j] (from the exact
     transcript: the judge should not expect a word the transcript has wrong, "Anth" for "Aunt"), or None
@@ -105,9 +113,10 @@ def true_neighbours(truth: str | None, words: list, i: int, j: int) -> tuple[lis
     if not truth:
         return None
     ref, at = _in_truth(truth, words)
-    if any(k not in at for k in range(i, j)) or at[j - 1] - at[i] != j - 1 - i:
+    span = _span_in_truth(at, i, j)
+    if span is None:
         return None
-    lo, hi = at[i], at[j - 1] + 1
+    lo, hi = span
     return ref[max(0, lo - min(NEIGHBOURS, i)):lo], ref[hi:hi + min(NEIGHBOURS, len(words) - j)]
 
 
@@ -120,9 +129,10 @@ def edited_reference(truth: str, words: list, i: int, j: int, new: list[str]) ->
             return None
         lo = hi = at[i] if i < len(words) else at[i - 1] + 1
     else:
-        if any(k not in at for k in range(i, j)) or at[j - 1] - at[i] != j - 1 - i:
+        span = _span_in_truth(at, i, j)
+        if span is None:
             return None
-        lo, hi = at[i], at[j - 1] + 1
+        lo, hi = span
     return " ".join(ref[:lo] + new + ref[hi:])
 
 

@@ -127,7 +127,7 @@ def test_a_word_the_transcript_has_wrong_is_expected_as_the_recogniser_hears_it(
     assert check.ok and (start, end) == (0.95, 1.55) and check.heard == "alpha charlie"
     # words heard otherwise, or not at all, on one side ("and graved" / "engraved") are expected as heard
     (kept_left, kept_right), unclear = kept_as_heard(["took", "from", "wood"], ["blocks"], ["and", "graved", "in"],
-                                                 ["look", "from", "wood", "blocks", "engraved", "in"])
+                                                     ["look", "from", "wood", "blocks", "engraved", "in"])
     assert (kept_left, kept_right, unclear) == (["look", "from", "wood"], ["graved", "in"], False)
     assert kept_as_heard(["from", "wood"], ["blocks"], ["in"], ["from", "in"])[1]  # the removed word not heard
 
