@@ -156,6 +156,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
     clicks: list[float] = []
     seconds = {"delete_checked": [], "delete_unchecked": [], "speak": []}
     verdicts: dict[str, int] = {}
+    kept_cuts: dict[str, int] = {}  # where the kept cuts of checked deletions came from: plan, search, alignment
     truths = exact_transcripts()
     wers: dict[str, list[float]] = {"original": [], "edited": []}
 
@@ -194,6 +195,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                 if check:
                     score_wer(truth, outcome.result.audio, words, i, j, [])
                     verdicts[edit.check.verdict] = verdicts.get(edit.check.verdict, 0) + 1
+                    kept_cuts[edit.check.cuts] = kept_cuts.get(edit.check.cuts, 0) + 1
                     clicks += [s for s in [outcome.take.scores.get("worst_seam_click")] if s is not None]
         for k in range(inserts):
             for kind in ("insert", "replace"):
@@ -216,6 +218,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
         "deletion_success": _fraction(deleted["checked"]),
         "deletion_success_unchecked": _fraction(deleted["unchecked"]),
         "check_verdicts": verdicts,
+        "kept_cuts": kept_cuts,
         "inserts_and_replacements": len(spoken),
         "insert_recognised": _fraction(spoken),
         "original_wer": _mean(wers["original"]),

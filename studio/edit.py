@@ -17,11 +17,12 @@ from typing import Any, Callable, ContextManager, Sequence, cast
 import numpy as np
 
 from pipelines import audio as au
-from pipelines.base import Transcript, VoicePrompt, Word
+from pipelines.base import EngineError, Transcript, VoicePrompt, Word
 from pipelines.cancel import CancelToken, checkpoint
 from pipelines.catalog import Engine
-from pipelines.editing import (EditResult, Splice, SynthesisRequest, TranscriptEditor, WordEdit, apply_splices, fade,
-                               highlight, insert_silence, join_takes, seam_click_ratio, trim, words_heard)
+from pipelines.editing import (EditResult, Splice, SpokenAligner, SynthesisRequest, TranscriptEditor, WordEdit,
+                               apply_splices, fade, highlight, insert_silence, join_takes, seam_click_ratio, trim,
+                               words_heard)
 from pipelines.languages import check_language
 from pipelines.manager import ModelManager
 from pipelines.narration import chunk_seed
@@ -42,6 +43,7 @@ from .voice_match import RecordingMatch, VoiceMatcher
 Synthesize = Callable[[SynthesisRequest], tuple[au.Audio, dict[str, Any]]]
 
 DEFAULT_INSERT_ENGINE = "piper-joe-embedded"
+ALIGNING_VOICE = "piper-joe-embedded"  # speaks a transcript with known word boundaries (speak_marked)
 WAVEFORM_OPERATIONS = ("trim", "cut", "silence", "fade")
 MAX_JOIN = 20
 MIN_EMBED_S = 0.5  # shorter inserted speech says too little about a voice to score it
@@ -153,6 +155,7 @@ class Edit:
         engine = None
         charge: ContextManager = nullcontext()
         hear = self._hearing(transcript.language, progress) if check else None
+        align = self._aligner(transcript.language, progress) if check else None
         if any(e.kind != "delete" for e in edits):
             engine = self._speak_engine(engine_id)
             new_words = " ".join(e.new_text for e in edits if e.new_text)
@@ -167,7 +170,7 @@ class Edit:
                     notices.append(notice)
             step = stepper(progress)
             step(0.3, "editing")
-            result = TranscriptEditor(synthesize, hear=hear).apply(original, transcript, edited_text)
+            result = TranscriptEditor(synthesize, hear=hear, align=align).apply(original, transcript, edited_text)
             checkpoint(cancel)
             scores = self._scores(take, original, result)
             notices += seam_notices(result)
@@ -350,6 +353,17 @@ class Edit:
         """The embedded recogniser as the edit check's ears."""
         transcriber = cast(TranscribePipeline, self.models.get(TRANSCRIBER, progress))
         return lambda piece: transcriber.hear(piece, language=language)
+
+    def _aligner(self, language: str | None, progress: Progress | None) -> SpokenAligner | None:
+        """The seam check's second alignment, spoken by the embedded English voice (pipelines.editing.align);
+        None for other languages or where the voice is not installed (the GPL-free core)."""
+        engine = self.models.catalog.get(ALIGNING_VOICE)
+        if language not in (None, "en") or not engine.package_installed():
+            return None
+        try:
+            return SpokenAligner.of(self.models.get(ALIGNING_VOICE, progress))
+        except EngineError:  # its runtime (piper-tts) missing or broken: the check moves cuts without it
+            return None
 
     def _scores(self, take: Take, original: au.Audio, result: EditResult) -> dict[str, Any]:
         """Seam quality for every edit, how many the recogniser heard as intended, and how alike inserted

@@ -2,8 +2,10 @@
 
 diff.py turns the edited text into word-level edits, splice.py is the one place where audio is cut and
 joined, seams.py measures cuts and seams, roomtone.py makes new speech sit in the recording's own
-loudness and noise, and editor.py plans a whole edit and applies it in one pass.
+loudness and noise, check.py listens to an edit's seams, align.py aligns the transcript a second way (by a
+voice speaking it), and editor.py plans a whole edit and applies it in one pass.
 """
+from .align import SpeakMarked, SpokenAligner, warp_times
 from .check import Hear, SeamCheck, junction_heard, words_heard
 from .diff import (EditError, WordEdit, align_words, diff_words, highlight, join_words, normalize_token, tokens,
                    word_units)
@@ -19,5 +21,5 @@ __all__ = [
     "low_energy_point", "seam_click_ratio", "noise_floor_db", "pause_floor_db",
     "room_tone", "match_to_context",
     "SynthesisRequest", "Synthesize", "AppliedEdit", "EditResult", "TranscriptEditor", "Hear", "SeamCheck",
-    "junction_heard", "words_heard",
+    "junction_heard", "words_heard", "SpeakMarked", "SpokenAligner", "warp_times",
 ]

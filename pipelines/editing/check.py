@@ -13,6 +13,7 @@ model. A clean plan costs one short recognition, a bad one up to CHECK_TRIES and
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class SeamCheck:
     expected: str  # the words that should be heard there, "|" marking a deletion's seam
     heard: str
     tries: int = 1  # versions of the edit heard before this one was kept
+    cuts: str = "plan"  # a deletion's kept cuts: "plan", "search" (moved to the signal's dips), "alignment" (align.py)
 
     @property
     def ok(self) -> bool:
@@ -70,7 +72,8 @@ class SeamCheck:
         return f"{what}: {problem} (“{self.heard}”; expected “{expected}”). Listen to it."
 
     def to_dict(self) -> dict:
-        return {"verdict": self.verdict, "expected": self.expected, "heard": self.heard, "tries": self.tries}
+        return {"verdict": self.verdict, "expected": self.expected, "heard": self.heard, "tries": self.tries,
+                "cuts": self.cuts}
 
 
 def comparable(words: Sequence[str]) -> list[str]:
@@ -175,7 +178,9 @@ def cut_candidates(audio: Audio, lo: float, hi: float, planned: float, count: in
 
 def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[float], ends: Sequence[float],
                    left: Sequence[str], removed: Sequence[str], right: Sequence[str], hear: Hear,
-                   crossfade_s: float, tries: int = CHECK_TRIES) -> tuple[tuple[float, float], SeamCheck]:
+                   crossfade_s: float, tries: int = CHECK_TRIES,
+                   aligned: Callable[[], tuple[float, float] | None] | None = None,
+                   ) -> tuple[tuple[float, float], SeamCheck]:
     """Cut points for a deletion heard cleanly in the recording's `window` around it, and the check.
 
     `starts` and `ends` are candidate cuts (`cut_candidates`), the planned ones first. The plan is heard;
@@ -183,19 +188,21 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
     of the removed word: outwards; a clipped neighbour: away from it), up to `tries` versions. Once a
     version is not clean, the window is heard unedited too, and the kept words are expected as heard there
     (`kept_as_heard`); if the recogniser mishears even the removed words, the verdict is "unclear" (it
-    cannot judge), not a fault of the cut. When none is clean, the version heard closest to the kept words
-    side by side is kept (the plan on a tie)."""
+    cannot judge), not a fault of the cut. `aligned`, when given, is asked once the plan fails for the cuts
+    of a second alignment (align.py), heard as one more version; if it is not clean either, the search goes on
+    from the plan as without it. When none is clean, the version heard closest to the kept words side by side
+    is kept (the plan on a tie), unless the removed words are heard whole in it."""
     lo, hi = window
     piece = trim(audio, lo, hi)
     expected = " ".join([*left, "|", *right]).strip()
-    planned = (starts[0], ends[0])
-    start, end = planned
-    versions: list[tuple[float, int, tuple[float, float], SeamCheck]] = []
-    tried = {planned}
+    versions: list[tuple[bool, float, int, tuple[float, float], SeamCheck]] = []
     kept: tuple[list[str], list[str]] = (comparable(left), comparable(right))
-    unclear: bool | None = None  # whether the recogniser mishears the unedited window (heard once, when a version fails)
-    for attempt in range(1, tries + 1):
-        edited = apply_splices(piece, [Splice(max(0.0, start - lo), max(0.0, end - lo))], crossfade_s).audio
+    unclear: bool | None = None  # whether the recogniser mishears the unedited window (heard once, when one fails)
+
+    def listen(cuts: tuple[float, float], source: str) -> tuple[SeamCheck, tuple[str, ...]]:
+        """One version heard: its check, and the moves its fault points to."""
+        nonlocal kept, unclear
+        edited = apply_splices(piece, [Splice(max(0.0, cuts[0] - lo), max(0.0, cuts[1] - lo))], crossfade_s).audio
         heard = hear(edited)
         verdict, moves = _diagnosis(heard, *kept)
         if verdict != "clean" and unclear is None:
@@ -203,11 +210,24 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
             # the cut: a word the transcript has wrong ("Anth" for "Aunt") would otherwise fail every version
             kept, unclear = kept_as_heard(left, removed, right, hear(piece))
             verdict, moves = _diagnosis(heard, *kept)
-        check = SeamCheck(verdict, expected, " ".join(heard), attempt)
+        check = SeamCheck(verdict, expected, " ".join(heard), len(versions) + 1, source)
+        # a version where the removed words are still heard whole ranks below every other
+        whole = words_heard(heard, [*kept[0], *removed, *kept[1]])
+        versions.append((not whole, _closeness(heard, *kept), -len(versions), cuts, check))
+        return check, moves
+
+    start, end = planned = (starts[0], ends[0])
+    tried = {planned}
+    for attempt in range(1, tries + 1):
+        check, moves = listen((start, end), "plan" if attempt == 1 else "search")
         if check.ok:
             return (start, end), check
-        versions.append((_closeness(heard, *kept), -attempt, (start, end), check))
-        if verdict == "remnant" and attempt % 2 == 0:  # a trace on an unknown side: widen each side in turn
+        second = aligned() if aligned is not None and attempt == 1 else None
+        if second is not None and second not in tried and second[1] > second[0]:
+            tried.add(second)
+            if (found := listen(second, "alignment")[0]).ok:
+                return second, found
+        if check.verdict == "remnant" and attempt % 2 == 0:  # a trace on an unknown side: widen each side in turn
             moves = moves[::-1]
         for move in moves:  # the first move that reaches an untried pair
             candidate = _moved(audio, start, end, move, starts, ends, tried)
@@ -217,9 +237,9 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
                 break
         else:
             break
-    # none heard clean: the version heard closest to the kept words (the plan on a tie)
-    _, _, best, check = max(versions)
-    return best, SeamCheck("unclear" if unclear else check.verdict, expected, check.heard, len(tried))
+    # none heard clean: the version heard closest to the kept words (the plan on a tie), the removed words gone
+    *_, best, check = max(versions)
+    return best, dataclasses.replace(check, verdict="unclear" if unclear else check.verdict, tries=len(versions))
 
 
 def _closeness(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) -> float:

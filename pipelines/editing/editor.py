@@ -26,6 +26,7 @@ import numpy as np
 from ..audio import Audio, is_silent, resample, trim_silence
 from ..base import Transcript, Word
 from ..transcribe.timing import tidy_words
+from .align import SpokenAligner, aligned_cuts
 from .check import NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, check_speech, cut_candidates
 from .diff import (EditError, WordEdit, align_words, attach_punctuation, diff_words, join_words, normalize_token,
                    tokens, word_units)
@@ -128,8 +129,10 @@ class TranscriptEditor:
     """Applies transcript edits to a recording (see the module doc). Holds no state between calls."""
 
     def __init__(self, synthesize: Synthesize | None = None, *, crossfade_s: float = 0.01,
-                 min_pause_s: float = 0.08, max_pause_s: float = 0.6, hear: Hear | None = None) -> None:
-        """`hear`: a recogniser for the closed-loop check (check.py); None plans from word timings alone."""
+                 min_pause_s: float = 0.08, max_pause_s: float = 0.6, hear: Hear | None = None,
+                 align: SpokenAligner | None = None) -> None:
+        """`hear`: a recogniser for the closed-loop check (check.py); None plans from word timings alone.
+        `align`: a second alignment of the transcript (align.py) whose cuts the check tries when the plan fails."""
         if synthesize is not None and not callable(synthesize):
             raise ValueError(f"synthesize must be a callable or None, got {type(synthesize).__name__}.")
         if not 0.0 <= crossfade_s <= MAX_CROSSFADE_S:
@@ -142,6 +145,7 @@ class TranscriptEditor:
         self.min_pause_s = float(min_pause_s)
         self.max_pause_s = float(max_pause_s)
         self.hear = hear
+        self.align = align
 
     # --------------------------------------------------------------------------------------- planning
 
@@ -257,10 +261,14 @@ class TranscriptEditor:
         end = max(start, self._cut(audio, max(lo2, c2 - reach), min(hi2, c2 + reach), left2, right2))
         if self.hear is None:
             return _Planned(edit, start, end, None, {})
+        window = self._window(audio, words, i, j)
+        left, removed, right = ([w.text for w in words[max(0, i - NEIGHBOURS):i]], [w.text for w in words[i:j]],
+                                [w.text for w in words[j:j + NEIGHBOURS]])
+        align, planned = self.align, (start, end)
         (start, end), check = check_deletion(
-            audio, self._window(audio, words, i, j), cut_candidates(audio, lo1, hi1, start),
-            cut_candidates(audio, lo2, hi2, end), [w.text for w in words[max(0, i - NEIGHBOURS):i]],
-            [w.text for w in words[i:j]], [w.text for w in words[j:j + NEIGHBOURS]], self.hear, self.crossfade_s)
+            audio, window, cut_candidates(audio, lo1, hi1, start), cut_candidates(audio, lo2, hi2, end),
+            left, removed, right, self.hear, self.crossfade_s, aligned=None if align is None else
+            lambda: aligned_cuts(align, audio, window, planned, left, removed, right))
         return _Planned(edit, start, end, None, {}, check=check)
 
     @staticmethod

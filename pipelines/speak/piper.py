@@ -17,6 +17,7 @@ import re
 import tempfile
 from importlib import resources
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,7 +53,7 @@ _SPEAKABLE = re.compile(r"[^\s!'(),\-.:;?ˈˌ]")  # a phoneme beyond punctuation
 # spare; if a take ever needs more, the graph repeats the noise instead of failing.
 _NOISE_PER_ID = {"/dp/RandomNormalLike": 2}
 _PRIOR_NOISE_PER_ID = 192 * 4
-_REWRITE_VERSION = 1  # part of the prepared model's file name: bump when noise_as_inputs changes its output
+_REWRITE_VERSION = 2  # part of the prepared model's file name: bump when the rewrite changes its output
 
 
 def find_voice_files() -> tuple[Path, Path]:
@@ -181,8 +182,41 @@ class PiperSpeak(SpeakPipeline):
             joins = False
         return [s for s in sentences if s]
 
+    def speak_marked(self, phrases: Sequence[str], *, seed: int = 0) -> tuple[Audio, list[float]]:
+        """`phrases` spoken as one sentence, and the time each phrase after the first begins there, from the
+        voice's own phoneme durations: speech with known word boundaries, for aligning a recording to its
+        transcript (pipelines.editing.align). Each phrase is phonemized alone, so espeak cannot run the words
+        of two phrases together ("of a" is one phoneme word to it)."""
+        if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise ValueError(f"phrases must be non-empty strings, got {phrases!r}.")
+        phonemes: list[str] = []
+        starts: list[int] = []  # the index of each phrase's first phoneme
+        for phrase in phrases:
+            if phonemes:
+                phonemes.append(" ")
+            starts.append(len(phonemes))
+            phonemes += [p for sentence in self.voice.phonemize(" ".join(phrase.split())) for p in [" ", *sentence]][1:]
+        ids = self.voice.phonemes_to_ids(phonemes)
+        config = self.voice.config
+        scales = np.array([config.noise_scale, config.length_scale, config.noise_w_scale], dtype=np.float32)
+        outputs = self._run(ids, scales, np.random.default_rng(seed))
+        if len(outputs) < 2:
+            raise EngineError(f"{ENGINE_ID}: this voice graph gives no phoneme durations (not a prepared voice).")
+        samples = np.asarray(outputs[0], dtype=np.float32).ravel()
+        frames = np.asarray(outputs[1], dtype=np.float64).ravel()
+        per_frame = samples.size / max(1.0, float(frames.sum()))  # samples per duration frame (the hop length)
+        times = []
+        for start in starts[1:]:  # ids: start marker, pad, each phoneme's ids and a pad, end marker
+            before = len(self.voice.phonemes_to_ids(phonemes[:start])) - 1
+            times.append(float(frames[:before].sum()) * per_frame / self.sample_rate)
+        return Audio(cap_peak(samples, PEAK_CEILING), self.sample_rate), times
+
     def _synthesize(self, ids: list[int], scales: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One sentence through the VITS graph (Piper's own sentence split; each ends in its own pause)."""
+        return np.asarray(self._run(ids, scales, rng)[0], dtype=np.float32).ravel()
+
+    def _run(self, ids: list[int], scales: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+        """The graph's outputs for one sentence: the samples, then (prepared voices) frames per phoneme id."""
         inputs = {
             "input": np.array([ids], dtype=np.int64),
             "input_lengths": np.array([len(ids)], dtype=np.int64),
@@ -192,7 +226,7 @@ class PiperSpeak(SpeakPipeline):
         for noise in self.noise:  # in graph order, so a seed always fills them the same way
             per_id = _NOISE_PER_ID.get(noise.node) or math.ceil(_PRIOR_NOISE_PER_ID * stretch)
             inputs[noise.name] = rng.standard_normal(max(1, per_id * len(ids)), dtype=np.float32)
-        return np.asarray(self.voice.session.run(None, inputs)[0], dtype=np.float32).ravel()
+        return list(self.voice.session.run(None, inputs))
 
     def _check_call(self, text: Any, voice: Any, seed: Any, options: dict[str, Any]) -> float:
         reject_unknown(ENGINE_ID, options, self.call_options)
@@ -225,7 +259,7 @@ def prepared_model(model_file: Path, cache_dir: str | Path | None = None) -> Pat
     if target.is_file():
         return target
     try:
-        graph, _ = noise_as_inputs(model_file)
+        graph = with_durations(noise_as_inputs(model_file)[0])
     except ImportError as exc:
         raise EngineError(f"{ENGINE_ID} needs the package 'onnx' to prepare its voice, which is not "
                           f"installed: pip install -r requirements.txt") from exc
@@ -245,6 +279,20 @@ def prepared_model(model_file: Path, cache_dir: str | Path | None = None) -> Pat
                     target.parent, exc)
         return graph
     return target
+
+
+def with_durations(graph: bytes) -> bytes:
+    """The graph with its rounded phoneme durations (the duration predictor's Ceil, in frames per phoneme
+    id) as a second output, so `speak_marked` knows where each word lies in what it spoke."""
+    import onnx
+
+    proto = onnx.load_from_string(graph)
+    ceil = [o for n in proto.graph.node if n.op_type == "Ceil" for o in n.output]
+    if len(ceil) != 1:
+        raise EngineError(f"{ENGINE_ID}: expected one duration (Ceil) node in the voice, found {len(ceil)}.")
+    if ceil[0] not in {o.name for o in proto.graph.output}:
+        proto.graph.output.append(onnx.helper.make_empty_tensor_value_info(ceil[0]))
+    return proto.SerializeToString()
 
 
 def length_scale_for(speed: float) -> float:

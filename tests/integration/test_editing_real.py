@@ -330,3 +330,49 @@ def test_the_checked_editor_hears_every_seam_and_keeps_the_rest_intact(lj: Take,
             assert normalize_token(edit.old_text) not in [normalize_token(w) for w in check.heard.split()]
     assert_kept_audio_identical(lj.audio, result)
     assert_no_clicks(result)
+
+
+# ------------------------------------------------------------------------------------ second alignment
+
+def test_the_voice_marks_where_each_phrase_begins_in_what_it_speaks(piper, asr) -> None:
+    """Piper's own phoneme durations give the phrase boundaries: the recogniser hears each phrase alone in
+    the piece between two marks."""
+    phrases = ["the printing press", "newspaper", "and the wood blocks"]
+    spoken, marks = piper.speak_marked(phrases)
+    assert len(marks) == 2 and 0.0 < marks[0] < marks[1] < spoken.duration
+    edges = [0.0, *marks, spoken.duration]
+    for phrase, lo, hi in zip(phrases, edges, edges[1:]):
+        heard = [normalize_token(w) for w in asr.hear(trim(spoken, lo, hi), language="en")]
+        print(f"\n  {phrase!r} in {lo:.2f}-{hi:.2f} s heard as {heard}")
+        assert heard == [normalize_token(w) for w in phrase.split()]
+    for bad in ([], ["words", "  "]):
+        with pytest.raises(ValueError, match="non-empty"):
+            piper.speak_marked(bad)
+
+
+def test_the_voice_aligned_to_a_recording_splits_it_between_words(lj: Take, piper, asr) -> None:
+    """The transcript around words of the LJ recording, spoken by Piper and warped onto it by DTW: at most
+    boundaries found, the recogniser hears the piece before it end with the word before and the piece after it
+    begin with the word after (a warping gone wrong splits almost none). Whisper's own word starts, measured
+    alike, are printed beside: the check tries the alignment when Whisper's cut fails, so the two need not agree."""
+    from pipelines.editing import SpokenAligner
+
+    aligner = SpokenAligner(piper.speak_marked)
+    words = lj.transcript.words
+
+    def splits(t: float, k: int) -> bool:  # is `t` the boundary between words k-1 and k?
+        before = asr.hear(trim(lj.audio, max(0.0, t - 1.2), t), language="en")
+        after = asr.hear(trim(lj.audio, t, min(lj.audio.duration, t + 1.2)), language="en")
+        return (bool(before) and bool(after) and normalize_token(before[-1]) == normalize_token(words[k - 1].text)
+                and normalize_token(after[0]) == normalize_token(words[k].text))
+
+    aligned, whisper = [], []
+    for k in range(3, len(words) - 4, 3):
+        lo, hi = max(0.0, words[k - 3].start - 0.1), min(lj.audio.duration, words[k + 3].end + 0.1)
+        begins = aligner(trim(lj.audio, lo, hi), [" ".join(w.text for w in words[k - 3:k]), words[k].text,
+                                                  " ".join(w.text for w in words[k + 1:k + 4])])
+        aligned += [splits(lo + begins[0], k), splits(lo + begins[1], k + 1)]
+        whisper += [splits(words[k].start, k), splits(words[k + 1].start, k + 1)]
+    print(f"\n  boundaries heard as the right split: aligned {np.mean(aligned):.2f}, Whisper {np.mean(whisper):.2f} "
+          f"({len(aligned)} boundaries)")
+    assert len(aligned) >= 12 and np.mean(aligned) >= 0.5

@@ -196,3 +196,24 @@ def test_a_hub_cloner_speaks_inserted_words_from_a_prompt_cut_from_the_recording
         assert outcome.take.duration > take.duration
     finally:
         studio.close()
+
+
+def test_a_deletion_whose_plan_fails_is_tried_where_the_voice_aligns_the_words(tmp_path):
+    """"Billy" in "a very old man. Billy Trainer has" (LibriSpeech 6848): cut at Whisper's timings it leaves a
+    trace, so the seam check goes past the plan, and its second alignment is spoken by the embedded Piper voice,
+    which is therefore loaded for a deletion that speaks no new words. The take records where its cuts came from."""
+    pytest.importorskip("piper", reason=NO_TTS)
+    clip = "resemblyzer_ls_6848-252322-0000"
+    studio = Studio.open(Settings(data_dir=tmp_path / "data"))
+    try:
+        take = studio.takes.import_recording(studio.projects.list()[0].id, speech_clip(clip))
+        words = studio.edit.transcript(take.id).text.split()
+        k = next(i for i in range(1, len(words)) if words[i] == "Billy" and words[i - 1] == "man.")
+        assert ENGINE not in studio.models.loaded_ids()
+        outcome = studio.edit.apply(take.id, " ".join(words[:k] + words[k + 1:]))
+        [edit] = outcome.take.parameters["edits"]
+        print(f"\n  deleting 'Billy': {edit['check']}")
+        assert edit["check"]["tries"] >= 2 and edit["check"]["cuts"] in ("plan", "search", "alignment")
+        assert ENGINE in studio.models.loaded_ids()
+    finally:
+        studio.close()

@@ -86,7 +86,7 @@ def test_the_search_moves_cuts_that_leave_a_remnant_into_the_real_pauses() -> No
     assert hear_tones(audio) == ["alpha", "bravo", "charlie"]
     (start, end), check = check_deletion(audio, (0.0, 2.5), starts, ends, ["alpha"], ["bravo"], ["charlie"],
                                          hear_tones, crossfade_s=0.01)
-    assert check.verdict == "clean" and check.heard == "alpha charlie" and check.tries > 1
+    assert check.verdict == "clean" and check.heard == "alpha charlie" and check.tries > 1 and check.cuts == "search"
     assert 0.9 <= start <= 1.0 and 1.5 <= end <= 1.6
 
 
@@ -117,6 +117,19 @@ def test_when_no_cut_is_clean_the_version_heard_closest_is_kept() -> None:
     (start, end), check = check_deletion(audio, (0.0, 2.5), [1.1, 0.95], [1.4], ["alpha"], ["bravo"], ["charlie"],
                                          hear, crossfade_s=0.01, tries=2)
     assert (start, end) == (0.95, 1.4) and check.verdict == "remnant" and check.heard == "alpha bravo charlie"
+
+
+def test_a_version_where_the_removed_word_is_heard_whole_is_never_kept_over_another() -> None:
+    # the plan's cut is heard with "bravo" whole, a wider one with another word there: as close to the kept
+    # words by difflib's ratio, but the deleted word must not come back
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bravo", 1.0, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+
+    def hear(piece: Audio) -> list[str]:
+        return ["alpha", "bravo", "charlie"] if piece.duration > 2.15 else ["alpha", "delta", "charlie"]
+
+    (start, end), check = check_deletion(audio, (0.0, 2.5), [1.1, 0.95], [1.4], ["alpha"], ["bravo"], ["charlie"],
+                                         hear, crossfade_s=0.01, tries=2)
+    assert (start, end) == (0.95, 1.4) and check.heard == "alpha delta charlie" and check.tries == 2
 
 
 def test_a_word_the_transcript_has_wrong_is_expected_as_the_recogniser_hears_it() -> None:
