@@ -5,11 +5,13 @@ placed from them alone leaves part of a deleted word ("always" removed gave "you
 kept one about half the time. Planning can't see that; a recogniser can. So the few seconds around a
 deletion's seam are heard, and while its neighbouring words are not heard side by side with nothing between
 them, a cut moves to the next quiet dip of the signal (where word boundaries really are) in the direction
-the fault points: outwards for a trace of the removed word, away from a clipped neighbour. Inserted and
-replacing words are heard too. Every seam gets a verdict the user sees and the take records.
+the fault points: outwards for a trace of the removed word, away from a clipped neighbour; a second
+alignment of the words (align.py) gives one more version to try. Inserted and replacing words are heard
+too. Every seam gets a verdict the user sees and the take records.
 
 The recogniser comes in as `Hear` (a piece of audio -> the words heard in it), so this module needs no
-model. A clean plan costs one short recognition, a bad one up to CHECK_TRIES and one of the unedited window.
+model. A clean plan costs one short recognition, a bad one up to CHECK_TRIES, the aligned version and one
+of the unedited window.
 """
 from __future__ import annotations
 
