@@ -15,9 +15,9 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
