@@ -17,7 +17,7 @@ from typing import Any, Callable, ContextManager, Sequence, cast
 import numpy as np
 
 from pipelines import audio as au
-from pipelines.base import EngineError, Transcript, VoicePrompt, Word
+from pipelines.base import Transcript, VoicePrompt, Word
 from pipelines.cancel import CancelToken, checkpoint
 from pipelines.catalog import Engine
 from pipelines.editing import (EditResult, Splice, SpokenAligner, SynthesisRequest, TranscriptEditor, WordEdit,
@@ -355,15 +355,15 @@ class Edit:
         return lambda piece: transcriber.hear(piece, language=language)
 
     def _aligner(self, language: str | None, progress: Progress | None) -> SpokenAligner | None:
-        """The seam check's second alignment, spoken by the embedded English voice (pipelines.editing.align);
-        None for other languages or where the voice is not installed (the GPL-free core)."""
-        engine = self.models.catalog.get(ALIGNING_VOICE)
-        if language not in (None, "en") or not engine.package_installed():
+        """The seam check's second alignment by the embedded English voice (pipelines.editing.align), None for
+        other languages or without the voice (GPL-free core). Loaded only when a deletion's plan fails; if it
+        cannot load, the check logs that and moves cuts without it."""
+        if language not in (None, "en") or not self.models.catalog.get(ALIGNING_VOICE).package_installed():
             return None
-        try:
-            return SpokenAligner.of(self.models.get(ALIGNING_VOICE, progress))
-        except EngineError:  # its runtime (piper-tts) missing or broken: the check moves cuts without it
-            return None
+        def speak_marked(phrases: Sequence[str]) -> tuple[au.Audio, list[float]]:
+            return self.models.get(ALIGNING_VOICE, progress).speak_marked(phrases)  # type: ignore[attr-defined]
+
+        return SpokenAligner(speak_marked)
 
     def _scores(self, take: Take, original: au.Audio, result: EditResult) -> dict[str, Any]:
         """Seam quality for every edit, how many the recogniser heard as intended, and how alike inserted

@@ -68,12 +68,6 @@ class SpokenAligner:
     def __init__(self, speak: SpeakMarked) -> None:
         self.speak = speak
 
-    @classmethod
-    def of(cls, voice: object) -> "SpokenAligner | None":
-        """An aligner through `voice`'s `speak_marked` (e.g. PiperSpeak), None for a voice without one."""
-        speak_marked = getattr(voice, "speak_marked", None)
-        return cls(speak_marked) if callable(speak_marked) else None
-
     def __call__(self, recording: Audio, phrases: Sequence[str]) -> list[float]:
         """The time each phrase after the first begins in `recording` (which says all of them, in order)."""
         spoken, times = self.speak(list(phrases))

@@ -37,7 +37,6 @@ def test_boundaries_are_carried_onto_a_recording_at_another_pace() -> None:
     assert abs(bravo - 0.85) <= 0.03 and 1.25 <= charlie <= 1.48, (bravo, charlie)
     # the aligner asks the voice and warps its boundaries in one call
     assert SpokenAligner(spoken_tones)(recording, ["alpha", "bravo", "charlie"]) == [bravo, charlie]
-    assert SpokenAligner.of(object()) is None  # a voice that cannot say where its words are
 
 
 def test_the_second_alignment_is_the_next_version_tried_when_the_plan_fails() -> None:
