@@ -162,8 +162,11 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
 
     def score_wer(truth: str | None, result: au.Audio, words: list, i: int, j: int, new: list[str]) -> None:
         reference = edited_reference(truth, words, i, j, new) if truth else None
-        value = word_error_rate(reference, asr(result, language="en").text) if reference else None
+        heard = asr(result, language="en").text if reference else ""
+        value = word_error_rate(reference, heard) if reference else None
         wers["edited"] += [value] if value is not None else []
+        if value is not None and value > 0.1:
+            print(f"  whole result WER {value:.2f}: expected {reference!r}, heard {heard!r}", file=sys.stderr)
 
     for path in paths:
         take = studio.takes.import_recording(project, au.load(path))
@@ -209,7 +212,11 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                 seconds["speak"].append(time.perf_counter() - started)
                 edit = outcome.result.edits[0]
                 end = index if kind == "insert" else units[at][-1] + 1
-                spoken.append(words_heard(heard_around(asr, outcome.result.audio, edit, words, index, end), new))
+                heard = heard_around(asr, outcome.result.audio, edit, words, index, end)
+                spoken.append(words_heard(heard, new))
+                if not spoken[-1]:
+                    print(f"{path.stem[:24]} {kind}: {' '.join(new)!r} before {join_words(words[end:end + 1])!r} was "
+                          f"heard as {' '.join(heard)!r}", file=sys.stderr)
                 score_wer(truth, outcome.result.audio, words, index, end, new)
                 clicks += [s for s in [outcome.take.scores.get("worst_seam_click")] if s is not None]
     return {

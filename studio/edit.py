@@ -20,9 +20,9 @@ from pipelines import audio as au
 from pipelines.base import Transcript, VoicePrompt, Word
 from pipelines.cancel import CancelToken, checkpoint
 from pipelines.catalog import Engine
-from pipelines.editing import (EditResult, Splice, SpokenAligner, SynthesisRequest, TranscriptEditor, WordEdit,
-                               apply_splices, fade, highlight, insert_silence, join_takes, seam_click_ratio, trim,
-                               words_heard)
+from pipelines.editing import (EditResult, Splice, SpokenAligner, SynthesisRequest, Synthesize, TranscriptEditor,
+                               WordEdit, apply_splices, fade, highlight, insert_silence, join_takes, seam_click_ratio,
+                               speak_in_context, trim, words_heard)
 from pipelines.languages import check_language
 from pipelines.manager import ModelManager
 from pipelines.narration import chunk_seed
@@ -34,25 +34,18 @@ from pipelines.zerogpu import on_gpu
 from storage import NewTake, NewTranscript, NotFoundError, Store, Take, TakeTranscript
 
 from .config import Settings
+from .edit_limits import check_edit_length, check_new_words
 from .quotas import Quotas
 from .media import TRANSCRIBER, Media, Progress, stepper
 from .ownership import take_in
 from .text_input import clean_text
 from .voice_match import RecordingMatch, VoiceMatcher
 
-Synthesize = Callable[[SynthesisRequest], tuple[au.Audio, dict[str, Any]]]
-
 DEFAULT_INSERT_ENGINE = "piper-joe-embedded"
 ALIGNING_VOICE = "piper-joe-embedded"  # speaks a transcript with known word boundaries (speak_marked)
 WAVEFORM_OPERATIONS = ("trim", "cut", "silence", "fade")
 MAX_JOIN = 20
 MIN_EMBED_S = 0.5  # shorter inserted speech says too little about a voice to score it
-# What an edit may cost (issue #17): an edit changes a take, it does not write a new one. Text far longer than
-# the take's transcript, or more new words than the take has, is refused before anything is planned or spoken.
-MIN_EDIT_CHARS = 2_000  # the edited text may be this long, or EDIT_CHARS_FACTOR x the transcript if longer
-EDIT_CHARS_FACTOR = 3
-MIN_NEW_WORDS = 30  # words inserted or replacing others: this many, or NEW_WORDS_FACTOR x the take's words
-NEW_WORDS_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -287,9 +280,10 @@ class Edit:
                      progress: Progress | None, cancel: CancelToken | None = None,
                      match_voice: bool = True, hear: Callable[[au.Audio], list[str]] | None = None,
                      ) -> tuple[Synthesize, str | None]:
-        """The callback that speaks inserted words in the recording's voice, and a notice for the user. With
-        `hear`, matched words the recogniser cannot make out are spoken unmatched instead, if those it can; a
-        second attempt (the editor's, after the words were not heard in place) is spoken unmatched."""
+        """The callback that speaks inserted words in the recording's voice, and a notice for the user. A voice
+        that marks its phrases (Piper) says them between their neighbouring words, cut out after (in_context.py).
+        With `hear`, matched words the recogniser cannot make out are spoken unmatched instead, if those it can;
+        a second attempt (the editor's, after the words were not heard in place) is spoken alone and unmatched."""
         pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
         options: dict[str, Any] = {}
         notice = None
@@ -319,7 +313,13 @@ class Edit:
             call = dict(options)
             if matched is not None and (speed := matched.speed(request.words_per_second, pipeline.speed_range)):
                 call["speed"] = speed
-            speech = on_gpu(pipeline)(request.text, voice=voice, seed=seed, **call)
+            marked = getattr(pipeline, "speak_marked", None)
+            if request.attempt == 0 and marked is not None:  # said between its neighbours, then cut out
+                speech = speak_in_context(lambda phrases: marked(phrases, seed=seed, **call), request.text,
+                                          request.before, request.after)
+                call["in_context"] = True
+            else:
+                speech = on_gpu(pipeline)(request.text, voice=voice, seed=seed, **call)
             if matched is not None:
                 rendered = matched.render(speech, request.prompt) if request.attempt == 0 else speech
                 said = request.text.split()
@@ -403,24 +403,6 @@ def seam_notices(result: EditResult) -> list[str]:
     if faults:
         return faults
     return [f"Seam check: all {len(checked)} edit(s) heard as intended by the recogniser."]
-
-
-def check_edit_length(transcript: Transcript, edited_text: str) -> None:
-    """Refuse an edited text out of proportion to the take (before any diff or synthesis is paid for)."""
-    limit = max(MIN_EDIT_CHARS, EDIT_CHARS_FACTOR * len(transcript.text or ""))
-    if len(edited_text) > limit:
-        raise ValueError(f"The edited text has {len(edited_text):,} characters, but this take's transcript has "
-                         f"{len(transcript.text or ''):,}; an edit may be at most {limit:,} characters long. "
-                         "To record new text, use the Speak tab.")
-
-
-def check_new_words(transcript: Transcript, edits: Sequence[WordEdit]) -> None:
-    """Refuse an edit that would speak more new words than the take has (at least MIN_NEW_WORDS allowed)."""
-    added = sum(len(e.new_text.split()) for e in edits if e.new_text)
-    limit = max(MIN_NEW_WORDS, NEW_WORDS_FACTOR * len(transcript.words))
-    if added > limit:
-        raise ValueError(f"This edit would speak {added:,} new words into a take of {len(transcript.words):,} "
-                         f"words; an edit may add at most {limit:,}. To record new text, use the Speak tab.")
 
 
 def to_transcript(stored: TakeTranscript) -> Transcript:

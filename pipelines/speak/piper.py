@@ -182,13 +182,15 @@ class PiperSpeak(SpeakPipeline):
             joins = False
         return [s for s in sentences if s]
 
-    def speak_marked(self, phrases: Sequence[str], *, seed: int = 0) -> tuple[Audio, list[float]]:
+    def speak_marked(self, phrases: Sequence[str], *, seed: int = 0, **options: Any) -> tuple[Audio, list[float]]:
         """`phrases` spoken as one sentence, and the time each phrase after the first begins there, from the
         voice's own phoneme durations: speech with known word boundaries, for aligning a recording to its
-        transcript (pipelines.editing.align). Each phrase is phonemized alone, so espeak cannot run the words
-        of two phrases together ("of a" is one phoneme word to it)."""
+        transcript (pipelines.editing.align) and for cutting new words out of their spoken context
+        (pipelines.editing.in_context). Each phrase is phonemized alone, so espeak cannot run the words of two
+        phrases together ("of a" is one phoneme word to it). Options as for a call (`speaker`, `speed`)."""
         if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             raise ValueError(f"phrases must be non-empty strings, got {phrases!r}.")
+        speed = self._check_call(" ".join(phrases), None, seed, options)
         phonemes: list[str] = []
         starts: list[int] = []  # the index of each phrase's first phoneme
         for phrase in phrases:
@@ -198,7 +200,8 @@ class PiperSpeak(SpeakPipeline):
             phonemes += [p for sentence in self.voice.phonemize(" ".join(phrase.split())) for p in [" ", *sentence]][1:]
         ids = self.voice.phonemes_to_ids(phonemes)
         config = self.voice.config
-        scales = np.array([config.noise_scale, config.length_scale, config.noise_w_scale], dtype=np.float32)
+        scales = np.array([config.noise_scale, config.length_scale * length_scale_for(speed), config.noise_w_scale],
+                          dtype=np.float32)
         outputs = self._run(ids, scales, np.random.default_rng(seed))
         if len(outputs) < 2:
             raise EngineError(f"{ENGINE_ID}: this voice graph gives no phoneme durations (not a prepared voice).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from studio.edit import MIN_EDIT_CHARS, NEW_WORDS_FACTOR
+from studio.edit_limits import MIN_EDIT_CHARS, NEW_WORDS_FACTOR
 from tests.fakes import FAKE_ENGINE, FakeSpeak, word_layout
 
 # 22 words, as in the report

@@ -376,3 +376,31 @@ def test_the_voice_aligned_to_a_recording_splits_it_between_words(lj: Take, pipe
     print(f"\n  boundaries heard as the right split: aligned {np.mean(aligned):.2f}, Whisper {np.mean(whisper):.2f} "
           f"({len(aligned)} boundaries)")
     assert len(aligned) >= 12 and np.mean(aligned) >= 0.5
+
+
+# ------------------------------------------------------------------------------- new words in context
+
+@pytest.mark.parametrize("text, before, after", [
+    ("very quietly", "he walked into the", "room and sat down"),  # mid-sentence
+    ("once again", "", "the bell rang"),  # before the first word
+    ("at the harbor", "and so we waited", ""),  # after the last word
+])
+def test_new_words_spoken_between_their_neighbours_are_cut_out_whole(piper, asr, text: str, before: str,
+                                                                       after: str) -> None:
+    """The new words said inside the sentence they join and cut out at the voice's marks: the recogniser
+    hears exactly them, no neighbour or part of one, and they are shorter than the whole sentence spoken."""
+    from pipelines.editing import speak_in_context
+
+    def marked(phrases: Sequence[str]) -> tuple[Audio, list[float]]:
+        spoken[:] = [phrases]
+        return piper.speak_marked(phrases, seed=3)
+
+    spoken: list[Sequence[str]] = []
+    piece = speak_in_context(marked, text, before, after)
+    whole, _ = piper.speak_marked(spoken[0], seed=3)
+    heard = [normalize_token(w) for w in asr.hear(piece, language="en")]
+    print(f"\n  {text!r} cut from {list(spoken[0])}: {piece.duration:.2f} of {whole.duration:.2f} s, heard {heard}")
+    lead, tail = " ".join(before.split()[-2:]), " ".join(after.split()[:2])  # two neighbours either side
+    assert list(spoken[0]) == [p for p in (lead, text, tail) if p]
+    assert heard == [normalize_token(w) for w in text.split()]
+    assert piece.duration < whole.duration - 0.2 * (bool(before) + bool(after))

@@ -92,6 +92,22 @@ def test_three_edits_in_one_pass_are_heard_as_edited(studio, recording):
     assert "wonderful" in lowered and "quietly" in lowered
 
 
+def test_inserted_words_are_spoken_between_their_neighbours_and_cut_out(studio, recording):
+    """Piper says the new word inside the words around it (in_context.py); the take records that, and the
+    recogniser hears the word in place between the same neighbours."""
+    pytest.importorskip("piper", reason=NO_TTS)
+    words = words_of(studio, recording.id)
+    edited = " ".join(words[:3] + ["quietly"] + words[3:])  # "The Middle Ages quietly brought calligraphy..."
+    outcome = studio.edit.apply(recording.id, edited, engine_id=ENGINE, seed=5)
+    [edit] = outcome.take.parameters["edits"]
+    assert edit["kind"] == "insert" and edit["provenance"]["in_context"] is True
+    assert edit["provenance"]["matched_to_recording"] is True and edit["check"]["verdict"] == "clean"
+    heard = [w.strip(".,").lower() for w in studio.edit.transcript(outcome.take.id, refresh=True).text.split()]
+    assert "quietly" in heard, " ".join(heard)
+    at = heard.index("quietly")
+    assert heard[at - 1] == words[2].strip(".,").lower() and heard[at + 1] == words[3].strip(".,").lower()
+
+
 def test_same_seed_gives_the_same_inserted_audio(studio, recording):
     pytest.importorskip("piper", reason=NO_TTS)
     words = words_of(studio, recording.id)

@@ -1,5 +1,6 @@
 """The second alignment of a deletion's cuts (pipelines/editing/align.py): a voice's known word boundaries
-carried onto a recording by DTW, and the check trying them when the planned cuts fail. Words are tone bursts
+carried onto a recording by DTW, and the check trying them when the planned cuts fail; and new words cut from
+between their neighbours at such a voice's marks (in_context.py). Words are tone bursts
 here (each its own pitch), spoken by the 'voice' at one pace and in the 'recording' at another, so every
 boundary is known."""
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pytest
 
 from pipelines.audio import Audio
 from pipelines.base import Transcript, Word
@@ -86,3 +88,38 @@ def test_an_aligner_that_fails_leaves_the_check_to_the_signal() -> None:
         audio, Transcript(text="alpha bravo charlie", words=words), "alpha charlie")
     assert result.edits[0].check is not None and result.edits[0].check.ok
     assert hear_tones(result.audio) == ["alpha", "charlie"] and RATE == result.audio.sample_rate
+
+
+# ------------------------------------------------------------------- new words cut from their context
+
+def test_new_words_are_cut_from_between_their_neighbours_at_the_voices_marks() -> None:
+    from pipelines.editing import speak_in_context
+
+    asked: list[list[str]] = []
+
+    def voice(phrases: Sequence[str]) -> tuple[Audio, list[float]]:
+        asked.append(list(phrases))
+        return spoken_tones(phrases)
+
+    # two neighbours either side at most; the cut holds the new word and at most the margin of each neighbour
+    piece = speak_in_context(voice, "bravo", "delta alpha alpha", "charlie delta delta")
+    assert asked[-1] == ["alpha alpha", "bravo", "charlie delta"]
+    assert abs(piece.duration - (0.3 + 2 * 0.01)) < 0.002 and hear_tones(piece) == ["bravo"]
+    # at the recording's edges the side with no words keeps the voice's own lead-in or ending
+    start = speak_in_context(voice, "bravo charlie", "", "alpha")
+    assert asked[-1] == ["bravo charlie", "alpha"] and hear_tones(start) == ["bravo", "charlie"]
+    assert abs(start.duration - (0.1 + 0.6 + 0.01)) < 0.002
+    end = speak_in_context(voice, "charlie", "alpha", "")
+    assert asked[-1] == ["alpha", "charlie"] and hear_tones(end) == ["charlie"]
+    assert abs(end.duration - (0.01 + 0.3 + 0.1)) < 0.002
+
+
+def test_a_voice_whose_marks_do_not_fit_its_phrases_is_an_error() -> None:
+    from pipelines.editing import speak_in_context
+
+    with pytest.raises(ValueError, match="marked 1 phrase starts for 3 phrases"):
+        speak_in_context(lambda phrases: (spoken_tones(phrases)[0], [0.4]), "bravo", "alpha", "charlie")
+    with pytest.raises(ValueError, match="no time"):
+        speak_in_context(lambda phrases: (spoken_tones(phrases)[0], [0.7, 0.4]), "bravo", "alpha", "charlie")
+    with pytest.raises(ValueError, match="words to speak"):
+        speak_in_context(spoken_tones, "  ", "alpha", "charlie")
