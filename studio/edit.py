@@ -283,7 +283,8 @@ class Edit:
         """The callback that speaks inserted words in the recording's voice, and a notice for the user. A voice
         that marks its phrases (Piper) says them between their neighbouring words, cut out after (in_context.py).
         With `hear`, matched words said alone that the recogniser cannot make out are spoken unmatched instead, if
-        those it can; a second attempt (the editor's, after the words were not heard in place) is spoken alone and unmatched."""
+        those it can; a second attempt (the editor's, after the words were not heard in place) is spoken alone and
+        unmatched."""
         pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
         options: dict[str, Any] = {}
         notice = None
@@ -314,10 +315,11 @@ class Edit:
             if matched is not None and (speed := matched.speed(request.words_per_second, pipeline.speed_range)):
                 call["speed"] = speed
             marked = getattr(pipeline, "speak_marked", None)
+            in_context = False
             if request.attempt == 0 and marked is not None and voice is None:  # said amid its neighbours, cut out
                 speech = speak_in_context(lambda phrases: marked(phrases, seed=seed, **call), request.text,
                                           request.before, request.after)
-                call["in_context"] = True
+                call["in_context"] = in_context = True
             else:
                 speech = on_gpu(pipeline)(request.text, voice=voice, seed=seed, **call)
             if matched is not None:
@@ -325,7 +327,7 @@ class Edit:
                 said = request.text.split()
                 # words cut from their context are heard in place by the editor's check, not alone (a cut-out
                 # fragment is no sentence to the recogniser); words said alone are heard alone first
-                keep = request.attempt == 0 and (hear is None or "in_context" in call
+                keep = request.attempt == 0 and (hear is None or in_context
                                                  or words_heard(hear(rendered), said)
                                                  or not words_heard(hear(speech), said))
                 speech, call["matched_to_recording"] = (rendered if keep else speech), keep
