@@ -21,7 +21,8 @@ LibriVox reader, CMU, four other LibriSpeech readers) never was. Both are report
 
 Caveat: the judge is Whisper base, the recogniser the check itself listens with (the only one that runs
 offline here), over another window and with timings; a second, independent recogniser would be a stricter
-judge. Digits and words (8, eight) and homophones (to, two) count as the same word for both.
+judge. Digits and words (8, eight) and homophones (to, two) count as the same word for both, and a kept word
+heard longer on the cut's side ("wood" as "woods" with "blocks" cut after it) as a trace for both.
 
 Prints one JSON object: top-level `deletion_success`, `insert_recognised` (fractions) and `wer_delta` (held-out
 split when run), per split the same with `_unchecked` figures side by side, WERs, worst seam click, seconds

@@ -10,8 +10,8 @@ alignment of the words (align.py) gives one more version to try. Inserted and re
 too. Every seam gets a verdict the user sees and the take records.
 
 The recogniser comes in as `Hear` (a piece of audio -> the words heard in it), so this module needs no
-model. A clean plan costs one short recognition, a bad one up to CHECK_TRIES, the aligned version and one
-of the unedited window.
+model. A clean plan costs one short recognition, a bad one up to CHECK_TRIES, a widened version (a plan heard
+clipped: a trace run into a neighbour reads the same), the aligned version and one of the unedited window.
 """
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ _DIP_HOP_S = 0.005
 _SAME_S = 0.008
 _STEP_S = 0.1  # a cut moves to the quietest candidate this far in the direction it should go
 _ALIKE = 0.8  # a heard word this similar to an expected one (difflib ratio) is that word misheard slightly
+_OPPOSITE = {"start+": "start-", "start-": "start+", "end+": "end-", "end-": "end+"}
 _FALLBACK_STEP_S = 0.05  # how far a cut moves when no quiet dip lies in the direction it should go
 # words that sound the same: the check compares what is heard, and the recogniser picks one spelling freely
 _SOUNDS_ALIKE = {"two": "to", "too": "to", "four": "for"}
@@ -130,19 +131,32 @@ def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) 
     junction = len(left_)
     if junction == 0:  # the first words were removed: what comes first decides
         if at.get(0) == 0:
-            return "clean", ()
+            fused = _extended(heard_[0], expected[0], at_end=False)
+            return ("remnant", ("end+", "start-")) if fused else ("clean", ())
         # a trace is at the cut, or at the recording's start (ASR word starts are often late)
         return ("remnant", ("end+", "start-")) if 0 in at else ("clipped", ("end-",))
     if junction == len(expected):  # the last words were removed
         last = junction - 1
         if at.get(last) == len(heard_) - 1:
-            return "clean", ()
+            fused = _extended(heard_[-1], expected[last], at_end=True)
+            return ("remnant", ("start-", "end+")) if fused else ("clean", ())
         return ("remnant", ("start-", "end+")) if last in at else ("clipped", ("start+",))
     before, after = at.get(junction - 1), at.get(junction)
+    if before is not None and _extended(heard_[before], expected[junction - 1], at_end=True):
+        return "remnant", ("start-", "end+")
+    if after is not None and _extended(heard_[after], expected[junction], at_end=False):
+        return "remnant", ("end+", "start-")
     if before is not None and after is not None:
         return ("clean", ()) if after == before + 1 else ("remnant", ("start-", "end+"))
     moves = (() if before is not None else ("start+",)) + (() if after is not None else ("end-",))
     return "clipped", moves
+
+
+def _extended(heard: str, expected: str, at_end: bool) -> bool:
+    """A neighbour of the seam heard with more on the seam's side ("pushing" as "pushingly" with "Billy" cut
+    after it): a trace of the removed word run into it, not a near miss of it."""
+    return (len(expected) >= 4 and len(heard) > len(expected)
+            and (heard.startswith(expected) if at_end else heard.endswith(expected)))
 
 
 def words_heard(heard: Sequence[str], expected: Sequence[str]) -> bool:
@@ -220,10 +234,13 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
 
     start, end = planned = (starts[0], ends[0])
     tried = {planned}
+    first = ""  # the plan's verdict
     for attempt in range(1, tries + 1):
         check, moves = listen((start, end), "plan" if attempt == 1 else "search")
         if check.ok:
             return (start, end), check
+        if attempt == 1:
+            first = check.verdict
         second = aligned() if aligned is not None and attempt == 1 else None
         if second is not None and second not in tried and second[1] > second[0]:
             tried.add(second)
@@ -231,6 +248,21 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
                 return second, found
         if check.verdict == "remnant" and attempt % 2 == 0:  # a trace on an unknown side: widen each side in turn
             moves = moves[::-1]
+        elif check.verdict == first == "clipped" and attempt == 2:
+            # a trace fused with the word next to it ("Let" left before "us": "Let's"; "to" and the end of "exit":
+            # "duet") is heard as that word clipped: once a move away from it failed, the plan widened is heard
+            # too, one version more, and the search goes on from whichever was heard closer
+            for move in _widening(moves, first_removed=not kept[0], last_removed=not kept[1]):
+                wider = _moved(audio, *planned, move, starts, ends, tried)
+                if wider is None or wider in tried:
+                    continue
+                tried.add(wider)
+                widened, wider_moves = listen(wider, "search")
+                if widened.ok:
+                    return wider, widened
+                if versions[-1][:2] > versions[-2][:2]:
+                    (start, end), check, moves = wider, widened, wider_moves
+                break
         for move in moves:  # the first move that reaches an untried pair
             candidate = _moved(audio, start, end, move, starts, ends, tried)
             if candidate is not None and candidate not in tried:
@@ -242,6 +274,17 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
     # none heard clean: the version heard closest to the kept words (the plan on a tie), the removed words gone
     *_, best, check = max(versions)
     return best, dataclasses.replace(check, verdict="unclear" if unclear else check.verdict, tries=len(versions))
+
+
+def _widening(moves: Sequence[str], first_removed: bool, last_removed: bool) -> tuple[str, ...]:
+    """Moves that widen a cut whose removed words may have left a trace fused with a kept neighbour: at the
+    recording's start or end the trace is most often on the recording's side (the ASR's first word starts late,
+    its last ends early), elsewhere it is on the side of the neighbour heard clipped."""
+    if first_removed:
+        return "start-", "end+"
+    if last_removed:
+        return "end+", "start-"
+    return tuple(_OPPOSITE[m] for m in moves)
 
 
 def _closeness(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) -> float:
@@ -267,6 +310,11 @@ def kept_as_heard(left: Sequence[str], removed: Sequence[str], right: Sequence[s
             kept_left[a0:a1] = heard_[b0:b1]
         elif a0 >= middle:
             kept_right[a0 - middle:a1 - middle] = heard_[b0:b1]
+    # a seam neighbour heard longer even with the removed words still there ("impressions so") is said so
+    if kept_left:
+        kept_left[-1] = next((w for w in heard_ if _extended(w, kept_left[-1], at_end=True)), kept_left[-1])
+    if kept_right:
+        kept_right[0] = next((w for w in heard_ if _extended(w, kept_right[0], at_end=False)), kept_right[0])
     return (kept_left, kept_right), not words_heard(heard_, kept_left + removed_ + kept_right)
 
 
