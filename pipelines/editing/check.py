@@ -134,17 +134,19 @@ def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) 
             fused = _extended(heard_[0], expected[0], at_end=False)
             return ("remnant", ("end+", "start-")) if fused else ("clean", ())
         # a trace is at the cut, or at the recording's start (ASR word starts are often late)
-        return ("remnant", ("end+", "start-")) if 0 in at else ("clipped", ("end-",))
+        fused = 0 in at or _extends(heard_, None, expected[0], at_end=False)
+        return ("remnant", ("end+", "start-")) if fused else ("clipped", ("end-",))
     if junction == len(expected):  # the last words were removed
         last = junction - 1
         if at.get(last) == len(heard_) - 1:
             fused = _extended(heard_[-1], expected[last], at_end=True)
             return ("remnant", ("start-", "end+")) if fused else ("clean", ())
-        return ("remnant", ("start-", "end+")) if last in at else ("clipped", ("start+",))
+        fused = last in at or _extends(heard_, None, expected[last], at_end=True)
+        return ("remnant", ("start-", "end+")) if fused else ("clipped", ("start+",))
     before, after = at.get(junction - 1), at.get(junction)
-    if before is not None and _extended(heard_[before], expected[junction - 1], at_end=True):
+    if _extends(heard_, before, expected[junction - 1], at_end=True):
         return "remnant", ("start-", "end+")
-    if after is not None and _extended(heard_[after], expected[junction], at_end=False):
+    if _extends(heard_, after, expected[junction], at_end=False):
         return "remnant", ("end+", "start-")
     if before is not None and after is not None:
         return ("clean", ()) if after == before + 1 else ("remnant", ("start-", "end+"))
@@ -154,9 +156,15 @@ def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) 
 
 def _extended(heard: str, expected: str, at_end: bool) -> bool:
     """A neighbour of the seam heard with more on the seam's side ("pushing" as "pushingly" with "Billy" cut
-    after it): a trace of the removed word run into it, not a near miss of it."""
-    return (len(expected) >= 4 and len(heard) > len(expected)
+    after it, "had" as "hadn't" with "come"): a trace of the removed word run into it, not a near miss of it."""
+    return (len(expected) >= 3 and len(heard) > len(expected)
             and (heard.startswith(expected) if at_end else heard.endswith(expected)))
+
+
+def _extends(heard: Sequence[str], at: int | None, expected: str, at_end: bool) -> bool:
+    """Whether the seam neighbour `expected` is heard extended on the seam's side: the heard word matched to it
+    (index `at`), or, when none is (too unlike it: "they" as "they're"), any heard word."""
+    return any(_extended(word, expected, at_end) for word in ([heard[at]] if at is not None else heard))
 
 
 def words_heard(heard: Sequence[str], expected: Sequence[str]) -> bool:

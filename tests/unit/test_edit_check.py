@@ -258,3 +258,7 @@ def test_a_neighbour_heard_with_more_on_the_seams_side_is_a_remnant_not_a_near_m
         ["took", "impressions"], ["wood"])
     # more on the other side is a near miss, not a trace at the seam
     assert junction_heard(["unpushing", "towards"], ["pushing"], ["towards"]) == "clean"
+    # a contraction is a trace too ("were" cut after "they": "they're"), even too unlike the word to be matched
+    assert junction_heard(["why", "they're", "on"], ["why", "they"], ["on"]) == "remnant"
+    assert junction_heard(["advertisement", "hadn't", "to"], ["advertisement", "had"], ["to"]) == "remnant"
+    assert junction_heard(["why", "they", "on"], ["why", "they"], ["on"]) == "clean"
