@@ -130,19 +130,17 @@ def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) 
     at = _matched(expected, heard_)
     junction = len(left_)
     if junction == 0:  # the first words were removed: what comes first decides
-        if at.get(0) == 0:
-            fused = _extended(heard_[0], expected[0], at_end=False)
-            return ("remnant", ("end+", "start-")) if fused else ("clean", ())
+        fused = _extends(heard_, at.get(0), expected[0], at_end=False)
+        if at.get(0) == 0 and not fused:
+            return "clean", ()
         # a trace is at the cut, or at the recording's start (ASR word starts are often late)
-        fused = 0 in at or _extends(heard_, None, expected[0], at_end=False)
-        return ("remnant", ("end+", "start-")) if fused else ("clipped", ("end-",))
+        return ("remnant", ("end+", "start-")) if fused or 0 in at else ("clipped", ("end-",))
     if junction == len(expected):  # the last words were removed
         last = junction - 1
-        if at.get(last) == len(heard_) - 1:
-            fused = _extended(heard_[-1], expected[last], at_end=True)
-            return ("remnant", ("start-", "end+")) if fused else ("clean", ())
-        fused = last in at or _extends(heard_, None, expected[last], at_end=True)
-        return ("remnant", ("start-", "end+")) if fused else ("clipped", ("start+",))
+        fused = _extends(heard_, at.get(last), expected[last], at_end=True)
+        if at.get(last) == len(heard_) - 1 and not fused:
+            return "clean", ()
+        return ("remnant", ("start-", "end+")) if fused or last in at else ("clipped", ("start+",))
     before, after = at.get(junction - 1), at.get(junction)
     if _extends(heard_, before, expected[junction - 1], at_end=True):
         return "remnant", ("start-", "end+")
