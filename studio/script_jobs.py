@@ -99,14 +99,24 @@ class ScriptJobs:
         holding their segment's lock: on SQLite, whose locks cannot expire, those locks are released here, since
         on one machine no other worker can be speaking them; Redis locks expire after LOCK_TTL_S)."""
         queued = 0
+        waiting = self._queued_segments()
         for project in self.scripts.store.list_projects():
             for script in self.scripts.store.list_scripts(project.id):
                 if script.settings.get(REQUESTED):
                     pending = self.scripts.pending(script.id)
                     if isinstance(self.queue, SqliteHuey):  # never on Redis: another machine may be speaking it
                         self.queue.flush_locks(*(f"segment-{segment_id}" for segment_id in pending))
-                    queued += len(self.generate_all(script.id))
+                    self._mark(script, bool(pending))
+                    lost = [segment_id for segment_id in pending if segment_id not in waiting]
+                    queued += len([self._segment(segment_id) for segment_id in lost])
         return queued
+
+    def _queued_segments(self) -> set[int]:
+        """Segments whose job still waits in the queue (or for its retry): `resume` leaves those alone, so a
+        worker started while they wait does not queue them twice (the copy would run first and leave the job
+        the caller waits on "skipped")."""
+        tasks = self.queue.pending() + self.queue.scheduled()
+        return {task.args[0] for task in tasks if isinstance(task, self._segment.task_class) and task.args}
 
     @contextmanager
     def _segment_lock(self, segment_id: int) -> Iterator[None]:

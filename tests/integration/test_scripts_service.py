@@ -153,6 +153,26 @@ def test_an_interrupted_generation_resumes_in_the_next_worker_and_speaks_nothing
         again.close()
 
 
+def test_a_worker_started_while_jobs_wait_does_not_queue_them_twice(studio, project):
+    """Starting workers resumes unfinished generations: jobs lost from the queue are queued again, jobs still
+    waiting there are left alone. Queued twice, the copy ran first and the job the caller waited on came back
+    "skipped" (CI, stop 29), with a copy left in the queue for the next run."""
+    script = studio.scripts.create(ScriptImport(project, "Waiting", "One line.\n\nTwo lines."))
+    queued = studio.script_jobs.generate_all(script.id)
+    assert studio.script_jobs.resume() == 0 and studio.script_jobs.queue.pending_count() == 2
+    studio.script_jobs.queue.flush()  # now they are lost
+    assert studio.script_jobs.resume() == 2 and studio.script_jobs.queue.pending_count() == 2
+    queued = studio.script_jobs.generate_all(script.id)  # asked again by the user: both pending, both queued
+    assert len(queued) == 2
+    studio.script_jobs.start_workers(1)
+    try:
+        assert sorted(studio.script_jobs.wait(queued, timeout=600)) in (["made", "made"], ["skipped", "skipped"])
+    finally:
+        studio.script_jobs.stop_workers()
+    assert not studio.scripts.pending(script.id)
+    assert all(len(studio.store.segment_takes(r.segment.id)) == 1 for r in studio.scripts.status(script.id))
+
+
 def test_the_command_line_renders_a_script_file_with_per_tag_voices(studio, project, tmp_path):
     """`python -m studio render FILE --voice NAME --voice TAG=NAME --out FILE.mp3`, as a batch user runs it; a tag
     naming no voice is refused in a sentence."""
