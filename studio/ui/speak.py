@@ -144,6 +144,14 @@ class SpeakHandlers:
         return gr.update(choices=speaking_voice_choices(self.voices.list(int(project_id))), value=NO_VOICE)
 
     @user_errors
+    def refresh_voices(self, project_id, current):
+        """The picker after a voice was made or deleted on another tab, or once the page has opened: the voice the
+        person chose meanwhile stays chosen while it exists (a late refresh reset it: CI, stop 30)."""
+        choices = speaking_voice_choices(self.voices.list(int(project_id)))
+        kept = next((value for _, value in choices if str(value) == str(current)), NO_VOICE)
+        return gr.update(choices=choices, value=kept)
+
+    @user_errors
     def list_engines(self):
         return gr.update(choices=engine_choices(self.engines.statuses(), "speak"))
 
@@ -308,7 +316,7 @@ def listen(ctx: UIContext, tab: SpeakTab) -> None:
     project.change(handle.list_takes, project, tab.pickers, api_name=False)
     ctx.takes_changed.raised_by("speak", spoken, regenerated, chosen)
     ctx.takes_changed.follow("speak", handle.more_takes, [project], tab.pickers)
-    ctx.voices_changed.follow("speak", handle.list_voices, [project], [tab.voice])
-    ctx.page_load.then(handle.list_voices, [project], [tab.voice])
+    ctx.voices_changed.follow("speak", handle.refresh_voices, [project, tab.voice], [tab.voice])
+    ctx.page_load.then(handle.refresh_voices, [project, tab.voice], [tab.voice])
     ctx.page_load.then(handle.list_engines, [], [tab.engine])
     ctx.page_load.then(handle.list_takes, [project], tab.pickers)

@@ -14,7 +14,9 @@ from studio.ui import app as ui_app
 from studio.ui.context import GPU_QUEUE, Signal
 from studio.ui.convert import ConvertHandlers
 from studio.ui.edit import EditHandlers
+from studio.ui.choices import NO_VOICE
 from studio.ui.speak import SpeakHandlers, speak_request
+from studio.voices import ClipInput
 from studio.ui.takes import TakeHandlers
 from tests.fakes import FAKE_ENGINE
 
@@ -128,6 +130,24 @@ def test_a_take_made_on_one_tab_refreshes_the_pickers_of_the_others(studio):
     assert "speak-voice" in refreshed_after("create_voice")
     assert "convert-voice" in refreshed_after("create_voice")
     assert "convert-take" not in refreshed_after("convert")
+
+
+def test_a_voice_picked_on_speak_survives_a_late_refresh_of_the_voice_list(studio, project_id):
+    """Creating a voice refreshes Speak's voice picker; a person who picked a voice before that refresh arrived
+    keeps it (CI saw Speak run without the just-picked voice); a voice deleted meanwhile falls back to the
+    engine's own voice."""
+    functions = functions_of(studio)
+    create = next(f for f in functions if f.api_name == "create_voice")._id
+    refresh = next(f for f in functions if f.trigger_after == create and "speak-voice" in
+                   {o.elem_id for o in f.outputs})
+    assert [i.elem_id for i in refresh.inputs][-1] == "speak-voice"
+    rate = 16000
+    clip = (rate, (0.3 * np.sin(2 * np.pi * 180 * np.arange(2 * rate) / rate)).astype(np.float32))
+    voice = studio.voices.create(project_id, "Picked", [ClipInput(clip)], consent=True)
+    assert refresh.fn(project_id, voice.id)["value"] == voice.id
+    assert refresh.fn(project_id, str(voice.id))["value"] == voice.id  # as a custom value comes back
+    studio.voices.delete(voice.id)
+    assert refresh.fn(project_id, voice.id)["value"] == NO_VOICE
 
 
 def test_the_convert_handler_explains_what_is_missing(studio, project_id):
