@@ -5,9 +5,10 @@ placed from them alone leaves part of a deleted word ("always" removed gave "you
 kept one about half the time. Planning can't see that; a recogniser can. So the few seconds around a
 deletion's seam are heard, and while its neighbouring words are not heard side by side with nothing between
 them, a cut moves to the next quiet dip of the signal (where word boundaries really are) in the direction
-the fault points: outwards for a trace of the removed word, away from a clipped neighbour; a second
-alignment of the words (align.py) gives one more version to try. Inserted and replacing words are heard
-too. Every seam gets a verdict the user sees and the take records.
+the fault points: outwards for a trace of the removed word (on the side whose end of the removed word the
+trace spells like, else each side in turn), away from a clipped neighbour; a second alignment of the words
+(align.py) gives one more version to try. Inserted and replacing words are heard too. Every seam gets a
+verdict the user sees and the take records.
 
 The recogniser comes in as `Hear` (a piece of audio -> the words heard in it), so this module needs no
 model. A clean plan costs one short recognition, a bad one up to CHECK_TRIES, a widened version (a plan heard
@@ -16,6 +17,7 @@ clipped: a trace run into a neighbour reads the same), the aligned version and o
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -119,37 +121,59 @@ def junction_heard(heard: Sequence[str], left: Sequence[str], right: Sequence[st
     return _diagnosis(heard, left, right)[0]
 
 
-def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str],
+               removed: Sequence[str] = ()) -> tuple[str, tuple[str, ...], bool]:
     """The verdict, and which way the cuts should move to mend it: "start+" (later), "start-" (earlier),
     "end+", "end-", most promising first. A trace between the neighbours means a cut fell inside the removed
-    words (widen); a neighbour not heard means a cut fell inside it (narrow on its side)."""
+    words (widen: first on the side whose end of the `removed` words the trace spells like, and then whether
+    that side is known); a neighbour not heard means a cut fell inside it (narrow on its side)."""
     heard_, left_, right_ = comparable(heard), comparable(left), comparable(right)
     expected = left_ + right_
     if not expected:
-        return ("clean", ()) if not heard_ else ("remnant", ("start-", "end+"))
+        return ("clean", (), False) if not heard_ else ("remnant", ("start-", "end+"), False)
     at = _matched(expected, heard_)
     junction = len(left_)
     if junction == 0:  # the first words were removed: what comes first decides
         fused = _extends(heard_, at.get(0), expected[0], at_end=False)
         if at.get(0) == 0 and not fused:
-            return "clean", ()
+            return "clean", (), False
         # a trace is at the cut, or at the recording's start (ASR word starts are often late)
-        return ("remnant", ("end+", "start-")) if fused or 0 in at else ("clipped", ("end-",))
+        return ("remnant", ("end+", "start-"), False) if fused or 0 in at else ("clipped", ("end-",), False)
     if junction == len(expected):  # the last words were removed
         last = junction - 1
         fused = _extends(heard_, at.get(last), expected[last], at_end=True)
         if at.get(last) == len(heard_) - 1 and not fused:
-            return "clean", ()
-        return ("remnant", ("start-", "end+")) if fused or last in at else ("clipped", ("start+",))
+            return "clean", (), False
+        return ("remnant", ("start-", "end+"), False) if fused or last in at else ("clipped", ("start+",), False)
     before, after = at.get(junction - 1), at.get(junction)
+    widen = ("start-", "end+")
     if _extends(heard_, before, expected[junction - 1], at_end=True):
-        return "remnant", ("start-", "end+")
+        side = _trace_side(heard_[before][len(expected[junction - 1]):] if before is not None else "", removed)
+        return "remnant", widen[::-1] if side == "end" else widen, side is not None
     if _extends(heard_, after, expected[junction], at_end=False):
-        return "remnant", ("end+", "start-")
+        side = _trace_side(heard_[after][:-len(expected[junction])] if after is not None else "", removed)
+        return "remnant", widen if side == "start" else widen[::-1], side is not None
     if before is not None and after is not None:
-        return ("clean", ()) if after == before + 1 else ("remnant", ("start-", "end+"))
+        if after == before + 1:
+            return "clean", (), False
+        side = _trace_side("".join(heard_[before + 1:after]), removed)
+        return "remnant", widen[::-1] if side == "end" else widen, side is not None
     moves = (() if before is not None else ("start+",)) + (() if after is not None else ("end-",))
-    return "clipped", moves
+    return "clipped", moves, False
+
+
+def _trace_side(trace: str, removed: Sequence[str]) -> str | None:
+    """Which end of the removed words a trace heard at the seam spells like: "end" when it shares more letters
+    with the end of the last ("use" left of "increase", "its" of "crafts", the "s" of "Let's" of "us": the
+    end cut fell inside it and should move later), "start" when with the start of the first ("in" of
+    "inside"), None when neither or both alike (a recogniser spells a remnant syllable as it hears it)."""
+    words = [re.sub(r"\W", "", word) for word in comparable(removed)]
+    trace = re.sub(r"\W", "", trace)  # "'s" of "let's"
+    if not trace or not words:
+        return None
+    head = len(os.path.commonprefix([trace, words[0]]))
+    tail = len(os.path.commonprefix([trace[::-1], words[-1][::-1]]))
+    return "end" if tail > head else "start" if head > tail else None
 
 
 def _extended(heard: str, expected: str, at_end: bool) -> bool:
@@ -221,28 +245,28 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
     kept: tuple[list[str], list[str]] = (comparable(left), comparable(right))
     unclear: bool | None = None  # whether the recogniser mishears the unedited window (heard once, when one fails)
 
-    def listen(cuts: tuple[float, float], source: str) -> tuple[SeamCheck, tuple[str, ...]]:
-        """One version heard: its check, and the moves its fault points to."""
+    def listen(cuts: tuple[float, float], source: str) -> tuple[SeamCheck, tuple[str, ...], bool]:
+        """One version heard: its check, the moves its fault points to, and whether a trace's side is known."""
         nonlocal kept, unclear
         edited = apply_splices(piece, [Splice(max(0.0, cuts[0] - lo), max(0.0, cuts[1] - lo))], crossfade_s).audio
         heard = hear(edited)
-        verdict, moves = _diagnosis(heard, *kept)
+        verdict, moves, sided = _diagnosis(heard, *kept, removed)
         if verdict != "clean" and unclear is None:
             # the words as the recogniser hears them in the unedited window become what it should hear around
             # the cut: a word the transcript has wrong ("Anth" for "Aunt") would otherwise fail every version
             kept, unclear = kept_as_heard(left, removed, right, hear(piece))
-            verdict, moves = _diagnosis(heard, *kept)
+            verdict, moves, sided = _diagnosis(heard, *kept, removed)
         check = SeamCheck(verdict, expected, " ".join(heard), len(versions) + 1, source)
         # a version where the removed words are still heard whole ranks below every other
         whole = words_heard(heard, [*kept[0], *removed, *kept[1]])
         versions.append((not whole, _closeness(heard, *kept), -len(versions), cuts, check))
-        return check, moves
+        return check, moves, sided
 
     start, end = planned = (starts[0], ends[0])
     tried = {planned}
     first = ""  # the plan's verdict
     for attempt in range(1, tries + 1):
-        check, moves = listen((start, end), "plan" if attempt == 1 else "search")
+        check, moves, sided = listen((start, end), "plan" if attempt == 1 else "search")
         if check.ok:
             return (start, end), check
         if attempt == 1:
@@ -252,7 +276,7 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
             tried.add(second)
             if (found := listen(second, "alignment")[0]).ok:
                 return second, found
-        if check.verdict == "remnant" and attempt % 2 == 0:  # a trace on an unknown side: widen each side in turn
+        if check.verdict == "remnant" and attempt % 2 == 0 and not sided:  # unknown side: widen each in turn
             moves = moves[::-1]
         elif check.verdict == first == "clipped" and attempt == 2:
             # a trace fused with the word next to it ("Let" left before "us": "Let's"; "to" and the end of "exit":
@@ -263,7 +287,7 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
                 if wider is None or wider in tried:
                     continue
                 tried.add(wider)
-                widened, wider_moves = listen(wider, "search")
+                widened, wider_moves, _ = listen(wider, "search")
                 if widened.ok:
                     return wider, widened
                 if versions[-1][:2] > versions[-2][:2]:

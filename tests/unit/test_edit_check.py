@@ -203,6 +203,26 @@ def test_a_trace_at_the_recordings_start_moves_the_start_earlier() -> None:
     assert check.ok and check.heard == "charlie" and start <= 0.1 and 0.6 <= end <= 0.7, (start, end, check)
 
 
+@pytest.mark.parametrize("side", ["end", "start"])
+def test_a_trace_spelled_like_one_end_of_the_removed_word_widens_that_side_first(monkeypatch, side: str) -> None:
+    # "bravo" spoken as two tones, "bra" then "vo"; a recogniser spells a trace of either half as that half.
+    # With two tries, only widening the side the trace comes from can find the pause: "vo" left by an end cut
+    # that fell inside the word (the ASR's end was early) moves the end first, though starts widen first alone.
+    monkeypatch.setitem(TONES, "bra", 1300.0)
+    monkeypatch.setitem(TONES, "vo", 1600.0)
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bra", 1.0, 1.25), ("vo", 1.25, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+
+    def hear(piece: Audio) -> list[str]:
+        words = " ".join(hear_tones(piece)).replace("bra vo", "bravo").split()
+        return [{"bra": "brr", "vo": "avo"}.get(w, w) for w in words]
+
+    assert hear(audio) == ["alpha", "bravo", "charlie"]
+    starts, ends = ([0.95, 0.92], [1.4, 1.55]) if side == "end" else ([1.1, 0.95], [1.55, 1.58])
+    (start, end), check = check_deletion(audio, (0.0, 2.5), starts, ends, ["alpha"], ["bravo"], ["charlie"], hear,
+                                         crossfade_s=0.01, tries=2)
+    assert check.ok and check.tries == 2 and (start, end) == (0.95, 1.55), (start, end, check)
+
+
 def test_a_boundary_between_two_failed_cuts_is_found_by_halving_the_gap() -> None:
     # only two end candidates, one inside the removed word (a trace), one inside the next (clipped): the
     # real pause lies between them, and the search tries the middle instead of giving up
