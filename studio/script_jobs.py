@@ -107,8 +107,10 @@ class ScriptJobs:
                     if isinstance(self.queue, SqliteHuey):  # never on Redis: another machine may be speaking it
                         self.queue.flush_locks(*(f"segment-{segment_id}" for segment_id in pending))
                     self._mark(script, bool(pending))
-                    lost = [segment_id for segment_id in pending if segment_id not in waiting]
-                    queued += len([self._segment(segment_id) for segment_id in lost])
+                    for segment_id in pending:
+                        if segment_id not in waiting:  # its job was lost (with the queue, or a killed worker)
+                            self._segment(segment_id)
+                            queued += 1
         return queued
 
     def _queued_segments(self) -> set[int]:

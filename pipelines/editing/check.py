@@ -125,8 +125,8 @@ def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str],
                removed: Sequence[str] = ()) -> tuple[str, tuple[str, ...], bool]:
     """The verdict, and which way the cuts should move to mend it: "start+" (later), "start-" (earlier),
     "end+", "end-", most promising first. A trace between the neighbours means a cut fell inside the removed
-    words (widen: first on the side whose end of the `removed` words the trace spells like, and then whether
-    that side is known); a neighbour not heard means a cut fell inside it (narrow on its side)."""
+    words (widen: first on the side whose end of the `removed` words the trace spells like); a neighbour not
+    heard means a cut fell inside it (narrow on its side). Last, whether the trace's side is known."""
     heard_, left_, right_ = comparable(heard), comparable(left), comparable(right)
     expected = left_ + right_
     if not expected:

@@ -141,7 +141,8 @@ class SpeakHandlers:
 
     @user_errors
     def list_voices(self, project_id):
-        return gr.update(choices=speaking_voice_choices(self.voices.list(int(project_id))), value=NO_VOICE)
+        """The picker for another project: its voices, none chosen."""
+        return self.refresh_voices(project_id, NO_VOICE)
 
     @user_errors
     def refresh_voices(self, project_id, current):
