@@ -10,7 +10,7 @@ takes the segment's lock, and a segment whose chosen take matches it (`Scripts.g
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -69,12 +69,13 @@ class ScriptJobs:
         self._segment = queue.task(name="retake.generate_segment", retries=1, retry_delay=2)(self._run_segment)
         self._consumer: Consumer | None = None
 
-    def generate_all(self, script_id: int) -> list[Result]:
-        """Queue every segment that needs audio (none: the script is up to date); `wait` on what comes back."""
+    def generate_all(self, script_id: int, *, waiting: Container[int] = frozenset()) -> list[Result]:
+        """Queue every segment that needs audio (none: the script is up to date), but those whose job is `waiting`
+        in the queue already; `wait` on what comes back."""
         script = self.scripts.store.get_script(script_id)
         pending = self.scripts.pending(script_id)
         self._mark(script, bool(pending))
-        return [self._segment(segment_id) for segment_id in pending]
+        return [self._segment(segment_id) for segment_id in pending if segment_id not in waiting]
 
     def wait(self, results: list[Result], timeout: float | None = None) -> list[str]:
         """Each job's outcome ("made", "skipped", "busy", "gone"); a job that failed (after its retry) raises
@@ -106,11 +107,7 @@ class ScriptJobs:
                     pending = self.scripts.pending(script.id)
                     if isinstance(self.queue, SqliteHuey):  # never on Redis: another machine may be speaking it
                         self.queue.flush_locks(*(f"segment-{segment_id}" for segment_id in pending))
-                    self._mark(script, bool(pending))
-                    for segment_id in pending:
-                        if segment_id not in waiting:  # its job was lost (with the queue, or a killed worker)
-                            self._segment(segment_id)
-                            queued += 1
+                    queued += len(self.generate_all(script.id, waiting=waiting))  # lost jobs only
         return queued
 
     def _queued_segments(self) -> set[int]:

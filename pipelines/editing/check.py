@@ -146,20 +146,22 @@ def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str],
             return "clean", (), False
         return ("remnant", ("start-", "end+"), False) if fused or last in at else ("clipped", ("start+",), False)
     before, after = at.get(junction - 1), at.get(junction)
-    widen = ("start-", "end+")
     if _extends(heard_, before, expected[junction - 1], at_end=True):
-        side = _trace_side(heard_[before][len(expected[junction - 1]):] if before is not None else "", removed)
-        return "remnant", widen[::-1] if side == "end" else widen, side is not None
+        return _outwards(heard_[before][len(expected[junction - 1]):] if before is not None else "", removed)
     if _extends(heard_, after, expected[junction], at_end=False):
-        side = _trace_side(heard_[after][:-len(expected[junction])] if after is not None else "", removed)
-        return "remnant", widen if side == "start" else widen[::-1], side is not None
+        return _outwards(heard_[after][:-len(expected[junction])] if after is not None else "", removed,
+                         end_first=True)
     if before is not None and after is not None:
-        if after == before + 1:
-            return "clean", (), False
-        side = _trace_side("".join(heard_[before + 1:after]), removed)
-        return "remnant", widen[::-1] if side == "end" else widen, side is not None
+        return ("clean", (), False) if after == before + 1 else _outwards("".join(heard_[before + 1:after]), removed)
     moves = (() if before is not None else ("start+",)) + (() if after is not None else ("end-",))
     return "clipped", moves, False
+
+
+def _outwards(trace: str, removed: Sequence[str], end_first: bool = False) -> tuple[str, tuple[str, ...], bool]:
+    """A remnant's diagnosis: widen the side `trace` spells like first (`end_first` decides when it is unknown)."""
+    side = _trace_side(trace, removed)
+    moves = ("end+", "start-") if side == "end" or (side is None and end_first) else ("start-", "end+")
+    return "remnant", moves, side is not None
 
 
 def _trace_side(trace: str, removed: Sequence[str]) -> str | None:

@@ -158,7 +158,7 @@ def test_a_worker_started_while_jobs_wait_does_not_queue_them_twice(studio, proj
     waiting there are left alone. Queued twice, the copy ran first and the job the caller waited on came back
     "skipped" (CI, stop 29), with a copy left in the queue for the next run."""
     script = studio.scripts.create(ScriptImport(project, "Waiting", "One line.\n\nTwo lines."))
-    queued = studio.script_jobs.generate_all(script.id)
+    studio.script_jobs.generate_all(script.id)
     assert studio.script_jobs.resume() == 0 and studio.script_jobs.queue.pending_count() == 2
     studio.script_jobs.queue.flush()  # now they are lost
     assert studio.script_jobs.resume() == 2 and studio.script_jobs.queue.pending_count() == 2

@@ -11,13 +11,13 @@ import pytest
 import soundfile as sf
 
 from studio.ui import app as ui_app
+from studio.ui.choices import NO_VOICE
 from studio.ui.context import GPU_QUEUE, Signal
 from studio.ui.convert import ConvertHandlers
 from studio.ui.edit import EditHandlers
-from studio.ui.choices import NO_VOICE
 from studio.ui.speak import SpeakHandlers, speak_request
-from studio.voices import ClipInput
 from studio.ui.takes import TakeHandlers
+from studio.voices import ClipInput
 from tests.fakes import FAKE_ENGINE
 
 GPU_APIS = {"speak", "regenerate_chunk", "apply_edit", "transcribe_take", "retranscribe_take", "enhance",
