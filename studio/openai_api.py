@@ -11,7 +11,6 @@ import base64
 import hmac
 import json
 import logging
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from pipelines import audio as au
+from pipelines.audio.files import encode_with_ffmpeg
 from pipelines.base import EngineError
 from storage import QuotaExceeded, StorageError
 
@@ -40,9 +40,7 @@ MEDIA_TYPES = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "fl
                "wav": "audio/wav", "pcm": "audio/pcm"}
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
 STREAM_FORMATS = ("audio", "sse")
-_FFMPEG_CODECS = {"opus": ["-c:a", "libopus", "-b:a", "64k", "-f", "ogg"],
-                  "aac": ["-c:a", "aac", "-b:a", "96k", "-f", "adts"]}
-FFMPEG_TIMEOUT_S = 300.0
+_FFMPEG_CODECS = ("opus", "aac")
 BUSY_WAIT_S = 600.0  # how long a request waits for a free narration slot before a 503
 
 
@@ -84,17 +82,12 @@ def encode(audio: au.Audio, fmt: str) -> bytes:
 
 
 def _ffmpeg(audio: au.Audio, fmt: str) -> bytes:
-    """opus (in Ogg) and aac (ADTS) are not among the studio's download formats; ffmpeg makes them."""
-    tool = shutil.which("ffmpeg")
-    if tool is None:
-        raise EngineError(f"ffmpeg is needed for {fmt} and is not installed; ask for mp3, flac, wav or pcm.")
-    samples = np.clip(audio.samples, -1.0, 1.0).astype("<f4").tobytes()
-    cmd = [tool, "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(audio.sample_rate), "-ac", "1",
-           "-i", "pipe:0", *_FFMPEG_CODECS[fmt], "pipe:1"]
-    proc = subprocess.run(cmd, input=samples, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False)
-    if proc.returncode != 0:
-        raise EngineError(f"Encoding to {fmt} failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
-    return proc.stdout
+    """opus (in Ogg) and aac (ADTS) are not among the studio's download formats; ffmpeg makes them. A failure
+    is the server's state (ffmpeg missing or broken), not the caller's mistake."""
+    try:
+        return encode_with_ffmpeg(audio.samples, audio.sample_rate, fmt)
+    except au.AudioError as error:
+        raise EngineError(f"{error} Ask for mp3, flac, wav or pcm.") from error
 
 
 class SpeechApi:

@@ -34,7 +34,11 @@ _SOUNDFILE_OUTPUT = {
     "mp3": ("MP3", "MPEG_LAYER_III"),
     "ogg": ("OGG", "VORBIS"),
 }
-_FFMPEG_OUTPUT = {"mp3": ("mp3", "libmp3lame"), "ogg": ("ogg", "libvorbis")}
+# formats ffmpeg makes (mp3/ogg where this libsndfile cannot; Ogg Opus and ADTS AAC for the speech API only)
+_FFMPEG_OUTPUT = {"mp3": ("-c:a", "libmp3lame", "-q:a", "2", "-f", "mp3"),
+                  "ogg": ("-c:a", "libvorbis", "-q:a", "5", "-f", "ogg"),
+                  "opus": ("-c:a", "libopus", "-b:a", "64k", "-f", "ogg"),
+                  "aac": ("-c:a", "aac", "-b:a", "96k", "-f", "adts")}
 _MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 # Everything load() accepts: a path, encoded file bytes, Gradio's (rate, array) or an Audio.
@@ -177,7 +181,7 @@ def _read_soundfile(source: Path | BinaryIO, name: str, max_seconds: float | Non
 def _tool(name: str) -> str:
     exe = shutil.which(name)
     if exe is None:
-        raise AudioError(f"Reading this audio format needs {name}, which is not installed.")
+        raise AudioError(f"This audio format needs {name}, which is not installed.")
     return exe
 
 
@@ -267,14 +271,16 @@ def _mp3_rate(rate: int) -> int:
 
 
 def encode_with_ffmpeg(samples: np.ndarray, rate: int, fmt: str) -> bytes:
-    """Encode via the ffmpeg CLI into a private temp dir: a seekable output lets ffmpeg finish the
-    mp3 Xing/LAME header (frame count, encoder delay), which decoders need to get the length right."""
-    container, codec = _FFMPEG_OUTPUT[fmt]
+    """Encode via the ffmpeg CLI (mp3, ogg, opus or aac) into a private temp dir: a seekable output lets
+    ffmpeg finish the mp3 Xing/LAME header (frame count, encoder delay), which decoders need to get the
+    length right. AudioError when ffmpeg is missing or fails."""
+    if fmt not in _FFMPEG_OUTPUT:
+        raise AudioError(f"ffmpeg does not make '{fmt}' here; choose one of: {', '.join(_FFMPEG_OUTPUT)}.")
     with tempfile.TemporaryDirectory(prefix="retake-audio-") as tmp:
         out = Path(tmp) / f"out.{fmt}"
         cmd = [_tool("ffmpeg"), "-nostdin", "-v", "error", "-f", "f32le", "-ar", str(rate), "-ac", "1",
-               "-i", "pipe:0", "-c:a", codec, "-q:a", "2" if fmt == "mp3" else "5", "-f", container, f"file:{out}"]
-        proc = _run(cmd, stdin=samples.astype("<f4").tobytes())
+               "-i", "pipe:0", *_FFMPEG_OUTPUT[fmt], f"file:{out}"]
+        proc = _run(cmd, stdin=np.clip(samples, -1.0, 1.0).astype("<f4").tobytes())
         if proc.returncode != 0:
             raise AudioError(f"Encoding to {fmt} failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
         return out.read_bytes()

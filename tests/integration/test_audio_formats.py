@@ -13,6 +13,8 @@ import pytest
 from pipelines import audio as A
 from pipelines.audio import Audio, AudioError
 from pipelines.audio.files import encode_with_ffmpeg
+from pipelines.base import EngineError
+from studio.openai_api import encode as speech_encode
 from tests.conftest import speech_clip
 
 FFMPEG = shutil.which("ffmpeg")
@@ -172,3 +174,26 @@ def test_ffmpeg_encoder_fallback(fmt: str, original: Audio, tmp_path: Path, monk
     data = encode_with_ffmpeg(original.samples, original.sample_rate, fmt)
     assert_like(A.load(data), original, original.sample_rate)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt", ["opus", "aac"])
+def test_ffmpeg_makes_the_speech_apis_stream_formats(fmt: str, original: Audio) -> None:
+    """Ogg Opus and ADTS AAC (the OpenAI-style endpoint's): ADTS carries no encoder delay, so the decoded audio
+    is up to about two AAC frames (2 x 1024 samples) longer than what went in."""
+    decoded = A.load(encode_with_ffmpeg(original.samples, original.sample_rate, fmt))
+    assert 0.0 <= decoded.duration - original.duration <= 2 * 1024 / original.sample_rate + 0.01
+    assert similarity(decoded, original) > 0.9
+
+
+def test_ffmpeg_encoder_refuses_a_format_it_does_not_make(original: Audio) -> None:
+    with pytest.raises(AudioError, match="does not make 'm4b'"):
+        encode_with_ffmpeg(original.samples, original.sample_rate, "m4b")
+
+
+def test_speech_api_without_ffmpeg_is_the_servers_state(original: Audio, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The OpenAI-style endpoint's opus and aac need ffmpeg: without it the refusal names it and the formats that
+    work, as an EngineError (a 503, not the caller's mistake)."""
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(EngineError, match="needs ffmpeg, which is not installed. Ask for mp3, flac, wav or pcm"):
+        speech_encode(original, "opus")
+    assert A.load(speech_encode(original, "wav")).sample_rate == original.sample_rate
