@@ -281,7 +281,19 @@ def prepared_model(model_file: Path, cache_dir: str | Path | None = None) -> Pat
         log.warning("%s: could not keep the prepared voice in %s (%s); using it from memory", ENGINE_ID,
                     target.parent, exc)
         return graph
+    _remove_stale(target)
     return target
+
+
+def _remove_stale(kept: Path) -> None:
+    """Voices prepared by an earlier voice package or rewrite (63 MB each) go once a new one is written: no
+    release reads them again. A process still using one keeps reading it (the file lives on until closed)."""
+    for old in kept.parent.glob(kept.name.split("-noise-")[0] + "-noise-*.onnx"):
+        if old != kept:
+            try:
+                old.unlink()
+            except OSError as exc:
+                log.warning("%s: could not remove the outdated prepared voice %s (%s)", ENGINE_ID, old, exc)
 
 
 def with_durations(graph: bytes) -> bytes:

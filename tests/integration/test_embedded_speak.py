@@ -306,6 +306,23 @@ def test_piper_voice_is_prepared_once_into_the_models_cache(piper, models_dir: P
     assert np.array_equal(again(text, seed=3).samples, piper(text, seed=3).samples)
 
 
+def test_a_new_prepared_voice_replaces_outdated_ones(tmp_path: Path) -> None:
+    """A voice prepared by an earlier rewrite or voice package (63 MB) is removed once the new one is written;
+    other files in the cache stay."""
+    from pipelines.speak.piper import ENGINE_ID, find_voice_files, prepared_model
+
+    model_file, _ = find_voice_files()
+    folder = tmp_path / ENGINE_ID
+    folder.mkdir()
+    outdated = folder / f"{model_file.stem}-noise-000000000000.onnx"
+    outdated.write_bytes(b"an earlier rewrite")
+    unrelated = folder / "another-voice-noise-000000000000.onnx"
+    unrelated.write_bytes(b"not this voice")
+    path = prepared_model(model_file, tmp_path)
+    assert isinstance(path, Path) and path.is_file()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([path.name, unrelated.name])
+
+
 @pytest.mark.slow
 def test_speed_is_honest(engine) -> None:
     """speed=s must take about 1/s as long: at the fastest setting and at the slowest."""
