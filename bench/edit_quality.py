@@ -19,6 +19,13 @@ The check tunes cut points on what it hears, so the speakers are split: `tuning`
 prompts voice, four LibriSpeech readers) was looked at while building the check; `heldout` (VCTK p287, a
 LibriVox reader, CMU, four other LibriSpeech readers) never was. Both are reported.
 
+The judge's own ceiling (`deletion_success_spoken`): the kept words around each deletion, as the judge expects
+them, with one transcript word more either side (what its window hears beyond them), spoken side by side by the default engine (a clean voice that says them fluently) and heard by the judge
+the same way. Where the judge fails even there, its language model "repairs" the words a deletion leaves ("why
+they on" heard "they are on"), and no cut can pass it; the gap between this figure and 1.0 is how much of
+the goal lies beyond what the judge can confirm; `deletion_success_where_judge_hears` is the checked deletions'
+success over the deletions whose words it does hear when spoken so.
+
 Caveat: the judge is Whisper base, the recogniser the check itself listens with (the only one that runs
 offline here), over another window and with timings; a second, independent recogniser would be a stricter
 judge. Digits and words (8, eight) and homophones (to, two) count as the same word for both, and a kept word
@@ -54,10 +61,12 @@ from pipelines.editing import junction_heard, trim, words_heard, word_units  # n
 from pipelines.editing.check import comparable  # noqa: E402
 from pipelines.editing.diff import join_words, normalize_token  # noqa: E402
 from pipelines.scoring import word_error_rate  # noqa: E402
+from pipelines.speak import SpeakPipeline  # noqa: E402
 from pipelines.transcribe import TranscribePipeline  # noqa: E402
 from studio.config import Settings  # noqa: E402
 from studio.media import TRANSCRIBER  # noqa: E402
 from studio.service import Studio  # noqa: E402
+from studio.speak import DEFAULT_ENGINE  # noqa: E402
 
 SPEECH = Path(os.environ.get("RETAKE_SPEECH_DIR", ROOT.parent / "shared" / "data" / "speech"))
 TUNING = ("ljspeech:LJ", "asterisk:allison_smith", "librispeech:4481", "librispeech:8975", "librispeech:7264",
@@ -150,9 +159,21 @@ def heard_around(asr: TranscribePipeline, result: au.Audio, edit, words: list, i
     return [w.text for w in asr(piece, language="en").words]
 
 
+def spoken_side_by_side(studio: Studio, asr: TranscribePipeline, left: list[str], right: list[str],
+                        before: list[str], after: list[str]) -> bool:
+    """Whether the judge hears `left` and `right` next to each other when a clean voice says them so, with the
+    words `before` and `after` them that its window also hears (a lone two-word fragment has no context)."""
+    speech = studio.models.get_as(DEFAULT_ENGINE, SpeakPipeline)(" ".join([*before, *left, *right, *after]))
+    heard = [w.text for w in asr(speech, language="en").words]
+    ok = junction_heard(_around(heard, left, right), left, right) == "clean"
+    if not ok:
+        print(f"  spoken side by side, {' '.join([*left, *right])!r} was heard as {' '.join(heard)!r}", file=sys.stderr)
+    return ok
+
+
 def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_per_clip: int, inserts: int) -> dict:
     project = studio.projects.list()[0].id
-    deleted = {"checked": [], "unchecked": []}
+    deleted: dict[str, list[bool]] = {"checked": [], "unchecked": [], "spoken": []}
     spoken: list[bool] = []
     clicks: list[float] = []
     seconds = {"delete_checked": [], "delete_unchecked": [], "speak": []}
@@ -184,6 +205,9 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                 continue
             left, right = true_neighbours(truth, words, i, j) or (
                 [w.text for w in words[max(0, i - NEIGHBOURS):i]], [w.text for w in words[j:j + NEIGHBOURS]])
+            before = [w.text for w in words[max(0, i - len(left) - 1):max(0, i - len(left))]]
+            after = [w.text for w in words[j + len(right):j + len(right) + 1]]
+            deleted["spoken"].append(spoken_side_by_side(studio, asr, left, right, before, after))
             for mode, check in (("unchecked", False), ("checked", True)):
                 started = time.perf_counter()
                 outcome = studio.edit.apply(take.id, join_words(kept), check=check)
@@ -225,6 +249,9 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
         "deletions": len(deleted["checked"]),
         "deletion_success": _fraction(deleted["checked"]),
         "deletion_success_unchecked": _fraction(deleted["unchecked"]),
+        "deletion_success_spoken": _fraction(deleted["spoken"]),
+        "deletion_success_where_judge_hears": _fraction(
+            [ok for ok, spoken in zip(deleted["checked"], deleted["spoken"]) if spoken]),
         "check_verdicts": verdicts,
         "kept_cuts": kept_cuts,
         "inserts_and_replacements": len(spoken),
