@@ -252,31 +252,30 @@ def test_multichannel_file_through_the_chain(dfn: DeepFilterNet3Enhance, tmp_pat
 
 
 @pytest.mark.slow
-def test_ten_minutes_with_flat_memory(dfn: DeepFilterNet3Enhance) -> None:
-    """Ten minutes at 16 kHz through denoise -> master: besides the two clips the chain returns (the
-    denoised one and the mastered one, each with the validity mask Audio makes, 1.25x its size), memory
-    stays within a few MB, whatever the length: every stage works block by block."""
+def test_ten_minutes_of_mastering_with_flat_memory() -> None:
+    """Ten minutes at 16 kHz mastered: besides the clip it returns (with the validity mask Audio makes, 1.25x
+    its size), memory stays within a few MB, whatever the length: every mastering stage works block by block.
+    The denoiser's own ten minutes are measured in test_enhance_engines (the chain adds nothing between them)."""
     clean = clip("denoiser_clean_p287_006")
-    base = mix(clean, noise("koala_noise"), 5)
+    base = mix(clean, noise("koala_noise"), 20)
     long = Audio(np.resize(base.samples, 600 * base.sample_rate), base.sample_rate)
     clip_bytes = long.samples.nbytes
     gc.collect()
-    dfn.pool.wait_ready()
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
         before = tracemalloc.get_traced_memory()[0]
-        result = master(dfn(long), "podcast")
+        result = master(long, "podcast")
         peak = tracemalloc.get_traced_memory()[1] - before
     finally:
         tracemalloc.stop()
-    print(f"10 min chain: traced peak {peak / 2**20:.1f} MB for {clip_bytes / 2**20:.1f} MB clips; "
+    print(f"10 min mastering: traced peak {peak / 2**20:.1f} MB for a {clip_bytes / 2**20:.1f} MB clip; "
           f"{result.after.describe()}")
     assert_sane(result)
     assert result.met, result.problems
+    assert result.after.duration >= 0.99 * long.duration
     assert abs(result.after.integrated_lufs - loudness(result.audio)) < 0.05  # the block-wise meter agrees
-    assert peak - 2 * 1.25 * clip_bytes < 16 * 2**20, \
-        f"traced peak {peak / 2**20:.1f} MB for two {clip_bytes / 2**20:.1f} MB clips"
+    assert peak - 1.25 * clip_bytes < 16 * 2**20, f"traced peak {peak / 2**20:.1f} MB, clip {clip_bytes / 2**20:.1f} MB"
 
 
 def test_chain_reports_before_and_after(dfn: DeepFilterNet3Enhance) -> None:
