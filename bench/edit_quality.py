@@ -20,11 +20,12 @@ prompts voice, four LibriSpeech readers) was looked at while building the check;
 LibriVox reader, CMU, four other LibriSpeech readers) never was. Both are reported.
 
 The judge's own ceiling (`deletion_success_spoken`): the kept words around each deletion, as the judge expects
-them, with one transcript word more either side (what its window hears beyond them), spoken side by side by the default engine (a clean voice that says them fluently) and heard by the judge
-the same way. Where the judge fails even there, its language model "repairs" the words a deletion leaves ("why
-they on" heard "they are on"), and no cut can pass it; the gap between this figure and 1.0 is how much of
-the goal lies beyond what the judge can confirm; `deletion_success_where_judge_hears` is the checked deletions'
-success over the deletions whose words it does hear when spoken so.
+them, with one transcript word more either side (what its window hears beyond them), spoken side by side by
+the default engine (a clean voice that says them fluently) and heard by the judge the same way. Where the
+judge fails even there, its language model "repairs" the words a deletion leaves ("why they on" heard "they
+are on"), and no cut can pass it; the gap between this figure and 1.0 is how much of the goal lies beyond
+what the judge can confirm. `deletion_success_where_judge_hears` is the checked deletions' success over the
+deletions whose words it does hear when spoken so.
 
 Caveat: the judge is Whisper base, the recogniser the check itself listens with (the only one that runs
 offline here), over another window and with timings; a second, independent recogniser would be a stricter
@@ -163,11 +164,12 @@ def spoken_side_by_side(studio: Studio, asr: TranscribePipeline, left: list[str]
                         before: list[str], after: list[str]) -> bool:
     """Whether the judge hears `left` and `right` next to each other when a clean voice says them so, with the
     words `before` and `after` them that its window also hears (a lone two-word fragment has no context)."""
-    speech = studio.models.get_as(DEFAULT_ENGINE, SpeakPipeline)(" ".join([*before, *left, *right, *after]))
+    said = " ".join([*before, *left, *right, *after])
+    speech = studio.models.get_as(DEFAULT_ENGINE, SpeakPipeline)(said)
     heard = [w.text for w in asr(speech, language="en").words]
     ok = junction_heard(_around(heard, left, right), left, right) == "clean"
     if not ok:
-        print(f"  spoken side by side, {' '.join([*left, *right])!r} was heard as {' '.join(heard)!r}", file=sys.stderr)
+        print(f"  spoken side by side, {said!r} was heard as {' '.join(heard)!r}", file=sys.stderr)
     return ok
 
 
