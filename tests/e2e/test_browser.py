@@ -39,8 +39,8 @@ def test_create_voice_in_browser_survives_restart(page, app_factory, tmp_path):
     save_screenshot(page, "voices-after-restart.png")
 
 
-def test_missing_consent_shows_a_readable_error(page, app_factory):
-    app = app_factory()
+def test_missing_consent_shows_a_readable_error(page, running_app):
+    app = running_app
     page.goto(app.url)
     page.get_by_role("tab", name="Voices").click()
     page.locator("#voice-files input[type=file]").set_input_files(str(speech_clip("coqui_lj_LJ001-0008")))
@@ -55,8 +55,8 @@ def test_missing_consent_shows_a_readable_error(page, app_factory):
     save_screenshot(page, "voices-consent-error.png")
 
 
-def test_models_tab_shows_offline_engines_and_loads_one(page, app_factory):
-    app = app_factory()
+def test_models_tab_shows_offline_engines_and_loads_one(page, running_app):
+    app = running_app
     page.goto(app.url)
     page.get_by_role("tab", name="Models").click()
     table = page.locator("#models-table")
@@ -70,8 +70,8 @@ def test_models_tab_shows_offline_engines_and_loads_one(page, app_factory):
     save_screenshot(page, "models-tab.png")
 
 
-def test_enhance_a_noisy_upload_shows_report_and_spectrograms(page, app_factory):
-    app = app_factory()
+def test_enhance_a_noisy_upload_shows_report_and_spectrograms(page, running_app):
+    app = running_app
     page.goto(app.url)
     page.get_by_role("tab", name="Enhance").click()
     page.locator("#enhance-upload input[type=file]").set_input_files(str(speech_clip("denoiser_noisy_p287_006")))
@@ -89,10 +89,10 @@ def test_enhance_a_noisy_upload_shows_report_and_spectrograms(page, app_factory)
     save_screenshot(page, "enhance-tab.png")
 
 
-def test_tables_are_readable_at_1280_px(page, app_factory):
+def test_tables_are_readable_at_1280_px(page, running_app):
     """Issue #11: at 1280 px the Models table scrolled sideways with its headers broken mid-word ("clon|es"),
     and the Speak score table broke headers and seeds ("simi|lari|ty", "17357|71724")."""
-    app = app_factory()
+    app = running_app
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(app.url)
     expect = playwright.expect

@@ -21,9 +21,9 @@ def textarea_value(page, selector: str) -> str:
     return page.locator(f"{selector} textarea").input_value()
 
 
-def test_three_edits_in_one_pass_in_the_browser(page, app_factory):
+def test_three_edits_in_one_pass_in_the_browser(page, running_app):
     expect = playwright.expect
-    app = app_factory()
+    app = running_app
     page.goto(app.url)
     page.get_by_role("tab", name="Edit").click()
     page.get_by_text("…or bring in a recording").click()
@@ -76,8 +76,8 @@ def test_three_edits_in_one_pass_in_the_browser(page, app_factory):
     assert "Traceback" not in page.content()
 
 
-def test_edit_tab_refuses_an_edit_that_deletes_everything(page, app_factory):
-    app = app_factory()
+def test_edit_tab_refuses_an_edit_that_deletes_everything(page, running_app):
+    app = running_app
     page.goto(app.url)
     page.get_by_role("tab", name="Edit").click()
     page.get_by_text("…or bring in a recording").click()

@@ -15,8 +15,8 @@ pytest.importorskip("piper", reason=NO_TTS)
 TEXT = "Welcome to Retake. This paragraph was typed in the browser and spoken by Piper."
 
 
-def test_speak_tab_generates_a_take_with_scores(page, app_factory):
-    app = app_factory()
+def test_speak_tab_generates_a_take_with_scores(page, running_app):
+    app = running_app
     page.goto(app.url)
     expect = playwright.expect
     expect(page.get_by_role("tab", name="Speak")).to_have_attribute("aria-selected", "true")  # the first tab
@@ -45,8 +45,8 @@ def test_speak_tab_generates_a_take_with_scores(page, app_factory):
     assert second.group(2) != first.group(2) and "0" not in (first.group(2), second.group(2))
 
 
-def test_speak_tab_shows_a_readable_error_for_empty_text(page, app_factory):
-    app = app_factory()
+def test_speak_tab_shows_a_readable_error_for_empty_text(page, running_app):
+    app = running_app
     page.goto(app.url)
     page.locator("#speak-text textarea").fill("...")
     page.locator("#speak-run").click()
@@ -135,8 +135,8 @@ def _pick(page, elem_id: str, option: re.Pattern) -> None:
     page.get_by_role("option", name=option).first.click()
 
 
-def test_fix_a_chunk_then_compare_the_two_takes_in_the_browser(page, app_factory):
-    app = app_factory()
+def test_fix_a_chunk_then_compare_the_two_takes_in_the_browser(page, running_app):
+    app = running_app
     page.goto(app.url)
     expect = playwright.expect
     page.locator("#speak-text textarea").fill(TEXT)
