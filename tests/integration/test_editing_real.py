@@ -43,14 +43,6 @@ FLOOR_DB = 3.0
 
 
 @pytest.fixture(scope="module")
-def asr():
-    pytest.importorskip("faster_whisper")
-    from pipelines.transcribe.faster_whisper import FasterWhisperTranscribe
-
-    return FasterWhisperTranscribe.from_pretrained(None)
-
-
-@pytest.fixture(scope="module")
 def piper():
     pytest.importorskip("piper", reason=NO_TTS)
     from pipelines.speak.piper import PiperSpeak

@@ -32,7 +32,6 @@ from __future__ import annotations
 import gc
 import os
 import tracemalloc
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -67,13 +66,6 @@ def lag_samples(output: Audio, reference: Audio, max_lag: int) -> int:
 
 
 # ----------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def dfn() -> Iterator[DeepFilterNet3Enhance]:
-    engine = DeepFilterNet3Enhance.from_pretrained(None)
-    yield engine
-    engine.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,6 @@ pytestmark = pytest.mark.slow
 CLEAN = ("coqui_lj_LJ001-0016", "coqui_lj_LJ001-0029", "deb_asterisk_en_vm-opts")  # studio-clean, SNR > 35 dB
 
 
-@pytest.fixture(scope="module")
-def dfn() -> DeepFilterNet3Enhance:
-    return DeepFilterNet3Enhance.from_pretrained()
-
-
-@pytest.fixture(scope="module")
-def asr() -> FasterWhisperTranscribe:
-    return FasterWhisperTranscribe.from_pretrained()
-
-
 def gated(dfn: DeepFilterNet3Enhance, audio: Audio) -> tuple[Audio, float, float]:
     snr = estimate_snr_db(audio)
     limit = attenuation_limit_db(snr)

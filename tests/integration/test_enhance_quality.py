@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
-from collections.abc import Iterator
 
 import jiwer
 import numpy as np
@@ -49,19 +48,7 @@ WER_CLIPS = ("denoiser_clean_p287_002", "denoiser_clean_p287_004", "denoiser_cle
 WER_SNRS = (0, 5)
 
 
-# ----------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def dfn() -> Iterator[DeepFilterNet3Enhance]:
-    engine = DeepFilterNet3Enhance.from_pretrained(None)
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
-def asr() -> FasterWhisperTranscribe:
-    return FasterWhisperTranscribe.from_pretrained(None)
+# ------------------------------------------------------------------------------ helpers (dfn, asr: conftest.py)
 
 
 def stoi16(reference: Audio, degraded: Audio) -> float:
