@@ -9,7 +9,8 @@ boundaries, where a cut is least audible:
 - an insertion or replacement is synthesized by the `synthesize` callback the studio passes in (an
   offline fixed voice or a cloner, given the surrounding text and a voice prompt cut from the recording),
   trimmed, brought to the loudness and background of the speech around the edit (roomtone.py) and put
-  just outside the neighbouring words.
+  just outside the neighbouring words; with a recogniser (`hear`), a replacement's old words are taken
+  out where the check hears no trace of them (check.py), as a deletion's are.
 
 All splices then go through one `apply_splices` call, so every time in the plan refers to the original
 recording and nothing is cut twice.
@@ -204,7 +205,7 @@ class TranscriptEditor:
         spliced, applied = self._assemble(audio, words, planned)
         unheard = [k for k, a in enumerate(applied) if a.kind != "delete" and a.check is not None and not a.check.ok]
         if unheard:  # new words the recogniser did not make out: spoken a second time, kept if heard better
-            again = [self._plan_speech(audio, words, p.edit, attempt=1) if k in unheard else p
+            again = [self._plan_speech(audio, words, p.edit, attempt=1, cuts=(p.start, p.end)) if k in unheard else p
                      for k, p in enumerate(planned)]
             retried = self._assemble(audio, words, again)
             if sum(a.check.ok for a in retried[1] if a.check) > sum(a.check.ok for a in applied if a.check):
@@ -261,15 +262,23 @@ class TranscriptEditor:
         end = max(start, self._cut(audio, max(lo2, c2 - reach), min(hi2, c2 + reach), left2, right2))
         if self.hear is None:
             return _Planned(edit, start, end, None, {})
+        (start, end), check = self._checked_cuts(audio, words, i, j, (start, end), (lo1, hi1), (lo2, hi2))
+        return _Planned(edit, start, end, None, {}, check=check)
+
+    def _checked_cuts(self, audio: Audio, words: Sequence[Word], i: int, j: int, planned: tuple[float, float],
+                      gap_before: tuple[float, float], gap_after: tuple[float, float],
+                      ) -> tuple[tuple[float, float], SeamCheck]:
+        """Cuts that take words[i:j] out so that the kept words either side are heard side by side, nothing
+        between (check.py): from the `planned` cuts, searched around the pauses before and after the words."""
+        assert self.hear is not None
         window = self._window(audio, words, i, j)
         left, removed, right = ([w.text for w in words[max(0, i - NEIGHBOURS):i]], [w.text for w in words[i:j]],
                                 [w.text for w in words[j:j + NEIGHBOURS]])
-        align, planned = self.align, (start, end)
-        (start, end), check = check_deletion(
-            audio, window, cut_candidates(audio, lo1, hi1, start), cut_candidates(audio, lo2, hi2, end),
-            left, removed, right, self.hear, self.crossfade_s, aligned=None if align is None else
-            lambda: aligned_cuts(align, audio, window, planned, left, removed, right))
-        return _Planned(edit, start, end, None, {}, check=check)
+        align = self.align
+        second = None if align is None else lambda: aligned_cuts(align, audio, window, planned, left, removed, right)
+        starts, ends = cut_candidates(audio, *gap_before, planned[0]), cut_candidates(audio, *gap_after, planned[1])
+        return check_deletion(audio, window, starts, ends, left, removed, right, self.hear, self.crossfade_s,
+                              aligned=second)
 
     @staticmethod
     def _window(audio: Audio, words: Sequence[Word], i: int, j: int) -> tuple[float, float]:
@@ -288,7 +297,9 @@ class TranscriptEditor:
         return check_speech(result, window, [w.text for w in words[max(0, i - NEIGHBOURS):i]],
                             tokens(planned.edit.new_text), [w.text for w in words[j:j + NEIGHBOURS]], self.hear)
 
-    def _plan_speech(self, audio: Audio, words: Sequence[Word], edit: WordEdit, attempt: int = 0) -> _Planned:
+    def _plan_speech(self, audio: Audio, words: Sequence[Word], edit: WordEdit, attempt: int = 0,
+                     cuts: tuple[float, float] | None = None) -> _Planned:
+        """New words spoken and matched to the recording, to go in at the cuts found for them (or `cuts`)."""
         i, j = edit.start, edit.end
         lo1, hi1, left1, right1 = self._gap(audio, words, i)
         if edit.kind == "insert":
@@ -299,10 +310,16 @@ class TranscriptEditor:
             else:  # after the last word
                 start = self._cut(audio, lo1, min(hi1, lo1 + _NEAR_WORD_S), left1, right1)
             end = start
+        elif cuts is not None:
+            start, end = cuts
         else:  # replace: cut just outside the replaced words, keeping the pauses around them
             lo2, hi2, left2, right2 = self._gap(audio, words, j)
             start = self._cut(audio, max(lo1, hi1 - _NEAR_WORD_S), hi1, left1, right1)
             end = max(start, self._cut(audio, lo2, min(hi2, lo2 + _NEAR_WORD_S), left2, right2))
+            if self.hear is not None:
+                # the old words go as a deletion's do (heard, cuts searched): Whisper's edges are often 50-100 ms
+                # off, and a trace left beside the new words is heard as one ("harbour" for "bring": "harbour and")
+                (start, end), _ = self._checked_cuts(audio, words, i, j, (start, end), (lo1, hi1), (lo2, hi2))
         request = dataclasses.replace(self._request(audio, words, edit), attempt=attempt)
         assert self.synthesize is not None
         result = self.synthesize(request)

@@ -186,6 +186,25 @@ def test_new_words_not_heard_are_spoken_a_second_time_and_kept_if_heard() -> Non
     assert attempts == [0]
 
 
+def test_a_replacement_takes_the_old_word_out_where_no_trace_of_it_is_heard() -> None:
+    # "bravo" really lasts 1.0-1.5 s, the ASR said 1.1-1.4: cut there, both ends of it stayed beside the new word
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bravo", 1.0, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+    words = (Word("alpha", 0.2, 0.9), Word("bravo", 1.1, 1.4), Word("charlie", 1.6, 2.2))
+    transcript = Transcript(text="alpha bravo charlie", words=words)
+    attempts: list[int] = []
+
+    def synthesize(request: SynthesisRequest) -> tuple[Audio, dict]:
+        attempts.append(request.attempt)
+        word = "alpha" if request.attempt == 0 else "delta"  # the first try is not heard as "delta"
+        return tone_speech([(word, 0.05, 0.45)], 0.5), {"engine_id": "tones"}
+
+    result = TranscriptEditor(synthesize, hear=hear_tones).apply(audio, transcript, "alpha delta charlie")
+    [edit] = result.edits
+    assert hear_tones(result.audio) == ["alpha", "delta", "charlie"]
+    assert 0.9 <= edit.start <= 1.0 and 1.5 <= edit.end <= 1.6 and edit.check is not None and edit.check.ok
+    assert attempts == [0, 1]  # the second try went in at the cuts found for the first
+
+
 def test_digits_and_words_that_sound_the_same_are_heard_alike() -> None:
     # the recogniser writes "1" or "one", "to" or "two" as it likes: neither is a trace of a removed word
     assert junction_heard(["press", "one"], [], ["press", "1"]) == "clean"
