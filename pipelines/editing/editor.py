@@ -302,7 +302,9 @@ class TranscriptEditor:
         """New words spoken and matched to the recording, to go in at the cuts found for them (or `cuts`)."""
         i, j = edit.start, edit.end
         lo1, hi1, left1, right1 = self._gap(audio, words, i)
-        if edit.kind == "insert":
+        if cuts is not None:  # a second try goes in where the first did
+            start, end = cuts
+        elif edit.kind == "insert":
             if 0 < i < len(words):  # between two words: the quietest point of the pause between them
                 start = self._cut(audio, lo1, hi1, left1, right1)
             elif i == 0:  # before the first word: right before it, so the recording's lead-in stays first
@@ -310,8 +312,6 @@ class TranscriptEditor:
             else:  # after the last word
                 start = self._cut(audio, lo1, min(hi1, lo1 + _NEAR_WORD_S), left1, right1)
             end = start
-        elif cuts is not None:
-            start, end = cuts
         else:  # replace: cut just outside the replaced words, keeping the pauses around them
             lo2, hi2, left2, right2 = self._gap(audio, words, j)
             start = self._cut(audio, max(lo1, hi1 - _NEAR_WORD_S), hi1, left1, right1)
