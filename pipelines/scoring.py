@@ -19,7 +19,7 @@ import numpy as np
 from .audio import SILENCE_DBFS, Audio
 from .speaker import SpeakerEncoder, similarity
 from .phonemes import phoneme_parts
-from .textnorm import normalize
+from .textnorm import normalize, spelling_key
 
 if TYPE_CHECKING:
     from .base import VoicePrompt
@@ -48,11 +48,12 @@ _ANY_WORD = "xxphonemespanxx"  # stands for a phoneme span in a WER's reference 
 def wer_words(text: str, language: str = "en") -> list[str]:
     """The words a WER counts: numbers and abbreviations spelled out (`textnorm.normalize`), lower case,
     punctuation gone (hyphens and slashes split words), and the British "and" inside a number dropped,
-    so "105", "one hundred five" and "one hundred and five" are the same three words."""
+    so "105", "one hundred five" and "one hundred and five" are the same three words; British spellings
+    are American ones ("harbour" and "harbor" are one word)."""
     text = normalize(text, language).lower()
     text = re.sub(r"[’'`]", "", text)  # don't -> dont on both sides
     words = re.sub(r"[^\w\s]|_", " ", text).split()
-    return [w for i, w in enumerate(words)
+    return [spelling_key(w) for i, w in enumerate(words)
             if not (w == "and" and 0 < i < len(words) - 1 and words[i - 1] in _NUMBER_WORDS
                     and words[i + 1] in _NUMBER_WORDS)]
 

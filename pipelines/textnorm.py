@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["normalize", "cardinal", "ordinal", "year", "decimal"]
+__all__ = ["normalize", "cardinal", "ordinal", "year", "decimal", "spelling_key"]
 
 _MAX_DIGITS = 15  # longer digit strings are codes or IDs: read digit by digit
 _DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -386,3 +386,27 @@ def normalize(text: str, language: str = "en") -> str:
     day_first = code not in ("en", "en-us", "en-ca", "en-ph")
     pieces = _TAG.split(text)  # odd indices are tags
     return "".join(piece if i % 2 else _normalize_english(piece, day_first) for i, piece in enumerate(pieces))
+
+
+# British spellings folded into American ones for comparison only: a recogniser writes "harbor" for "harbour"
+# and "center" for "centre" (Whisper learnt mostly American text), and neither is a wrong word.
+_BRITISH_ENDINGS = (
+    (re.compile(r"^(\w{2,})our(s|ed|ing|ite|ites|ful|less|able)?$"), r"\1or\2"),  # colour, harbours ("four" stays)
+    (re.compile(r"^(?!entre$|timbre)(\w{2,})([bt])re(s|d)?$"), r"\1\2er\3"),  # centre, metres, fibre
+    (re.compile(r"^(\w{3,})ogue(s)?$"), r"\1og\2"),  # catalogue, dialogues
+)
+_BRITISH_WORDS = {"grey": "gray", "greys": "grays", "programme": "program", "programmes": "programs",
+                  "cheque": "check", "cheques": "checks", "tyre": "tire", "tyres": "tires", "kerb": "curb",
+                  "plough": "plow", "aluminium": "aluminum", "jewellery": "jewelry", "mould": "mold",
+                  "travelled": "traveled", "travelling": "traveling", "cancelled": "canceled"}
+
+
+def spelling_key(word: str) -> str:
+    """`word` (lower case, no punctuation) as an American spelling, so the two spellings of one word compare
+    equal. Only for comparing: two different words never share a key ("four", "hour" and "your" stay)."""
+    if word in _BRITISH_WORDS:
+        return _BRITISH_WORDS[word]
+    for pattern, replacement in _BRITISH_ENDINGS:
+        if pattern.match(word):
+            return pattern.sub(replacement, word)
+    return word

@@ -22,7 +22,7 @@ from pipelines.cancel import CancelToken, checkpoint
 from pipelines.catalog import Engine
 from pipelines.editing import (EditResult, Splice, SpokenAligner, SynthesisRequest, Synthesize, TranscriptEditor,
                                WordEdit, apply_splices, fade, highlight, insert_silence, join_takes, seam_click_ratio,
-                               speak_in_context, trim, words_heard)
+                               new_words_heard, speak_in_context, trim)
 from pipelines.languages import check_language
 from pipelines.manager import ModelManager
 from pipelines.narration import chunk_seed
@@ -42,6 +42,11 @@ from .text_input import clean_text
 from .voice_match import RecordingMatch, VoiceMatcher
 
 DEFAULT_INSERT_ENGINE = "piper-joe-embedded"
+# How inserted words are said on each try (TranscriptEditor tries again where the recogniser did not make them
+# out): amid their neighbouring words (by a voice that marks its phrases; others say them alone), matched to
+# the recording's voice ("voice": pitch, timbre, breath), to its pitch only ("pitch": the timbre warp is what
+# blurs some words, "harbour" heard "hover"), or not at all; the last try says them alone.
+SAYINGS = (("in context", "voice"), ("in context", "pitch"), ("in context", "none"), ("alone", "none"))
 ALIGNING_VOICE = "piper-joe-embedded"  # speaks a transcript with known word boundaries (speak_marked)
 WAVEFORM_OPERATIONS = ("trim", "cut", "silence", "fade")
 MAX_JOIN = 20
@@ -283,8 +288,8 @@ class Edit:
         """The callback that speaks inserted words in the recording's voice, and a notice for the user. A voice
         that marks its phrases (Piper) says them between their neighbouring words, cut out after (in_context.py).
         With `hear`, matched words said alone that the recogniser cannot make out are spoken unmatched instead, if
-        those it can; a second attempt (the editor's, after the words were not heard in place) is spoken alone and
-        unmatched."""
+        those it can; the editor's later tries (after the words were not heard in place) say them the other ways
+        SAYINGS lists."""
         pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
         options: dict[str, Any] = {}
         notice = None
@@ -314,24 +319,26 @@ class Edit:
             call = dict(options)
             if matched is not None and (speed := matched.speed(request.words_per_second, pipeline.speed_range)):
                 call["speed"] = speed
+            where, match = SAYINGS[min(request.attempt, len(SAYINGS) - 1)]
             marked = getattr(pipeline, "speak_marked", None)
-            in_context = False
-            if request.attempt == 0 and marked is not None and voice is None:  # said amid its neighbours, cut out
+            in_context = where == "in context" and marked is not None and voice is None
+            if in_context and marked is not None:  # said amid its neighbours, cut out
                 speech = speak_in_context(lambda phrases: marked(phrases, seed=seed, **call), request.text,
                                           request.before, request.after)
-                call["in_context"] = in_context = True
+                call["in_context"] = True
             else:
                 speech = on_gpu(pipeline)(request.text, voice=voice, seed=seed, **call)
             if matched is not None:
-                rendered = matched.render(speech, request.prompt) if request.attempt == 0 else speech
+                rendered = (matched.render(speech, request.prompt, timbre=match == "voice") if match != "none"
+                            else speech)
                 said = request.text.split()
                 # words cut from their context are heard in place by the editor's check, not alone (a cut-out
                 # fragment is no sentence to the recogniser); words said alone are heard alone first
-                keep = request.attempt == 0 and (hear is None or in_context
-                                                 or words_heard(hear(rendered), said)
-                                                 or not words_heard(hear(speech), said))
-                speech, call["matched_to_recording"] = (rendered if keep else speech), keep
-            return speech, {"engine_id": engine.id, "seed": seed, **call}
+                keep = match != "none" and (hear is None or in_context or new_words_heard(hear(rendered), said)
+                                            or not new_words_heard(hear(speech), said))
+                speech = rendered if keep else speech
+                call["matched_to_recording"] = match if keep else False
+            return speech, {"engine_id": engine.id, "seed": seed, "attempt": request.attempt, **call}
 
         return synthesize, notice
 

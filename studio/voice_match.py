@@ -303,13 +303,16 @@ class RecordingMatch:
         low, high = max(speed_range[0], 0.8), min(speed_range[1], 1.25)
         return round(float(np.clip(local_words_per_second / self.words_per_second, low, high)), 3)
 
-    def render(self, speech: au.Audio, context: au.Audio) -> au.Audio:
-        """`speech` matched to the recording: its timbre, and the pitch of `context` (the speech around the
-        edit) so the new words continue the sentence's melody across the seam."""
+    def render(self, speech: au.Audio, context: au.Audio, timbre: bool = True) -> au.Audio:
+        """`speech` matched to the recording: its timbre (unless `timbre` is off: pitch and loudness only), and
+        the pitch of `context` (the speech around the edit) so the new words continue the sentence's melody
+        across the seam."""
         target = self.target
         try:
             local = self.converter.profile([context], name="The speech around the edit")
             target = dataclasses.replace(target, log_f0_mean=local.log_f0_mean, log_f0_std=local.log_f0_std)
         except ValueError:
             pass  # too little voiced speech nearby: the recording's overall pitch
-        return self.converter.convert(speech, target, source=self.source, settings=MatchSettings(keep_silence=False))
+        settings = (MatchSettings(keep_silence=False) if timbre else
+                    MatchSettings(keep_silence=False, timbre=0.0, breath=0.0, warp_per_octave=0.0))
+        return self.converter.convert(speech, target, source=self.source, settings=settings)

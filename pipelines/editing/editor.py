@@ -18,8 +18,8 @@ recording and nothing is cut twice.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,11 +31,12 @@ from .align import SpokenAligner, aligned_cuts
 from .check import NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, check_speech, cut_candidates
 from .diff import (EditError, WordEdit, align_words, attach_punctuation, diff_words, join_words, normalize_token,
                    tokens, word_units)
+from .records import AppliedEdit, EditResult, SynthesisRequest, Synthesize
 from .roomtone import match_to_context, room_tone
 from .seams import low_energy_point
 from .splice import MAX_CROSSFADE_S, Splice, SpliceResult, apply_splices, fade, trim
 
-__all__ = ["SynthesisRequest", "Synthesize", "AppliedEdit", "EditResult", "TranscriptEditor"]
+__all__ = ["TranscriptEditor", "SPEECH_TRIES"]
 
 CONTEXT_S = 2.0  # speech either side of an edit that inserted speech is matched to
 CONTEXT_WORDS = 10  # words of text either side given to the engine
@@ -50,65 +51,13 @@ _CUT_REACH_S = 0.015  # a deletion's cut aims within this of the point that leav
 # words let both cuts of "brought" (in "Ages brought calligraphy") land on its "t" closure (22 ms removed
 # instead of the word), and cut the "t" off a kept "brought" when "calligraphy" was deleted.
 _CUT_SLACK_S = 0.04
+# Ways new words are said before the recogniser is believed that they cannot be heard (the engine is told
+# which try it is: SynthesisRequest.attempt); a later try is kept only where more words are heard.
+SPEECH_TRIES = 4
+# New words must be heard with each of these spans of the recording either side of them (check_speech):
+# words only just made out are heard with one and not with the other.
+SPEECH_WINDOWS_S = (1.0, 0.5)
 _DEFAULT_RATE = 2.5  # words per second of conversational English, when the recording can't tell
-
-
-@dataclass(frozen=True)
-class SynthesisRequest:
-    """What the engine is asked to say, with what it needs to say it like the recording."""
-
-    text: str  # the words to say
-    before: str  # up to ~10 original words before the span (context for prompt-taking engines)
-    after: str  # up to ~10 words after
-    prompt: Audio  # 3-10 s of the recording near the edit (a voice prompt cut from the recording)
-    prompt_text: str  # its words
-    words_per_second: float  # the speaker's local rate
-    attempt: int = 0  # 1: a second try after the first was not heard (an engine may say it another way)
-
-
-Synthesize = Callable[[SynthesisRequest], tuple[Audio, dict]]  # audio + provenance {"engine_id", "seed", ...}
-
-
-@dataclass(frozen=True)
-class AppliedEdit:
-    """One edit as made: what changed, where it was in the original and where its result lies now."""
-
-    kind: str
-    old_text: str
-    new_text: str
-    start: float  # span in the original (s)
-    end: float
-    out_start: float  # where the result of this edit lies in the new audio (s)
-    out_end: float
-    provenance: dict = field(default_factory=dict)  # engine_id, seed, ... ({} for deletions)
-    check: SeamCheck | None = None  # what the recogniser heard there (None: not checked)
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, "old_text": self.old_text, "new_text": self.new_text, "start": self.start,
-                "end": self.end, "out_start": self.out_start, "out_end": self.out_end,
-                "provenance": dict(self.provenance), "check": self.check.to_dict() if self.check else None}
-
-
-@dataclass(frozen=True, eq=False)
-class EditResult:
-    """The edited audio, the edits made, every seam, and the result's transcript with estimated times
-    (kept words shifted, inserted words spread over their span)."""
-
-    audio: Audio
-    edits: tuple[AppliedEdit, ...]
-    seams: tuple[float, ...]
-    words: tuple[Word, ...]
-    text: str
-    splice: SpliceResult | None = None  # the splice record (offsets, spans) the result came from
-
-    @property
-    def offsets(self) -> tuple[tuple[float, float], ...]:
-        """(original_time, shift) pieces, as `SpliceResult.offsets`."""
-        return self.splice.offsets if self.splice is not None else ((0.0, 0.0),)
-
-    def map_time(self, t: float) -> float | None:
-        """Where original time `t` is in the result; None if an edit removed it."""
-        return self.splice.map_time(t) if self.splice is not None else t
 
 
 @dataclass(frozen=True)
@@ -203,13 +152,15 @@ class TranscriptEditor:
         planned = [self._plan_delete(audio, words, e) if e.kind == "delete" else self._plan_speech(audio, words, e)
                    for e in edits]
         spliced, applied = self._assemble(audio, words, planned)
-        unheard = [k for k, a in enumerate(applied) if a.kind != "delete" and a.check is not None and not a.check.ok]
-        if unheard:  # new words the recogniser did not make out: spoken a second time, kept if heard better
-            again = [self._plan_speech(audio, words, p.edit, attempt=1, cuts=(p.start, p.end)) if k in unheard else p
+        for attempt in range(1, SPEECH_TRIES):  # new words the recogniser did not make out: said another way
+            unheard = [k for k, a in enumerate(applied) if a.kind != "delete" and a.check and not a.check.ok]
+            if not unheard:
+                break
+            again = [self._plan_speech(audio, words, p.edit, attempt, cuts=(p.start, p.end)) if k in unheard else p
                      for k, p in enumerate(planned)]
             retried = self._assemble(audio, words, again)
             if sum(a.check.ok for a in retried[1] if a.check) > sum(a.check.ok for a in applied if a.check):
-                spliced, applied = retried
+                planned, (spliced, applied) = again, retried  # kept only if heard better: else the first try stays
         new_words = self._result_words(words, edited_text, applied, spliced)
         return EditResult(audio=spliced.audio, edits=applied, seams=spliced.seams, words=new_words,
                           text=" ".join(tokens(edited_text)), splice=spliced)
@@ -289,12 +240,12 @@ class TranscriptEditor:
 
     def _check_speech(self, result: Audio, words: Sequence[Word], planned: _Planned,
                       span: tuple[float, float]) -> SeamCheck | None:
-        """What the recogniser hears where new words went in (a second either side of them)."""
+        """What the recogniser hears where new words went in, in SPEECH_WINDOWS_S around them."""
         if self.hear is None:
             return None
         i, j = planned.edit.start, planned.edit.end
-        window = (max(0.0, span[0] - 1.0), min(result.duration, span[1] + 1.0))
-        return check_speech(result, window, [w.text for w in words[max(0, i - NEIGHBOURS):i]],
+        windows = [(max(0.0, span[0] - pad), min(result.duration, span[1] + pad)) for pad in SPEECH_WINDOWS_S]
+        return check_speech(result, windows, [w.text for w in words[max(0, i - NEIGHBOURS):i]],
                             tokens(planned.edit.new_text), [w.text for w in words[j:j + NEIGHBOURS]], self.hear)
 
     def _plan_speech(self, audio: Audio, words: Sequence[Word], edit: WordEdit, attempt: int = 0,

@@ -98,14 +98,33 @@ def test_inserted_words_are_spoken_between_their_neighbours_and_cut_out(studio, 
     pytest.importorskip("piper", reason=NO_TTS)
     words = words_of(studio, recording.id)
     edited = " ".join(words[:3] + ["quietly"] + words[3:])  # "The Middle Ages quietly brought calligraphy..."
-    outcome = studio.edit.apply(recording.id, edited, engine_id=ENGINE, seed=5)
+    outcome = studio.edit.apply(recording.id, edited, engine_id=ENGINE, seed=6)  # a seed whose first try is heard
     [edit] = outcome.take.parameters["edits"]
-    assert edit["kind"] == "insert" and edit["provenance"]["in_context"] is True
-    assert edit["provenance"]["matched_to_recording"] is True and edit["check"]["verdict"] == "clean"
+    assert edit["kind"] == "insert" and edit["provenance"]["in_context"] is True and edit["provenance"]["attempt"] == 0
+    assert edit["provenance"]["matched_to_recording"] == "voice" and edit["check"]["verdict"] == "clean"
     heard = [w.strip(".,").lower() for w in studio.edit.transcript(outcome.take.id, refresh=True).text.split()]
     assert "quietly" in heard, " ".join(heard)
     at = heard.index("quietly")
     assert heard[at - 1] == words[2].strip(".,").lower() and heard[at + 1] == words[3].strip(".,").lower()
+
+
+def test_each_try_says_the_new_words_another_way(studio, recording):
+    """The editor tries again where new words were not heard (editor.SPEECH_TRIES): amid the neighbouring words
+    matched to the recording's voice, then to its pitch only, then unmatched, and last alone and unmatched."""
+    pytest.importorskip("piper", reason=NO_TTS)
+    from pipelines.editing import SynthesisRequest, trim
+    from pipelines.editing.editor import SPEECH_TRIES
+
+    original = studio.takes.audio(recording.id)
+    synthesize, _notice = studio.edit._synthesizer(recording, original, studio.edit._speak_engine(ENGINE), 7, None)
+    tries = [synthesize(SynthesisRequest("quietly", "The Middle Ages", "brought calligraphy", trim(original, 0, 4),
+                                         "", 2.5, attempt)) for attempt in range(SPEECH_TRIES)]
+    said = [(p.get("in_context", False), p["matched_to_recording"]) for _, p in tries]
+    assert said == [(True, "voice"), (True, "pitch"), (True, False), (False, False)]
+    assert [p["attempt"] for _, p in tries] == list(range(SPEECH_TRIES))
+    # the same words, cut from the same sentence, matched less and less: none is the same audio as another
+    audio = [a.samples for a, _ in tries[:3]]
+    assert not any(np.array_equal(a, b) for k, a in enumerate(audio) for b in audio[k + 1:])
 
 
 def test_same_seed_gives_the_same_inserted_audio(studio, recording):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.textnorm import cardinal, decimal, normalize, ordinal, year
+from pipelines.scoring import word_error_rate
+from pipelines.textnorm import cardinal, decimal, normalize, ordinal, spelling_key, year
 
 pytest.importorskip("inflect")
 
@@ -135,3 +136,16 @@ def test_long_text_takes_linear_time() -> None:
     out = normalize(sentence * 1000)
     assert "five dollars and fifty cents" in out and "$" not in out
     assert growth(lambda n: normalize(sentence * n), 200) < 2.2
+
+
+def test_british_and_american_spellings_share_a_key_and_other_words_keep_theirs() -> None:
+    for british, american in [("harbour", "harbor"), ("colours", "colors"), ("honoured", "honored"),
+                              ("centre", "center"), ("metres", "meters"), ("fibre", "fiber"), ("grey", "gray"),
+                              ("catalogue", "catalog"), ("programme", "program")]:
+        assert spelling_key(british) == spelling_key(american) == american
+    for word in ("four", "hour", "your", "tour", "entre", "timbre", "acre", "genre", "sure"):
+        assert spelling_key(word) == word  # no false friend is folded into another word
+    assert spelling_key("timber") != spelling_key("timbre")
+    # the recogniser writes American spellings: a British reference is not an error for that
+    assert word_error_rate("Ask her to harbour these colours.", "Ask her to harbor these colors.") == 0.0
+    assert word_error_rate("the harbour", "the arbor") == 0.5
