@@ -403,7 +403,8 @@ _BRITISH_WORDS = {"grey": "gray", "greys": "grays", "programme": "program", "pro
 
 def spelling_key(word: str) -> str:
     """`word` (lower case, no punctuation) as an American spelling, so the two spellings of one word compare
-    equal. Only for comparing: two different words never share a key ("four", "hour" and "your" stay)."""
+    equal. Only for comparing; the rules leave alone the words they would turn into other words ("four",
+    "hour", "your", "entre", "timbre")."""
     if word in _BRITISH_WORDS:
         return _BRITISH_WORDS[word]
     for pattern, replacement in _BRITISH_ENDINGS:
