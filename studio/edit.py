@@ -320,9 +320,9 @@ class Edit:
             if matched is not None and (speed := matched.speed(request.words_per_second, pipeline.speed_range)):
                 call["speed"] = speed
             where, match = SAYINGS[min(request.attempt, len(SAYINGS) - 1)]
-            marked = getattr(pipeline, "speak_marked", None)
-            in_context = where == "in context" and marked is not None and voice is None
-            if in_context and marked is not None:  # said amid its neighbours, cut out
+            marked = getattr(pipeline, "speak_marked", None) if where == "in context" and voice is None else None
+            in_context = marked is not None
+            if marked is not None:  # said amid its neighbours, cut out
                 speech = speak_in_context(lambda phrases: marked(phrases, seed=seed, **call), request.text,
                                           request.before, request.after)
                 call["in_context"] = True
