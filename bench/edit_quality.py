@@ -11,7 +11,8 @@ word it judges), has those words next to each other with nothing between; where 
 exact transcript, those are the words really spoken (not the transcript's, which may be wrong). `--inserts`
 two-word insertions and as many one-word replacements per clip are spoken by the default engine (Piper,
 matched to the recording): recognised when every new word is heard as itself (a near miss, "arbor" for
-"harbour", is another word to a listener; British and American spellings are one word). Where the manifest
+"harbour", is another word to a listener; British and American spellings are one word); `insert_clean`: heard so
+with no word more between them and the kept words beside them ("once again *at* her"). Where the manifest
 has the clip's exact transcript, each checked result is transcribed whole and scored against that transcript
 edited the same way (`edited_wer`), beside the original recording's WER against it (`original_wer`);
 `wer_delta` is the difference (the goal: at most 0.03).
@@ -59,8 +60,8 @@ from statistics import mean  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from pipelines import audio as au  # noqa: E402
-from pipelines.editing import junction_heard, new_words_heard, trim, word_units  # noqa: E402
-from pipelines.editing.check import comparable  # noqa: E402
+from pipelines.editing import extra_beside, junction_heard, new_words_heard, trim, word_units  # noqa: E402
+from pipelines.editing.hearing import comparable  # noqa: E402
 from pipelines.editing.diff import join_words, normalize_token  # noqa: E402
 from pipelines.scoring import word_error_rate  # noqa: E402
 from pipelines.speak import SpeakPipeline  # noqa: E402
@@ -178,6 +179,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
     project = studio.projects.list()[0].id
     deleted: dict[str, list[bool]] = {"checked": [], "unchecked": [], "spoken": []}
     spoken: list[bool] = []
+    clean_inserts: list[bool] = []  # heard, and nothing more beside them
     clicks: list[float] = []
     seconds = {"delete_checked": [], "delete_unchecked": [], "speak": []}
     verdicts: dict[str, int] = {}
@@ -243,7 +245,14 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                 end = index if kind == "insert" else units[at][-1] + 1
                 heard = heard_around(asr, outcome.result.audio, edit, words, index, end)
                 spoken.append(new_words_heard(heard, new))
-                try_kept = f"{edit.provenance.get('attempt', 0)}:{'heard' if spoken[-1] else 'not heard'}"
+                beside = [w.text for w in words[index - 1:index]], [w.text for w in words[end:end + 1]]
+                extra = extra_beside(heard, beside[0], new, beside[1])
+                clean_inserts.append(spoken[-1] and not extra)
+                if extra:
+                    print(f"{path.stem[:24]} {kind}: {' '.join(new)!r} before {join_words(words[end:end + 1])!r} was "
+                          f"heard with {' '.join(extra)!r} beside it: {' '.join(heard)!r}", file=sys.stderr)
+                moved = "+moved" if edit.check and edit.check.cuts == "moved" else ""
+                try_kept = f"{edit.provenance.get('attempt', 0)}{moved}:{'heard' if spoken[-1] else 'not heard'}"
                 kept_tries[try_kept] = kept_tries.get(try_kept, 0) + 1
                 if not spoken[-1]:
                     print(f"{path.stem[:24]} {kind}: {' '.join(new)!r} before {join_words(words[end:end + 1])!r} was "
@@ -262,6 +271,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
         "kept_cuts": kept_cuts,
         "inserts_and_replacements": len(spoken),
         "insert_recognised": _fraction(spoken),
+        "insert_clean": _fraction(clean_inserts),
         "kept_tries": dict(sorted(kept_tries.items())),
         "original_wer": _mean(wers["original"]),
         "edited_wer": _mean(wers["edited"]),

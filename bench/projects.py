@@ -43,6 +43,7 @@ from studio.config import Settings  # noqa: E402
 from studio.scripts import ScriptImport  # noqa: E402
 from studio.service import Studio  # noqa: E402
 from studio.speak import DEFAULT_ENGINE  # noqa: E402
+from tests.processes import stop_processes  # noqa: E402
 
 ENGINE = DEFAULT_ENGINE  # "piper-joe-embedded"
 TIMEOUT_S = 1800.0
@@ -213,14 +214,7 @@ def worker_processes(bench: Bench, count: int) -> float:
         assert max(bench.takes_per_segment(script)) == 1
         return seconds
     finally:
-        for proc in workers:
-            proc.terminate()
-        for proc in workers:
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(workers)
 
 
 def main() -> None:

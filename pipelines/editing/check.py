@@ -26,12 +26,12 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from ..audio import Audio
-from ..textnorm import cardinal, spelling_key
-from .diff import normalize_token
+from ..base import Word
+from .hearing import as_expected, comparable, heard_beside, matched, new_words_heard, words_heard
 from .splice import Splice, apply_splices, trim
 
 __all__ = ["Hear", "SeamCheck", "check_deletion", "check_speech", "cut_candidates", "junction_heard", "kept_as_heard",
-           "new_words_heard", "words_heard", "CHECK_TRIES"]
+           "cuts_past_trace", "CHECK_TRIES"]
 
 Hear = Callable[[Audio], list[str]]  # a piece of audio -> the words heard in it
 
@@ -43,22 +43,22 @@ _DIP_FRAME_S = 0.01
 _DIP_HOP_S = 0.005
 _SAME_S = 0.008
 _STEP_S = 0.1  # a cut moves to the quietest candidate this far in the direction it should go
-_ALIKE = 0.8  # a heard word this similar to an expected one (difflib ratio) is that word misheard slightly
 _OPPOSITE = {"start+": "start-", "start-": "start+", "end+": "end-", "end-": "end+"}
+_TRACE_MIN_S = 0.03  # an insert moved past a trace of a neighbour moves at least this far (a trace is a syllable)
 _FALLBACK_STEP_S = 0.05  # how far a cut moves when no quiet dip lies in the direction it should go
-# words that sound the same: the check compares what is heard, and the recogniser picks one spelling freely
-_SOUNDS_ALIKE = {"two": "to", "too": "to", "four": "for"}
 
 
 @dataclass(frozen=True)
 class SeamCheck:
     """What the recogniser heard around one edit, and whether it is what the edited text says there."""
 
-    verdict: str  # "clean", "remnant" (a trace of removed words), "clipped", "not heard", "unclear"
+    verdict: str  # "clean", "remnant" (a trace of removed words), "clipped", "not heard", "extra", "unclear"
     expected: str  # the words that should be heard there, "|" marking a deletion's seam
     heard: str
     tries: int = 1  # versions of the edit heard before this one was kept
-    cuts: str = "plan"  # a deletion's kept cuts: "plan", "search" (moved to the signal's dips), "alignment" (align.py)
+    cuts: str = "plan"  # a deletion's kept cuts: "plan", "search" (moved to the signal's dips), "alignment" (align.py);
+    # new words' cuts: "plan", or "moved" past a trace heard beside them
+    extra_side: str = ""  # an "extra" heard only "before" or only "after" the new words (check_speech)
 
     @property
     def ok(self) -> bool:
@@ -72,47 +72,14 @@ class SeamCheck:
             return f"{what}: not checked — the recogniser mishears these words in the original too."
         problem = {"remnant": "a trace of the removed words is heard",
                    "clipped": "a word next to the cut is not heard clearly",
-                   "not heard": "the new words are not heard clearly"}[self.verdict]
+                   "not heard": "the new words are not heard clearly",
+                   "extra": "a word that should not be there is heard beside the new words"}[self.verdict]
         expected = self.expected.replace(" | ", " ")
         return f"{what}: {problem} (“{self.heard}”; expected “{expected}”). Listen to it."
 
     def to_dict(self) -> dict:
         return {"verdict": self.verdict, "expected": self.expected, "heard": self.heard, "tries": self.tries,
                 "cuts": self.cuts}
-
-
-def comparable(words: Sequence[str]) -> list[str]:
-    """Words as the recogniser's are compared: normalised, hyphenated words split ("cold-hearted" and
-    "cold hearted" are heard alike), punctuation dropped, digits spelled out ("8" and "eight"), homophones
-    one spelling ("two" and "to"), British spellings American ("harbour" and "harbor")."""
-    out: list[str] = []
-    for word in words:
-        for part in re.split(r"[-\s]+", normalize_token(word)):
-            digits = part.isascii() and part.isdigit()  # "²" is a digit to Python, not to cardinal()
-            spoken = cardinal(part).replace("-", " ").split() if digits else [part] if part else []
-            out += [_SOUNDS_ALIKE.get(w, spelling_key(w)) for w in spoken]
-    return out
-
-
-def _as_expected(heard: list[str], expected: list[str]) -> list[str]:
-    """Heard words that are near misses of an expected one ("impression" for "impressions": a short
-    window of ungrammatical text makes the recogniser's language model guess) count as that word."""
-    out = []
-    for word in heard:
-        close = [e for e in expected if min(len(e), len(word)) >= 4 and SequenceMatcher(a=e, b=word).ratio() >= _ALIKE]
-        out.append(word if word in expected or not close else close[0])
-    return out
-
-
-def _matched(expected: list[str], heard: list[str], near_misses: bool = True) -> dict[int, int]:
-    """expected index -> heard index, for the words the two have in common (in order); a near miss of an
-    expected word counts as that word unless `near_misses` is off."""
-    positions: dict[int, int] = {}
-    matcher = SequenceMatcher(a=expected, b=_as_expected(heard, expected) if near_misses else heard, autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            positions[block.a + k] = block.b + k
-    return positions
 
 
 def junction_heard(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) -> str:
@@ -132,7 +99,7 @@ def _diagnosis(heard: Sequence[str], left: Sequence[str], right: Sequence[str],
     expected = left_ + right_
     if not expected:
         return ("clean", (), False) if not heard_ else ("remnant", ("start-", "end+"), False)
-    at = _matched(expected, heard_)
+    at = matched(expected, heard_)
     junction = len(left_)
     if junction == 0:  # the first words were removed: what comes first decides
         fused = _extends(heard_, at.get(0), expected[0], at_end=False)
@@ -190,20 +157,6 @@ def _extends(heard: Sequence[str], at: int | None, expected: str, at_end: bool) 
     """Whether the seam neighbour `expected` is heard extended on the seam's side: the heard word matched to it
     (index `at`), or, when none is (too unlike it: "they" as "they're"), any heard word."""
     return any(_extended(word, expected, at_end) for word in ([heard[at]] if at is not None else heard))
-
-
-def words_heard(heard: Sequence[str], expected: Sequence[str]) -> bool:
-    """Every expected word is heard, in order (other words may come between or around them); a near miss
-    counts (the recording's own words, which a short window makes the recogniser guess at)."""
-    heard_, expected_ = comparable(heard), comparable(expected)
-    return len(_matched(expected_, heard_)) == len(expected_)
-
-
-def new_words_heard(heard: Sequence[str], new: Sequence[str]) -> bool:
-    """Every new (inserted or replacing) word is heard as itself, in order: a near miss of a new word is
-    another word to a listener too ("arbor" for "harbour"), so it counts as not heard."""
-    heard_, new_ = comparable(heard), comparable(new)
-    return len(_matched(new_, heard_, near_misses=False)) == len(new_)
 
 
 def _levels_db(audio: Audio, times: np.ndarray) -> np.ndarray:
@@ -331,7 +284,7 @@ def _widening(moves: Sequence[str], first_removed: bool, last_removed: bool) -> 
 def _closeness(heard: Sequence[str], left: Sequence[str], right: Sequence[str]) -> float:
     """How near what was heard is to the kept words side by side (difflib's ratio, 1.0: the same)."""
     expected = comparable([*left, *right])
-    return SequenceMatcher(a=expected, b=_as_expected(comparable(heard), expected), autojunk=False).ratio()
+    return SequenceMatcher(a=expected, b=as_expected(comparable(heard), expected), autojunk=False).ratio()
 
 
 def kept_as_heard(left: Sequence[str], removed: Sequence[str], right: Sequence[str],
@@ -343,7 +296,7 @@ def kept_as_heard(left: Sequence[str], removed: Sequence[str], right: Sequence[s
     words, heard_ = left_ + removed_ + right_, comparable(heard)
     middle = len(left_) + len(removed_)
     kept_left, kept_right = list(left_), list(right_)
-    matcher = SequenceMatcher(a=words, b=_as_expected(heard_, words), autojunk=False)
+    matcher = SequenceMatcher(a=words, b=as_expected(heard_, words), autojunk=False)
     for op, a0, a1, b0, b1 in reversed(matcher.get_opcodes()):  # from the end: earlier indices stay valid
         if op not in ("replace", "delete"):
             continue
@@ -394,15 +347,51 @@ def _moved(audio: Audio, start: float, end: float, move: str, starts: Sequence[f
 
 
 def check_speech(audio: Audio, windows: Sequence[tuple[float, float]], left: Sequence[str], new: Sequence[str],
-                 right: Sequence[str], hear: Hear) -> SeamCheck:
+                 right: Sequence[str], hear: Hear, neighbours: bool = False) -> SeamCheck:
     """Whether the new words are heard, in order, in every one of the result's `windows` around an insert or
-    replacement. Words only just made out are heard in one window and not in another (the recogniser's guess
-    leans on the words around them), so hearing them in two is what tells they are clearly said."""
+    replacement, with no word more beside them in the widest (the first: it hears the words either side).
+    Words only just made out are heard in one window and not in another (the recogniser's guess leans on the
+    words around them), so hearing them in two is what tells they are clearly said. A kept word beside them
+    must be heard there too ("clipped" if neither is: a recogniser that hears only the new words is not hearing
+    them in the recording), and with `neighbours` both must: where an edit's cut was moved into a word the
+    recogniser placed, that word must still be heard whole."""
     if not windows:
         raise ValueError("check_speech needs at least one window to hear.")
+    expected = " ".join([*left, *new, *right])
     heard: list[str] = []
-    for window in windows:
+    for k, window in enumerate(windows):
         heard = hear(trim(audio, *window))
         if not new_words_heard(heard, new):
-            return SeamCheck("not heard", " ".join([*left, *new, *right]), " ".join(heard))
-    return SeamCheck("clean", " ".join([*left, *new, *right]), " ".join(heard))
+            return SeamCheck("not heard", expected, " ".join(heard))
+        if k == 0:
+            found = heard_beside(heard, left[-1:], new, right[:1])
+            if found.before or found.within or found.after:
+                side = "before" if found.before and not (found.within or found.after) else (
+                    "after" if found.after and not (found.within or found.before) else "")
+                return SeamCheck("extra", expected, " ".join(heard), extra_side=side)
+            unheard = (found.before is None) + (found.after is None)
+            if (unheard and unheard == bool(left) + bool(right)) or (neighbours and unheard):  # heard alone
+                return SeamCheck("clipped", expected, " ".join(heard))
+    return SeamCheck("clean", expected, " ".join(heard))
+
+
+def cuts_past_trace(audio: Audio, words: Sequence[Word], i: int, j: int, cuts: tuple[float, float], side: str,
+                    tried: set[tuple[float, float]]) -> tuple[float, float] | None:
+    """Where new words that replace words[i:j] (an insert: i == j, one point) go next when heard with a trace on
+    one `side` of them ("extra"). Heard before them, it is the start of the removed words or of the word after
+    an insert's point, which the recogniser began too late: the start moves earlier, at most to the middle of
+    the word before. Heard after them, it is the end of the removed words or of the word before the point,
+    ended too early: the end moves later, at most to the middle of the word after. The quietest dip of the
+    signal there not `tried` yet, or None."""
+    start, end = cuts
+    if side == "before" and i > 0:
+        lo, hi, at = (words[i - 1].start + words[i - 1].end) / 2, start, start
+    elif side == "after" and j < len(words):
+        lo, hi, at = end, (words[j].start + words[j].end) / 2, end
+    else:
+        return None
+    for t in cut_candidates(audio, lo, hi, at, count=10)[1:]:
+        pair = (t, t) if i == j else (t, end) if side == "before" else (start, t)
+        if lo < t < hi and abs(t - at) > _TRACE_MIN_S and pair not in tried and pair[1] >= pair[0]:
+            return pair
+    return None

@@ -10,7 +10,8 @@ boundaries, where a cut is least audible:
   offline fixed voice or a cloner, given the surrounding text and a voice prompt cut from the recording),
   trimmed, brought to the loudness and background of the speech around the edit (roomtone.py) and put
   just outside the neighbouring words; with a recogniser (`hear`), a replacement's old words are taken
-  out where the check hears no trace of them (check.py), as a deletion's are.
+  out where the check hears no trace of them (check.py), as a deletion's are, and new words are heard in
+  place and tried again until heard as intended.
 
 All splices then go through one `apply_splices` call, so every time in the plan refers to the original
 recording and nothing is cut twice.
@@ -28,7 +29,8 @@ from ..audio import Audio, is_silent, resample, trim_silence
 from ..base import Transcript, Word
 from ..transcribe.timing import tidy_words
 from .align import SpokenAligner, aligned_cuts
-from .check import NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, check_speech, cut_candidates
+from .check import (NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, check_speech, cut_candidates,
+                    cuts_past_trace)
 from .diff import (EditError, WordEdit, align_words, attach_punctuation, diff_words, join_words, normalize_token,
                    tokens, word_units)
 from .records import AppliedEdit, EditResult, SynthesisRequest, Synthesize
@@ -51,8 +53,9 @@ _CUT_REACH_S = 0.015  # a deletion's cut aims within this of the point that leav
 # words let both cuts of "brought" (in "Ages brought calligraphy") land on its "t" closure (22 ms removed
 # instead of the word), and cut the "t" off a kept "brought" when "calligraphy" was deleted.
 _CUT_SLACK_S = 0.04
-# Ways new words are said before the recogniser is believed that they cannot be heard (the engine is told
-# which try it is: SynthesisRequest.attempt); a later try is kept only where more words are heard.
+# Ways new words are said before the recogniser is believed that they cannot be heard as intended (the engine
+# is told which: SynthesisRequest.attempt); new words heard with a trace of a word beside them are also put in
+# once past it, said the same way. A later try is kept only where it is heard better.
 SPEECH_TRIES = 4
 # New words must be heard with each of these spans of the recording either side of them (check_speech):
 # words only just made out are heard with one and not with the other.
@@ -69,6 +72,14 @@ class _Planned:
     provenance: dict
     handle_s: float = 0.0
     check: SeamCheck | None = None
+    attempt: int = 0  # which way new words were said (SynthesisRequest.attempt)
+    moved: bool = False  # cuts moved off those planned, past a trace: the neighbours must be heard whole
+
+
+def _heard_score(applied: Sequence[AppliedEdit]) -> int:
+    """How well an edit's new words are heard, to choose between tries: clean counts most, heard with a word
+    more beside them ("extra") next, not heard nothing."""
+    return sum({"clean": 2, "extra": 1}.get(a.check.verdict, 0) for a in applied if a.check and a.kind != "delete")
 
 
 def _mid(word: Word) -> float:
@@ -152,15 +163,25 @@ class TranscriptEditor:
         planned = [self._plan_delete(audio, words, e) if e.kind == "delete" else self._plan_speech(audio, words, e)
                    for e in edits]
         spliced, applied = self._assemble(audio, words, planned)
-        for attempt in range(1, SPEECH_TRIES):  # new words the recogniser did not make out: said another way
-            unheard = [k for k, a in enumerate(applied) if a.kind != "delete" and a.check and not a.check.ok]
-            if not unheard:
+        tries = [1] * len(planned)  # how many times each edit's new words were put in and heard
+        ways = [0] * len(planned)  # the last way each edit's new words were said (SynthesisRequest.attempt)
+        moved: list[set[tuple[float, float]]] = [set() for _ in planned]  # cuts new words were moved to
+        for _ in range(SPEECH_TRIES):  # new words not heard as intended: said another way, or moved past a trace
+            offered = {k: self._try_again(audio, words, p, a.check, ways[k] + 1, moved[k])
+                       for k, (p, a) in enumerate(zip(planned, applied))
+                       if a.kind != "delete" and a.check and not a.check.ok}
+            retry = {k: r for k, r in offered.items() if r is not None}
+            if not retry:
                 break
-            again = [self._plan_speech(audio, words, p.edit, attempt, cuts=(p.start, p.end)) if k in unheard else p
-                     for k, p in enumerate(planned)]
+            for k, r in retry.items():  # a move says the words the way they were said: `ways` stays
+                tries[k], ways[k] = tries[k] + 1, max(ways[k], r.attempt)
+            again = [retry.get(k, p) for k, p in enumerate(planned)]
             retried = self._assemble(audio, words, again)
-            if sum(a.check.ok for a in retried[1] if a.check) > sum(a.check.ok for a in applied if a.check):
+            if _heard_score(retried[1]) > _heard_score(applied):
                 planned, (spliced, applied) = again, retried  # kept only if heard better: else the first try stays
+        applied = tuple(a if a.kind == "delete" or a.check is None else dataclasses.replace(
+            a, check=dataclasses.replace(a.check, tries=n, cuts="moved" if p.moved else "plan"))
+            for a, n, p in zip(applied, tries, planned))
         new_words = self._result_words(words, edited_text, applied, spliced)
         return EditResult(audio=spliced.audio, edits=applied, seams=spliced.seams, words=new_words,
                           text=" ".join(tokens(edited_text)), splice=spliced)
@@ -246,10 +267,26 @@ class TranscriptEditor:
         i, j = planned.edit.start, planned.edit.end
         windows = [(max(0.0, span[0] - pad), min(result.duration, span[1] + pad)) for pad in SPEECH_WINDOWS_S]
         return check_speech(result, windows, [w.text for w in words[max(0, i - NEIGHBOURS):i]],
-                            tokens(planned.edit.new_text), [w.text for w in words[j:j + NEIGHBOURS]], self.hear)
+                            tokens(planned.edit.new_text), [w.text for w in words[j:j + NEIGHBOURS]], self.hear,
+                            neighbours=planned.moved)
+
+    def _try_again(self, audio: Audio, words: Sequence[Word], planned: _Planned, check: SeamCheck | None,
+                   way: int, tried: set[tuple[float, float]]) -> _Planned | None:
+        """The next try at new words not heard as intended, or None when all are spent. New words heard with a
+        trace of a word beside them ("Ask her to very quietly bring" heard "Ask it very quietly *to* bring": the
+        recogniser put "to" before where it is said) go in again once, said the same way, with the cut on that
+        side at the next dip past the trace; other new words are said the next `way` where they went in."""
+        cuts = cuts_past_trace(audio, words, planned.edit.start, planned.edit.end, (planned.start, planned.end),
+                               check.extra_side, tried) if check and check.verdict == "extra" and not tried else None
+        if cuts is not None:
+            tried.add(cuts)
+            return self._plan_speech(audio, words, planned.edit, planned.attempt, cuts, moved=True)
+        if way >= SPEECH_TRIES:
+            return None
+        return self._plan_speech(audio, words, planned.edit, way, (planned.start, planned.end), planned.moved)
 
     def _plan_speech(self, audio: Audio, words: Sequence[Word], edit: WordEdit, attempt: int = 0,
-                     cuts: tuple[float, float] | None = None) -> _Planned:
+                     cuts: tuple[float, float] | None = None, moved: bool = False) -> _Planned:
         """New words spoken and matched to the recording, to go in at the cuts found for them (or `cuts`)."""
         i, j = edit.start, edit.end
         lo1, hi1, left1, right1 = self._gap(audio, words, i)
@@ -292,7 +329,8 @@ class TranscriptEditor:
         context = self._context(audio, start, end)
         tone = room_tone(audio, words, padded.duration)
         content = match_to_context(padded, context, tone=tone)
-        return _Planned(edit, start, end, content, _provenance(provenance), handle / rate)
+        return _Planned(edit, start, end, content, _provenance(provenance), handle / rate, attempt=attempt,
+                        moved=moved)
 
     # -- what the engine gets
 

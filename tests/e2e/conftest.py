@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import stop_processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,13 +57,8 @@ class RunningApp:
         raise RuntimeError(f"app did not answer within {timeout} s:\n{self.log_path.read_text()}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process:
+            stop_processes([self.process], timeout=20)
         self.process = None
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NO_TTS, ROOT
+from tests.processes import stop_processes
 
 pytest.importorskip("piper", reason=NO_TTS)
 pytest.importorskip("huey")
@@ -70,8 +71,7 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
             pytest.fail("redis-server did not answer within 5 s")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_processes([server], timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -193,14 +193,7 @@ def test_two_worker_processes_share_a_script_over_redis_and_postgresql(postgres_
         assert [len(studio.store.segment_takes(r.segment.id)) for r in rows] == [1] * 6
         assert not studio.store.get_script(script.id).settings.get("generation_requested")
     finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        stop_processes(workers)
 
     try:
         ran = [set(re.findall(r"Executing \S*generate_segment: ([0-9a-f-]+)", log.read_text()))

@@ -16,9 +16,9 @@ from pipelines.editing.check import (
     cut_candidates,
     junction_heard,
     kept_as_heard,
-    new_words_heard,
-    words_heard,
+    cuts_past_trace,
 )
+from pipelines.editing.hearing import extra_beside, new_words_heard, words_heard
 
 RATE = 16000
 TONES = {"alpha": 300.0, "bravo": 520.0, "charlie": 760.0, "delta": 1000.0}
@@ -173,9 +173,110 @@ def test_inserted_words_are_checked_in_the_result() -> None:
     shaky = check_speech(audio, [(0.0, 2.5), (0.9, 1.6)], ["alpha"], ["delta"], ["charlie"], with_context)
     assert shaky.verdict == "not heard" and shaky.heard == ""
     assert check_speech(audio, [(0.0, 2.5)], ["alpha"], ["delta"], ["charlie"], with_context).ok
+    # heard alone, with neither kept word beside them, new words are not heard in their place
+    alone = check_speech(audio, [(0.0, 2.5)], ["alpha"], ["delta"], ["charlie"], lambda piece: ["delta"])
+    assert alone.verdict == "clipped" and not alone.ok
+    assert check_speech(audio, [(0.0, 2.5)], [], ["delta"], ["charlie"], lambda piece: ["delta", "charlie"]).ok
+    assert check_speech(audio, [(0.0, 2.5)], [], ["delta"], ["charlie"], lambda piece: ["delta"]).verdict == "clipped"
 
 
-@pytest.mark.parametrize("verdict", ["clean", "remnant", "clipped", "not heard", "unclear"])
+def test_a_word_heard_beside_the_new_words_that_no_one_wrote_is_an_extra() -> None:
+    assert extra_beside(["with", "once", "again", "at", "her", "from"], ["with"], ["once", "again"], ["her"]) == ["at"]
+    assert extra_beside(["go", "for", "harbor", "ten"], ["go"], ["harbour"], ["10"]) == ["for"]
+    assert extra_beside(["once", "and", "again"], [], ["once", "again"], []) == ["and"]  # between the new words
+    assert extra_beside(["with", "once", "again", "her"], ["with"], ["once", "again"], ["her"]) == []
+    # a neighbour not heard (clipped by the window, misheard) leaves its side unjudged: the words heard in its
+    # place may be it; words beyond the neighbours are the recording's own
+    assert extra_beside(["th", "once", "again", "her"], ["with"], ["once", "again"], ["her"]) == []
+    assert extra_beside(["so", "with", "once", "again", "her", "at"], ["with"], ["once", "again"], ["her"]) == []
+    assert extra_beside(["with", "her"], ["with"], ["once"], ["her"]) == []  # not heard: not an extra either
+    # a neighbour heard slightly off ("disposed" as "dispose") is still that neighbour
+    assert extra_beside(["dispose", "the", "lantern"], ["disposed"], ["lantern"], []) == ["the"]
+
+
+def test_new_words_heard_with_a_word_more_between_them_are_said_again() -> None:
+    audio = tone_speech([("alpha", 0.2, 0.9), ("charlie", 1.6, 2.2)], 2.5)
+    transcript = Transcript(text="alpha charlie", words=(Word("alpha", 0.2, 0.9), Word("charlie", 1.6, 2.2)))
+    attempts: list[int] = []
+    extra = [("delta", 0.05, 0.35), ("bravo", 0.45, 0.75), ("delta", 0.85, 1.15)]  # "delta bravo delta"
+
+    def synthesize(request: SynthesisRequest) -> tuple[Audio, dict]:
+        attempts.append(request.attempt)
+        spans = [("delta", 0.05, 0.35), ("delta", 0.45, 0.75)] if request.attempt == 1 else extra
+        return tone_speech(spans, 1.2), {"engine_id": "tones", "attempt": request.attempt}
+
+    heard_twice = SeamCheck("extra", "alpha delta charlie", "alpha delta bravo charlie")
+    assert "should not be there" in heard_twice.message("Insert “delta”")
+    result = TranscriptEditor(synthesize, hear=hear_tones).apply(audio, transcript, "alpha delta delta charlie")
+    [edit] = result.edits
+    assert attempts == [0, 1] and edit.provenance["attempt"] == 1 and edit.check is not None and edit.check.ok
+    assert edit.check.tries == 2 and hear_tones(result.audio) == ["alpha", "delta", "delta", "charlie"]
+
+    # never heard alone: a try heard with the extra word beats tries whose words are not heard at all, and the
+    # check says what was heard
+    def never_clean(request: SynthesisRequest) -> tuple[Audio, dict]:
+        spans = extra if request.attempt == 2 else [("bravo", 0.05, 0.45)]
+        return tone_speech(spans, 1.2), {"engine_id": "tones", "attempt": request.attempt}
+
+    result = TranscriptEditor(never_clean, hear=hear_tones).apply(audio, transcript, "alpha delta delta charlie")
+    [edit] = result.edits
+    assert edit.provenance["attempt"] == 2 and edit.check is not None and edit.check.verdict == "extra"
+    assert edit.check.tries == SPEECH_TRIES
+    assert hear_tones(result.audio) == ["alpha", "delta", "bravo", "delta", "charlie"]
+
+
+def test_an_insert_heard_with_a_trace_of_its_neighbour_goes_in_past_the_trace() -> None:
+    # "alpha" really lasts to 0.9 s, the ASR ended it at 0.7 s with no pause before "charlie": words put in at
+    # 0.7 s leave the end of "alpha" after them, heard as a word more; said the same way past that trace, clean
+    audio = tone_speech([("alpha", 0.2, 0.9), ("charlie", 1.0, 1.5)], 2.0)
+    transcript = Transcript(text="alpha charlie", words=(Word("alpha", 0.2, 0.7), Word("charlie", 0.7, 1.5)))
+    attempts: list[int] = []
+
+    def synthesize(request: SynthesisRequest) -> tuple[Audio, dict]:
+        attempts.append(request.attempt)
+        return tone_speech([("delta", 0.05, 0.45)], 0.5), {"engine_id": "tones", "attempt": request.attempt}
+
+    result = TranscriptEditor(synthesize, hear=hear_tones).apply(audio, transcript, "alpha delta charlie")
+    [edit] = result.edits
+    assert attempts == [0, 0], attempts  # the same way, somewhere else
+    assert 0.9 <= edit.start <= 1.0 and edit.start == edit.end and edit.check is not None and edit.check.ok
+    assert edit.check.cuts == "moved"
+    assert hear_tones(result.audio) == ["alpha", "delta", "charlie"]
+    # a moved point must leave its neighbours whole: one heard clipped (not at all) is not clean
+    window = [(0.0, 2.0)]
+    assert check_speech(audio, window, ["alpha"], ["charlie"], ["delta"], hear_tones).verdict == "clean"
+    moved = check_speech(audio, window, ["alpha"], ["charlie"], ["delta"], hear_tones, neighbours=True)
+    assert moved.verdict == "clipped" and "not heard clearly" in moved.message("Insert “charlie”")
+    # a trace before the new words is of the word after the point: it moves earlier, not past the middle of the
+    # word before; with no side, or no word on that side, nothing moves (the words are said another way)
+    earlier = cuts_past_trace(audio, transcript.words, 1, 1, (0.7, 0.7), "before", set())
+    assert earlier is not None and earlier[0] == earlier[1] and 0.45 < earlier[0] < 0.7
+    assert cuts_past_trace(audio, transcript.words, 1, 1, (0.7, 0.7), "before", {earlier}) != earlier
+    assert cuts_past_trace(audio, transcript.words, 1, 1, (0.7, 0.7), "", set()) is None
+    assert cuts_past_trace(audio, transcript.words, 0, 0, (0.1, 0.1), "before", set()) is None
+
+
+def test_a_replacement_heard_with_the_end_of_the_old_word_after_it_is_cut_past_it() -> None:
+    # "bravo" really lasts to 1.5 s, the ASR ended it at 1.3 s and began "charlie" there: the new word goes in
+    # before the end of "bravo", heard after it; the end cut moves past it, and the new word is said the same way
+    audio = tone_speech([("alpha", 0.2, 0.9), ("bravo", 1.0, 1.5), ("charlie", 1.6, 2.2)], 2.5)
+    words = (Word("alpha", 0.2, 0.9), Word("bravo", 1.0, 1.3), Word("charlie", 1.3, 2.2))
+    transcript = Transcript(text="alpha bravo charlie", words=words)
+    attempts: list[int] = []
+
+    def synthesize(request: SynthesisRequest) -> tuple[Audio, dict]:
+        attempts.append(request.attempt)
+        return tone_speech([("delta", 0.05, 0.45)], 0.5), {"engine_id": "tones"}
+
+    editor = TranscriptEditor(synthesize, hear=lambda piece: hear_tones(piece, whole_s=0.1))
+    result = editor.apply(audio, transcript, "alpha delta charlie")
+    [edit] = result.edits
+    assert hear_tones(result.audio, whole_s=0.1) == ["alpha", "delta", "charlie"], hear_tones(result.audio)
+    assert edit.end >= 1.5 and edit.check is not None and edit.check.ok and attempts == [0, 0], attempts
+    assert edit.check.cuts == "moved" and edit.check.tries == 2
+
+
+@pytest.mark.parametrize("verdict", ["clean", "remnant", "clipped", "not heard", "extra", "unclear"])
 def test_every_verdict_has_a_readable_message(verdict: str) -> None:
     message = SeamCheck(verdict, "a | b", "a b").message("Delete “x”")
     assert message.startswith("Delete “x”:") and "Traceback" not in message
