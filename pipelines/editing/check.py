@@ -44,7 +44,7 @@ _DIP_HOP_S = 0.005
 _SAME_S = 0.008
 _STEP_S = 0.1  # a cut moves to the quietest candidate this far in the direction it should go
 _OPPOSITE = {"start+": "start-", "start-": "start+", "end+": "end-", "end-": "end+"}
-_TRACE_MIN_S = 0.03  # an insert moved past a trace of a neighbour moves at least this far (a trace is a syllable)
+_TRACE_MIN_S = 0.03  # a cut moved past a trace heard beside new words moves at least this far (a syllable's worth)
 _FALLBACK_STEP_S = 0.05  # how far a cut moves when no quiet dip lies in the direction it should go
 
 
@@ -365,24 +365,24 @@ def check_speech(audio: Audio, windows: Sequence[tuple[float, float]], left: Seq
             return SeamCheck("not heard", expected, " ".join(heard))
         if k == 0:
             found = heard_beside(heard, left[-1:], new, right[:1])
-            if found.before or found.within or found.after:
-                side = "before" if found.before and not (found.within or found.after) else (
-                    "after" if found.after and not (found.within or found.before) else "")
-                return SeamCheck("extra", expected, " ".join(heard), extra_side=side)
+            sides = [side for side, extra in found._asdict().items() if extra]  # "before", "within", "after"
+            if sides:
+                one_side = sides[0] if sides in (["before"], ["after"]) else ""
+                return SeamCheck("extra", expected, " ".join(heard), extra_side=one_side)
             unheard = (found.before is None) + (found.after is None)
             if (unheard and unheard == bool(left) + bool(right)) or (neighbours and unheard):  # heard alone
                 return SeamCheck("clipped", expected, " ".join(heard))
     return SeamCheck("clean", expected, " ".join(heard))
 
 
-def cuts_past_trace(audio: Audio, words: Sequence[Word], i: int, j: int, cuts: tuple[float, float], side: str,
-                    tried: set[tuple[float, float]]) -> tuple[float, float] | None:
+def cuts_past_trace(audio: Audio, words: Sequence[Word], i: int, j: int, cuts: tuple[float, float],
+                    side: str) -> tuple[float, float] | None:
     """Where new words that replace words[i:j] (an insert: i == j, one point) go next when heard with a trace on
     one `side` of them ("extra"). Heard before them, it is the start of the removed words or of the word after
     an insert's point, which the recogniser began too late: the start moves earlier, at most to the middle of
     the word before. Heard after them, it is the end of the removed words or of the word before the point,
     ended too early: the end moves later, at most to the middle of the word after. The quietest dip of the
-    signal there not `tried` yet, or None."""
+    signal there, or None."""
     start, end = cuts
     if side == "before" and i > 0:
         lo, hi, at = (words[i - 1].start + words[i - 1].end) / 2, start, start
@@ -392,6 +392,6 @@ def cuts_past_trace(audio: Audio, words: Sequence[Word], i: int, j: int, cuts: t
         return None
     for t in cut_candidates(audio, lo, hi, at, count=10)[1:]:
         pair = (t, t) if i == j else (t, end) if side == "before" else (start, t)
-        if lo < t < hi and abs(t - at) > _TRACE_MIN_S and pair not in tried and pair[1] >= pair[0]:
+        if lo < t < hi and abs(t - at) > _TRACE_MIN_S and pair[1] >= pair[0]:
             return pair
     return None

@@ -165,9 +165,9 @@ class TranscriptEditor:
         spliced, applied = self._assemble(audio, words, planned)
         tries = [1] * len(planned)  # how many times each edit's new words were put in and heard
         ways = [0] * len(planned)  # the last way each edit's new words were said (SynthesisRequest.attempt)
-        moved: list[set[tuple[float, float]]] = [set() for _ in planned]  # cuts new words were moved to
+        moved_once = [False] * len(planned)  # each edit's new words are moved past a trace at most once
         for _ in range(SPEECH_TRIES):  # new words not heard as intended: said another way, or moved past a trace
-            offered = {k: self._try_again(audio, words, p, a.check, ways[k] + 1, moved[k])
+            offered = {k: self._try_again(audio, words, p, a.check, ways[k] + 1, may_move=not moved_once[k])
                        for k, (p, a) in enumerate(zip(planned, applied))
                        if a.kind != "delete" and a.check and not a.check.ok}
             retry = {k: r for k, r in offered.items() if r is not None}
@@ -175,6 +175,7 @@ class TranscriptEditor:
                 break
             for k, r in retry.items():  # a move says the words the way they were said: `ways` stays
                 tries[k], ways[k] = tries[k] + 1, max(ways[k], r.attempt)
+                moved_once[k] = moved_once[k] or (r.moved and not planned[k].moved)
             again = [retry.get(k, p) for k, p in enumerate(planned)]
             retried = self._assemble(audio, words, again)
             if _heard_score(retried[1]) > _heard_score(applied):
@@ -271,15 +272,14 @@ class TranscriptEditor:
                             neighbours=planned.moved)
 
     def _try_again(self, audio: Audio, words: Sequence[Word], planned: _Planned, check: SeamCheck | None,
-                   way: int, tried: set[tuple[float, float]]) -> _Planned | None:
+                   way: int, may_move: bool) -> _Planned | None:
         """The next try at new words not heard as intended, or None when all are spent. New words heard with a
         trace of a word beside them ("Ask her to very quietly bring" heard "Ask it very quietly *to* bring": the
         recogniser put "to" before where it is said) go in again once, said the same way, with the cut on that
         side at the next dip past the trace; other new words are said the next `way` where they went in."""
         cuts = cuts_past_trace(audio, words, planned.edit.start, planned.edit.end, (planned.start, planned.end),
-                               check.extra_side, tried) if check and check.verdict == "extra" and not tried else None
+                               check.extra_side) if may_move and check and check.verdict == "extra" else None
         if cuts is not None:
-            tried.add(cuts)
             return self._plan_speech(audio, words, planned.edit, planned.attempt, cuts, moved=True)
         if way >= SPEECH_TRIES:
             return None
