@@ -163,7 +163,6 @@ class TranscriptEditor:
         planned = [self._plan_delete(audio, words, e) if e.kind == "delete" else self._plan_speech(audio, words, e)
                    for e in edits]
         spliced, applied = self._assemble(audio, words, planned)
-        tries = [1] * len(planned)  # how many times each edit's new words were put in and heard
         ways = [0] * len(planned)  # the last way each edit's new words were said (SynthesisRequest.attempt)
         moved_once = [False] * len(planned)  # each edit's new words are moved past a trace at most once
         for _ in range(SPEECH_TRIES):  # new words not heard as intended: said another way, or moved past a trace
@@ -174,15 +173,15 @@ class TranscriptEditor:
             if not retry:
                 break
             for k, r in retry.items():  # a move says the words the way they were said: `ways` stays
-                tries[k], ways[k] = tries[k] + 1, max(ways[k], r.attempt)
+                ways[k] = max(ways[k], r.attempt)
                 moved_once[k] = moved_once[k] or (r.moved and not planned[k].moved)
             again = [retry.get(k, p) for k, p in enumerate(planned)]
             retried = self._assemble(audio, words, again)
             if _heard_score(retried[1]) > _heard_score(applied):
                 planned, (spliced, applied) = again, retried  # kept only if heard better: else the first try stays
-        applied = tuple(a if a.kind == "delete" or a.check is None else dataclasses.replace(
-            a, check=dataclasses.replace(a.check, tries=n, cuts="moved" if p.moved else "plan"))
-            for a, n, p in zip(applied, tries, planned))
+        applied = tuple(a if a.kind == "delete" or a.check is None else dataclasses.replace(  # tries: the first,
+            a, check=dataclasses.replace(a.check, tries=1 + way + once, cuts="moved" if p.moved else "plan"))
+            for a, p, way, once in zip(applied, planned, ways, moved_once))  # each other way, and a move
         new_words = self._result_words(words, edited_text, applied, spliced)
         return EditResult(audio=spliced.audio, edits=applied, seams=spliced.seams, words=new_words,
                           text=" ".join(tokens(edited_text)), splice=spliced)
