@@ -79,11 +79,13 @@ class Engine:
         return True
 
     def weights_revision(self) -> str:
-        """What a take records as the engine's revision: the pinned Hub revision, or the package version."""
+        """What a take records as the engine's revision: the pinned Hub revision, or the package version (with
+        the catalog's `revision` of the code around it, for an embedded engine whose results change with it)."""
         if self.package is None:
             return self.revision or "unknown"
         try:
-            return f"{self.package}=={importlib.metadata.version(self.package)}"
+            version = f"{self.package}=={importlib.metadata.version(self.package)}"
+            return f"{version}+{self.revision}" if self.revision else version
         except importlib.metadata.PackageNotFoundError:
             return f"{self.package} (not installed)"
 

@@ -69,10 +69,12 @@ class MatchSettings:
     """How far to move: `warp_per_octave` ties vocal-tract warping to the pitch ratio (0: no warp);
     `timbre`: share of each voiced frame's envelope taken from its nearest target frames (0..1); `neighbours`:
     how many target frames are averaged; `pitch_shift`: semitones added after mapping; `keep_loudness`: the
-    result at the source's RMS level; `keep_silence`: quiet stretches copied from the source unchanged."""
+    result at the source's RMS level; `keep_silence`: quiet stretches copied from the source unchanged.
+    Timbre 0.75 (tuning speakers, over 0.5): +0.007 similarity for Speak, +0.013 for Convert, words as clear;
+    1.0, or two neighbours, blurred words (Whisper WER 0.09 -> 0.37)."""
 
     warp_per_octave: float = 0.3
-    timbre: float = 0.5
+    timbre: float = 0.75
     breath: float = 1.0
     neighbours: int = 4
     pitch_shift: float = 0.0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 
+import numpy
 import pytest
 
 from pipelines.base import TASKS, Pipeline
@@ -141,3 +142,13 @@ def test_catalog_and_class_agree_on_seed_dependence(engine):
 
 def test_kokoro_is_the_deterministic_speak_engine():
     assert {e.id for e in CATALOG.for_task("speak") if not e.seed_dependent} == {"kokoro-82m-embedded"}
+
+
+def test_an_embedded_engine_records_its_package_version_and_the_revision_of_its_code():
+    """The voice matcher's results change with its code, not with pyworld's version: the catalog's revision is
+    part of what a take records and of the key its matched speakers are kept under."""
+    entry = {"id": "m1", "task": "convert", "name": "M", "pipeline": "m:C", "licence": "MIT", "languages": ["*"],
+             "sample_rate": 24000, "download_mb": 1, "memory_mb": 1, "package": "numpy"}
+    assert parse_engine(entry).weights_revision() == f"numpy=={numpy.__version__}"
+    assert parse_engine({**entry, "revision": "matcher-2"}).weights_revision() == f"numpy=={numpy.__version__}+matcher-2"
+    assert CATALOG.get("world-matcher").weights_revision().endswith("+matcher-2")
