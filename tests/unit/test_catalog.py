@@ -150,5 +150,6 @@ def test_an_embedded_engine_records_its_package_version_and_the_revision_of_its_
     entry = {"id": "m1", "task": "convert", "name": "M", "pipeline": "m:C", "licence": "MIT", "languages": ["*"],
              "sample_rate": 24000, "download_mb": 1, "memory_mb": 1, "package": "numpy"}
     assert parse_engine(entry).weights_revision() == f"numpy=={numpy.__version__}"
-    assert parse_engine({**entry, "revision": "matcher-2"}).weights_revision() == f"numpy=={numpy.__version__}+matcher-2"
+    revised = parse_engine({**entry, "revision": "matcher-2"})
+    assert revised.weights_revision() == f"numpy=={numpy.__version__}+matcher-2"
     assert CATALOG.get("world-matcher").weights_revision().endswith("+matcher-2")
