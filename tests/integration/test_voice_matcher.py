@@ -77,7 +77,7 @@ def test_pauses_are_copied_bit_for_bit_and_loudness_is_kept(matcher, target):
     start = len(source.samples)
     inner = slice(start + source.sample_rate // 10, start + source.sample_rate - source.sample_rate // 10)
     assert np.array_equal(result.samples[inner], padded.samples[inner])
-    assert au.loudness(result) == pytest.approx(au.loudness(padded), abs=1.5)
+    assert au.loudness(result) == pytest.approx(au.loudness(padded), abs=0.5)
     loose = matcher.convert(padded, target, settings=MatchSettings(keep_silence=False, keep_loudness=False))
     assert not np.array_equal(loose.samples[inner], padded.samples[inner])
 
@@ -130,3 +130,24 @@ def test_no_speech_is_refused_with_a_reason(matcher, halves):
 def test_settings_out_of_range_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
         MatchSettings(**options)
+
+
+def test_words_spliced_into_a_recording_take_less_of_its_timbre_than_spoken_words(matcher, halves, target):
+    """Edit's inserted words are matched with INSERT_TIMBRE (0.5), Speak and Convert with the matcher's 0.75: on
+    the tuning clips the higher share cost one new word in 28 its recognition for 0.003 similarity."""
+    import dataclasses
+
+    from studio.voice_match import INSERT_TIMBRE, RecordingMatch
+    source_audio = au.load(speech_clip(SOURCE))
+    speech = au.Audio(source_audio.samples[: 2 * source_audio.sample_rate], source_audio.sample_rate)
+    source = matcher.profile([source_audio])
+    match = RecordingMatch("joe", matcher, source, target, words_per_second=2.5)
+    rendered = match.render(speech, halves[0])
+    local = matcher.profile([halves[0]])
+    at_context = dataclasses.replace(target, log_f0_mean=local.log_f0_mean, log_f0_std=local.log_f0_std)
+    def matched(timbre: float) -> au.Audio:
+        return matcher.convert(speech, at_context, source=source, settings=MatchSettings(keep_silence=False,
+                                                                                          timbre=timbre))
+    assert INSERT_TIMBRE < MatchSettings().timbre
+    assert np.array_equal(rendered.samples, matched(INSERT_TIMBRE).samples)
+    assert not np.array_equal(rendered.samples, matched(MatchSettings().timbre).samples)
