@@ -306,11 +306,10 @@ def _fit_length(samples: np.ndarray, length: int) -> np.ndarray:
 def _keep_loudness(samples: np.ndarray, reference: Audio) -> np.ndarray:
     """`samples` at `reference`'s integrated loudness, its few peaks over -1 dBFS limited (WORLD's output is
     peakier than the recording: scaled down to fit, a loud source's result came out 1.6 LU quieter), or at its
-    RMS where either is silent."""
+    RMS where the reference is too quiet to measure."""
     wanted = loudness(reference)
-    result = Audio(samples.astype(np.float32), reference.sample_rate)
-    if np.isfinite(wanted) and np.isfinite(loudness(result)):
-        return match_loudness(result, wanted).samples
+    if np.isfinite(wanted):
+        return match_loudness(Audio(samples.astype(np.float32), reference.sample_rate), wanted).samples
     return _match_rms(samples, reference.samples)
 
 
