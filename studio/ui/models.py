@@ -45,10 +45,12 @@ def download_size(status: EngineStatus) -> str:
 
 
 def revision_label(engine: Engine) -> str:
-    """The pinned commit (short), the package version of an embedded engine, or that it is not pinned."""
+    """The pinned commit (short), the package version of an embedded engine (and the revision of the code
+    around it, apart: "0.3.5+matcher-2" broke mid-word in a narrow column), or that it is not pinned."""
     if engine.embedded:
-        version = engine.weights_revision().partition("==")[2]
-        return f"package {version}" if version else "package not installed"
+        version = engine.weights_revision().partition("==")[2].partition("+")[0]
+        label = f"package {version}" if version else "package not installed"
+        return f"{label}, {engine.revision}" if engine.revision else label
     if engine.pinned:
         return f"pinned {engine.revision[:10] if engine.revision else ''}"
     return f"not pinned ({engine.revision})"

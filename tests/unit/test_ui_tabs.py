@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from pipelines.catalog import Catalog
 from studio.ui import app as ui_app
 from studio.ui.choices import NO_VOICE
 from studio.ui.context import GPU_QUEUE, Signal
 from studio.ui.convert import ConvertHandlers
 from studio.ui.edit import EditHandlers
+from studio.ui.models import revision_label
 from studio.ui.speak import SpeakHandlers, speak_request
 from studio.ui.takes import TakeHandlers
 from studio.voices import ClipInput
@@ -173,3 +175,12 @@ def test_the_page_load_never_clears_a_take_chosen_meanwhile(studio, project_id, 
         update = f.fn(project_id)
         first = update[0] if isinstance(update, tuple) else update
         assert "choices" in first and "value" not in first, (f.name, first)
+
+
+def test_the_models_tab_shows_an_embedded_engines_package_version_and_code_revision_apart():
+    """"package 0.3.5+matcher-2" broke mid-word in the Models table at 1280 px; the parts stand apart."""
+    catalog = Catalog.load()
+    matcher, piper = catalog.get("world-matcher"), catalog.get("piper-joe-embedded")
+    version = matcher.weights_revision().partition("==")[2].partition("+")[0]
+    assert revision_label(matcher) == f"package {version}, matcher-2"
+    assert revision_label(piper) == f"package {piper.weights_revision().partition('==')[2]}"
