@@ -245,7 +245,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                 end = index if kind == "insert" else units[at][-1] + 1
                 heard = heard_around(asr, outcome.result.audio, edit, words, index, end)
                 spoken.append(new_words_heard(heard, new))
-                beside = [w.text for w in words[max(0, index - 2):index]], [w.text for w in words[end:end + 2]]
+                beside = [w.text for w in words[index - 1:index]], [w.text for w in words[end:end + 1]]
                 extra = extra_beside(heard, beside[0], new, beside[1])
                 clean_inserts.append(spoken[-1] and not extra)
                 if extra:

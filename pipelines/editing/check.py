@@ -349,13 +349,12 @@ def _moved(audio: Audio, start: float, end: float, move: str, starts: Sequence[f
 def check_speech(audio: Audio, windows: Sequence[tuple[float, float]], left: Sequence[str], new: Sequence[str],
                  right: Sequence[str], hear: Hear, neighbours: bool = False) -> SeamCheck:
     """Whether the new words are heard, in order, in every one of the result's `windows` around an insert or
-    replacement, with no word more beside them in the widest (the first: it hears the words either side; a
-    misheard kept word is judged past, up to the next). Words only just made out are heard in one window and
-    not in another (the recogniser's guess leans on the words around them), so hearing them in two is what
-    tells they are clearly said. A kept word beside them must be heard there too ("clipped" if neither is: a
-    recogniser that hears only the new words is not hearing them in the recording), and with `neighbours`
-    both must: where an edit's cut was moved into a word the recogniser placed, that word must still be
-    heard whole."""
+    replacement, with no word more beside them in the widest (the first: it hears the words either side).
+    Words only just made out are heard in one window and not in another (the recogniser's guess leans on the
+    words around them), so hearing them in two is what tells they are clearly said. A kept word beside them
+    must be heard there too ("clipped" if neither is: a recogniser that hears only the new words is not hearing
+    them in the recording), and with `neighbours` both must: where an edit's cut was moved into a word the
+    recogniser placed, that word must still be heard whole."""
     if not windows:
         raise ValueError("check_speech needs at least one window to hear.")
     expected = " ".join([*left, *new, *right])
@@ -365,13 +364,11 @@ def check_speech(audio: Audio, windows: Sequence[tuple[float, float]], left: Seq
         if not new_words_heard(heard, new):
             return SeamCheck("not heard", expected, " ".join(heard))
         if k == 0:
-            found = heard_beside(heard, left, new, right)
+            found = heard_beside(heard, left[-1:], new, right[:1])
             sides = [side for side, extra in found._asdict().items() if extra]  # "before", "within", "after"
             if sides:
                 one_side = sides[0] if sides in (["before"], ["after"]) else ""
                 return SeamCheck("extra", expected, " ".join(heard), extra_side=one_side)
-            if neighbours:  # the very words the moved cuts came near must be heard, not merely stood for
-                found = heard_beside(heard, left[-1:], new, right[:1])
             unheard = (found.before is None) + (found.after is None)
             if (unheard and unheard == bool(left) + bool(right)) or (neighbours and unheard):  # heard alone
                 return SeamCheck("clipped", expected, " ".join(heard))

@@ -69,9 +69,9 @@ def new_words_heard(heard: Sequence[str], new: Sequence[str]) -> bool:
 
 
 class Beside(NamedTuple):
-    """Words heard beside new words that no one wrote: `before` them (after the kept words before them), `within`
-    them, `after` them (up to the kept words after them). None where what stands for the kept words cannot be
-    told (the window clipped them, or both are misheard), so nothing is judged on that side."""
+    """Words heard beside new words that no one wrote: `before` them (after the kept word before them), `within`
+    them, `after` them (up to the kept word after them). None where that kept word is not heard: what stands
+    for it cannot be told (the window clipped it, or it is misheard), so nothing is judged on that side."""
 
     before: list[str] | None
     within: list[str]
@@ -79,34 +79,26 @@ class Beside(NamedTuple):
 
 
 def heard_beside(heard: Sequence[str], left: Sequence[str], new: Sequence[str], right: Sequence[str]) -> Beside:
-    """What is heard beside the new words, between them and their kept neighbours (`left`: the words before
-    them, `right`: the words after, two of each are used; either may be empty at the recording's ends, and is
-    then not judged). An extra word is one no one wrote: "once again *at* her", a trace of a neighbour the
-    edit's point fell inside ("to" heard after new words put in before it), a syllable the splice made. New
-    words not heard: nothing."""
+    """What is heard beside the new words, between them and their kept neighbours (`left`: the word before
+    them, `right`: the word after; either may be empty at the recording's ends, and is then not judged). An
+    extra word is one no one wrote: "once again *at* her", a trace of a neighbour the edit's point fell inside
+    ("to" heard after new words put in before it), a syllable the splice made. New words not heard: nothing."""
     heard_, new_ = comparable(heard), comparable(new)
     at = matched(new_, heard_, near_misses=False)
     if len(at) != len(new_) or not new_:
         return Beside([], [], [])
     first, last = at[0], at[len(new_) - 1]
     within = [w for k, w in enumerate(heard_[first:last + 1], first) if k not in at.values()]
-    left_, right_ = comparable(left)[-2:], comparable(right)[:2]
-    before = _up_to_kept(heard_[:first][::-1], left_[::-1]) if left_ else []
-    after = _up_to_kept(heard_[last + 1:], right_) if right_ else []
-    return Beside(before[::-1] if before is not None else None, within, after)
-
-
-def _up_to_kept(heard: list[str], kept: list[str]) -> list[str] | None:
-    """The words heard before the first of `kept` (the kept words going away from new words, nearest first;
-    the words heard in the same order). When the nearest is misheard and the next is heard, the word just
-    before the next stands for the nearest and what comes before it is extra ("quietly *ill* out the" for
-    "quietly until the"); nothing there means the nearest is not heard at all: None, as when neither is."""
-    seen = as_expected(heard, kept)
-    for place, word in enumerate(kept[:2]):
-        found = [k for k, w in enumerate(seen) if w == word]
-        if found:
-            return heard[:found[0] - place] if found[0] >= place else None
-    return None
+    left_, right_ = comparable(left)[-1:], comparable(right)[:1]
+    before: list[str] | None = []
+    after: list[str] | None = []
+    if left_:
+        found = [k for k, w in enumerate(as_expected(heard_[:first], left_)) if w == left_[0]]
+        before = heard_[found[-1] + 1:first] if found else None
+    if right_:
+        found = [k for k, w in enumerate(as_expected(heard_[last + 1:], right_), last + 1) if w == right_[0]]
+        after = heard_[last + 1:found[0]] if found else None
+    return Beside(before, within, after)
 
 
 def extra_beside(heard: Sequence[str], left: Sequence[str], new: Sequence[str], right: Sequence[str]) -> list[str]:

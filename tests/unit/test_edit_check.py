@@ -18,7 +18,7 @@ from pipelines.editing.check import (
     kept_as_heard,
     cuts_past_trace,
 )
-from pipelines.editing.hearing import extra_beside, heard_beside, new_words_heard, words_heard
+from pipelines.editing.hearing import extra_beside, new_words_heard, words_heard
 
 RATE = 16000
 TONES = {"alpha": 300.0, "bravo": 520.0, "charlie": 760.0, "delta": 1000.0}
@@ -178,15 +178,6 @@ def test_inserted_words_are_checked_in_the_result() -> None:
     assert alone.verdict == "clipped" and not alone.ok
     assert check_speech(audio, [(0.0, 2.5)], [], ["delta"], ["charlie"], lambda piece: ["delta", "charlie"]).ok
     assert check_speech(audio, [(0.0, 2.5)], [], ["delta"], ["charlie"], lambda piece: ["delta"]).verdict == "clipped"
-    # a misheard kept word is judged past: a word more before the next kept word is an extra after the new words;
-    # after moved cuts the very word beside them must be heard
-    heard = lambda piece: ["alpha", "delta", "echo", "garbled", "charlie"]  # noqa: E731
-    extra = check_speech(audio, [(0.0, 2.5)], ["alpha"], ["delta"], ["bravo", "charlie"], heard)
-    assert extra.verdict == "extra" and extra.extra_side == "after"
-    misheard = lambda piece: ["alpha", "delta", "garbled", "charlie"]  # noqa: E731
-    assert check_speech(audio, [(0.0, 2.5)], ["alpha"], ["delta"], ["bravo", "charlie"], misheard).ok
-    moved = check_speech(audio, [(0.0, 2.5)], ["alpha"], ["delta"], ["bravo", "charlie"], misheard, neighbours=True)
-    assert moved.verdict == "clipped"
 
 
 def test_a_word_heard_beside_the_new_words_that_no_one_wrote_is_an_extra() -> None:
@@ -201,12 +192,6 @@ def test_a_word_heard_beside_the_new_words_that_no_one_wrote_is_an_extra() -> No
     assert extra_beside(["with", "her"], ["with"], ["once"], ["her"]) == []  # not heard: not an extra either
     # a neighbour heard slightly off ("disposed" as "dispose") is still that neighbour
     assert extra_beside(["dispose", "the", "lantern"], ["disposed"], ["lantern"], []) == ["the"]
-    # a misheard neighbour is judged past: the next kept word ends the side and the misheard one takes one
-    # place ("until" heard as "out"); nothing in its place is no judgement
-    assert extra_beside(["very", "quietly", "ill", "out", "the"], [], ["very", "quietly"], ["until", "the"]) == ["ill"]
-    assert extra_beside(["very", "quietly", "out", "the"], [], ["very", "quietly"], ["until", "the"]) == []
-    assert heard_beside(["very", "quietly", "the"], [], ["very", "quietly"], ["until", "the"]).after is None
-    assert extra_beside(["it", "gone", "the", "lantern"], ["it", "got"], ["lantern"], []) == ["the"]
 
 
 def test_new_words_heard_with_a_word_more_between_them_are_said_again() -> None:
