@@ -101,7 +101,7 @@ def test_inserted_words_are_spoken_between_their_neighbours_and_cut_out(studio, 
     outcome = studio.edit.apply(recording.id, edited, engine_id=ENGINE, seed=6)  # a seed whose first try is heard
     [edit] = outcome.take.parameters["edits"]
     assert edit["kind"] == "insert" and edit["provenance"]["in_context"] is True and edit["provenance"]["attempt"] == 0
-    assert edit["provenance"]["matched_to_recording"] == "voice" and edit["check"]["verdict"] == "clean"
+    assert edit["provenance"]["matched_to_recording"] == "voice" and edit["check"]["verdict"] == "clean", edit["check"]
     heard = [w.strip(".,").lower() for w in studio.edit.transcript(outcome.take.id, refresh=True).text.split()]
     assert "quietly" in heard, " ".join(heard)
     at = heard.index("quietly")
