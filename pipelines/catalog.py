@@ -78,16 +78,24 @@ class Engine:
             return False
         return True
 
+    def package_version(self) -> str | None:
+        """The installed version of an embedded engine's package; None when it is not installed or not embedded."""
+        if self.package is None:
+            return None
+        try:
+            return importlib.metadata.version(self.package)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
     def weights_revision(self) -> str:
         """What a take records as the engine's revision: the pinned Hub revision, or the package version (with
         the catalog's `revision` of the code around it, for an embedded engine whose results change with it)."""
         if self.package is None:
             return self.revision or "unknown"
-        try:
-            version = f"{self.package}=={importlib.metadata.version(self.package)}"
-            return f"{version}+{self.revision}" if self.revision else version
-        except importlib.metadata.PackageNotFoundError:
+        version = self.package_version()
+        if version is None:
             return f"{self.package} (not installed)"
+        return f"{self.package}=={version}+{self.revision}" if self.revision else f"{self.package}=={version}"
 
     def speaks(self, language: str) -> bool:
         return "*" in self.languages or language.split("-")[0] in self.languages

@@ -48,7 +48,7 @@ def revision_label(engine: Engine) -> str:
     """The pinned commit (short), the package version of an embedded engine (and the revision of the code
     around it, apart: "0.3.5+matcher-2" broke mid-word in a narrow column), or that it is not pinned."""
     if engine.embedded:
-        version = engine.weights_revision().partition("==")[2].partition("+")[0]
+        version = engine.package_version()
         label = f"package {version}" if version else "package not installed"
         return f"{label}, {engine.revision}" if engine.revision else label
     if engine.pinned:

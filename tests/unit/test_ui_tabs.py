@@ -181,6 +181,6 @@ def test_the_models_tab_shows_an_embedded_engines_package_version_and_code_revis
     """"package 0.3.5+matcher-2" broke mid-word in the Models table at 1280 px; the parts stand apart."""
     catalog = Catalog.load()
     matcher, piper = catalog.get("world-matcher"), catalog.get("piper-joe-embedded")
-    version = matcher.weights_revision().partition("==")[2].partition("+")[0]
-    assert revision_label(matcher) == f"package {version}, matcher-2"
-    assert revision_label(piper) == f"package {piper.weights_revision().partition('==')[2]}"
+    assert revision_label(matcher) == f"package {matcher.package_version()}, matcher-2"
+    assert revision_label(piper) == f"package {piper.package_version()}"
+    assert matcher.weights_revision() == f"pyworld=={matcher.package_version()}+matcher-2"
