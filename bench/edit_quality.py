@@ -27,7 +27,10 @@ the default engine (a clean voice that says them fluently) and heard by the judg
 judge fails even there, its language model "repairs" the words a deletion leaves ("why they on" heard "they
 are on"), and no cut can pass it; the gap between this figure and 1.0 is how much of the goal lies beyond
 what the judge can confirm. `deletion_success_where_judge_hears` is the checked deletions' success over the
-deletions whose words it does hear when spoken so.
+deletions whose words it does hear when spoken so. New words the same way (`insert_recognised_spoken`): the
+edited passage its window hears (two kept words and one more either side of them) said by the default engine;
+where the judge does not hear the new words even then, it takes them for likelier ones ("go harbour ten
+meters" heard "go for Harvard"); `insert_recognised_where_judge_hears` is the recognised rate over the rest.
 
 Caveat: the judge is Whisper base, the recogniser the check itself listens with (the only one that runs
 offline here), over another window and with timings; a second, independent recogniser would be a stricter
@@ -162,16 +165,35 @@ def heard_around(asr: TranscribePipeline, result: au.Audio, edit, words: list, i
     return [w.text for w in asr(piece, language="en").words]
 
 
+def said_cleanly(studio: Studio, asr: TranscribePipeline, words: list[str]) -> list[str]:
+    """What the judge hears when the default engine (a clean voice that says them fluently) speaks `words`."""
+    speech = studio.models.get_as(DEFAULT_ENGINE, SpeakPipeline)(" ".join(words), seed=0)  # the same run to run
+    return [w.text for w in asr(speech, language="en").words]
+
+
 def spoken_side_by_side(studio: Studio, asr: TranscribePipeline, left: list[str], right: list[str],
                         before: list[str], after: list[str]) -> bool:
     """Whether the judge hears `left` and `right` next to each other when a clean voice says them so, with the
     words `before` and `after` them that its window also hears (a lone two-word fragment has no context)."""
-    said = " ".join([*before, *left, *right, *after])
-    speech = studio.models.get_as(DEFAULT_ENGINE, SpeakPipeline)(said, seed=0)  # the same ceiling run to run
-    heard = [w.text for w in asr(speech, language="en").words]
+    heard = said_cleanly(studio, asr, [*before, *left, *right, *after])
     ok = junction_heard(_around(heard, left, right), left, right) == "clean"
     if not ok:
-        print(f"  spoken side by side, {said!r} was heard as {' '.join(heard)!r}", file=sys.stderr)
+        print(f"  spoken side by side, {' '.join([*before, *left, *right, *after])!r} was heard as "
+              f"{' '.join(heard)!r}", file=sys.stderr)
+    return ok
+
+
+def new_words_spoken(studio: Studio, asr: TranscribePipeline, words: list, i: int, j: int, new: list[str]) -> bool:
+    """Whether the judge hears `new` (put in for the recogniser's words[i:j]) when a clean voice says them with
+    the kept words its window hears around them (NEIGHBOURS and one more either side): where it does not, its
+    language model takes the new words for likelier ones ("go harbour ten meters" heard "go for Harvard"), and
+    no splice can pass it."""
+    said = ([w.text for w in words[max(0, i - NEIGHBOURS - 1):i]] + new
+            + [w.text for w in words[j:j + NEIGHBOURS + 1]])
+    heard = said_cleanly(studio, asr, said)
+    ok = new_words_heard(heard, new)
+    if not ok:
+        print(f"  spoken cleanly, {' '.join(said)!r} was heard as {' '.join(heard)!r}", file=sys.stderr)
     return ok
 
 
@@ -179,6 +201,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
     project = studio.projects.list()[0].id
     deleted: dict[str, list[bool]] = {"checked": [], "unchecked": [], "spoken": []}
     spoken: list[bool] = []
+    spoken_cleanly: list[bool] = []  # the judge's ceiling: the new words heard when a clean voice says the passage
     clean_inserts: list[bool] = []  # heard, and nothing more beside them
     clicks: list[float] = []
     seconds = {"delete_checked": [], "delete_unchecked": [], "speak": []}
@@ -245,6 +268,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                 end = index if kind == "insert" else units[at][-1] + 1
                 heard = heard_around(asr, outcome.result.audio, edit, words, index, end)
                 spoken.append(new_words_heard(heard, new))
+                spoken_cleanly.append(new_words_spoken(studio, asr, words, index, end, new))
                 beside = [w.text for w in words[index - 1:index]], [w.text for w in words[end:end + 1]]
                 extra = extra_beside(heard, beside[0], new, beside[1])
                 clean_inserts.append(spoken[-1] and not extra)
@@ -272,6 +296,8 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
         "inserts_and_replacements": len(spoken),
         "insert_recognised": _fraction(spoken),
         "insert_clean": _fraction(clean_inserts),
+        "insert_recognised_spoken": _fraction(spoken_cleanly),
+        "insert_recognised_where_judge_hears": _fraction([ok for ok, c in zip(spoken, spoken_cleanly) if c]),
         "kept_tries": dict(sorted(kept_tries.items())),
         "original_wer": _mean(wers["original"]),
         "edited_wer": _mean(wers["edited"]),
