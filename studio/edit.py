@@ -412,9 +412,12 @@ def seam_notices(result: EditResult) -> list[str]:
         return []
     faults = [check.message(f"{e.kind.capitalize()} “{e.old_text or e.new_text}”")
               for e, check in checked if not check.ok]
+    respoken = [f"“{e.new_text}” is said whole: the new words were heard only when said with the kept word "
+                "either side, which is re-spoken too. Listen to it." for e, check in checked
+                if check.cuts == "neighbours"]
     if faults:
-        return faults
-    return [f"Seam check: all {len(checked)} edit(s) heard as intended by the recogniser."]
+        return faults + respoken
+    return [f"Seam check: all {len(checked)} edit(s) heard as intended by the recogniser.", *respoken]
 
 
 def to_transcript(stored: TakeTranscript) -> Transcript:

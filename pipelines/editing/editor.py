@@ -33,7 +33,8 @@ from .check import (NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, c
                     cuts_past_trace)
 from .diff import (EditError, WordEdit, align_words, attach_punctuation, diff_words, join_words, normalize_token,
                    tokens, word_units)
-from .records import AppliedEdit, EditResult, SynthesisRequest, Synthesize
+from .neighbours import spread_over, with_neighbours
+from .records import AppliedEdit, EditResult, SynthesisRequest, Synthesize, heard_score
 from .roomtone import match_to_context, room_tone
 from .seams import low_energy_point
 from .splice import MAX_CROSSFADE_S, Splice, SpliceResult, apply_splices, fade, trim
@@ -74,12 +75,7 @@ class _Planned:
     check: SeamCheck | None = None
     attempt: int = 0  # which way new words were said (SynthesisRequest.attempt)
     moved: bool = False  # cuts moved off those planned, past a trace: the neighbours must be heard whole
-
-
-def _heard_score(applied: Sequence[AppliedEdit]) -> int:
-    """How well an edit's new words are heard, to choose between tries: clean counts most, heard with a word
-    more beside them ("extra") next, not heard nothing."""
-    return sum({"clean": 2, "extra": 1}.get(a.check.verdict, 0) for a in applied if a.check and a.kind != "delete")
+    widened: bool = False  # said with the kept word either side, re-spoken too (neighbours.py)
 
 
 def _mid(word: Word) -> float:
@@ -177,11 +173,19 @@ class TranscriptEditor:
                 moved_once[k] = moved_once[k] or (r.moved and not planned[k].moved)
             again = [retry.get(k, p) for k, p in enumerate(planned)]
             retried = self._assemble(audio, words, again)
-            if _heard_score(retried[1]) > _heard_score(applied):
+            if heard_score(retried[1]) > heard_score(applied):
                 planned, (spliced, applied) = again, retried  # kept only if heard better: else the first try stays
-        applied = tuple(a if a.kind == "delete" or a.check is None else dataclasses.replace(  # tries: the first,
-            a, check=dataclasses.replace(a.check, tries=1 + way + once, cuts="moved" if p.moved else "plan"))
-            for a, p, way, once in zip(applied, planned, ways, moved_once))  # each other way, and a move
+        for k, a in enumerate(applied):  # never heard: said once more with the kept word either side
+            wide = (with_neighbours(planned[k].edit, words, [p.edit for p in planned])
+                    if a.kind != "delete" and a.check and a.check.verdict == "not heard" else None)
+            if wide is not None:
+                again = [*planned[:k], self._plan_speech(audio, words, wide, widened=True), *planned[k + 1:]]
+                if heard_score((widened := self._assemble(audio, words, again))[1]) > heard_score(applied):
+                    planned, (spliced, applied) = again, widened
+        applied = tuple(a if a.kind == "delete" or a.check is None else dataclasses.replace(  # tries: the first, each
+            a, check=dataclasses.replace(a.check, tries=1 + way + once + p.widened,  # other way, a move, neighbours
+                                         cuts="neighbours" if p.widened else "moved" if p.moved else "plan"))
+            for a, p, way, once in zip(applied, planned, ways, moved_once))
         new_words = self._result_words(words, edited_text, applied, spliced)
         return EditResult(audio=spliced.audio, edits=applied, seams=spliced.seams, words=new_words,
                           text=" ".join(tokens(edited_text)), splice=spliced)
@@ -285,7 +289,7 @@ class TranscriptEditor:
         return self._plan_speech(audio, words, planned.edit, way, (planned.start, planned.end), planned.moved)
 
     def _plan_speech(self, audio: Audio, words: Sequence[Word], edit: WordEdit, attempt: int = 0,
-                     cuts: tuple[float, float] | None = None, moved: bool = False) -> _Planned:
+                     cuts: tuple[float, float] | None = None, moved: bool = False, widened: bool = False) -> _Planned:
         """New words spoken and matched to the recording, to go in at the cuts found for them (or `cuts`)."""
         i, j = edit.start, edit.end
         lo1, hi1, left1, right1 = self._gap(audio, words, i)
@@ -329,7 +333,7 @@ class TranscriptEditor:
         tone = room_tone(audio, words, padded.duration)
         content = match_to_context(padded, context, tone=tone)
         return _Planned(edit, start, end, content, _provenance(provenance), handle / rate, attempt=attempt,
-                        moved=moved)
+                        moved=moved, widened=widened)
 
     # -- what the engine gets
 
@@ -410,12 +414,14 @@ class TranscriptEditor:
             new = [raw[j] for j in range(j1, j2) if normalize_token(raw[j])]
             if not new:
                 continue
-            pad = min(PAUSE_S + TRIM_PAD_S, (edit.out_end - edit.out_start) / 4)
-            lo, hi = edit.out_start + pad, edit.out_end - pad
+            lo, hi = _said(edit)
             weights = np.array([len(normalize_token(t)) + 1.0 for t in new])
             bounds = lo + (hi - lo) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
             for token, a, b in zip(new, bounds[:-1], bounds[1:]):
                 timed.append((token, float(a), float(b), 1.0))
+        for edit in applied:  # kept words re-spoken with new ones are said where the new words' splice is now
+            if edit.check is not None and edit.check.cuts == "neighbours":
+                timed = spread_over(timed, (edit.out_start, edit.out_end), _said(edit))
         out_words = [Word(text, start, end, confidence) for text, start, end, confidence in timed]
         return tidy_words(attach_punctuation(out_words, raw), spliced.audio.duration)
 
@@ -431,6 +437,12 @@ class TranscriptEditor:
                 if candidate is not None:
                     mapped = candidate
         return mapped if mapped is not None else 0.0
+
+
+def _said(edit: AppliedEdit) -> tuple[float, float]:
+    """Where an edit's new words are said in the result: its splice less the pauses put around them."""
+    pad = min(PAUSE_S + TRIM_PAD_S, (edit.out_end - edit.out_start) / 4)
+    return edit.out_start + pad, edit.out_end - pad
 
 
 def _provenance(value: Any) -> dict:

@@ -2,7 +2,7 @@
 where it lies before and after, its provenance and its check), and the edited result."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..audio import Audio
@@ -10,7 +10,7 @@ from ..base import Word
 from .check import SeamCheck
 from .splice import SpliceResult
 
-__all__ = ["SynthesisRequest", "Synthesize", "AppliedEdit", "EditResult"]
+__all__ = ["SynthesisRequest", "Synthesize", "AppliedEdit", "EditResult", "heard_score"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,12 @@ class AppliedEdit:
         return {"kind": self.kind, "old_text": self.old_text, "new_text": self.new_text, "start": self.start,
                 "end": self.end, "out_start": self.out_start, "out_end": self.out_end,
                 "provenance": dict(self.provenance), "check": self.check.to_dict() if self.check else None}
+
+
+def heard_score(applied: Sequence[AppliedEdit]) -> int:
+    """How well edits' new words are heard, to choose between tries: clean counts most, heard with a word
+    more beside them ("extra") next, not heard nothing."""
+    return sum({"clean": 2, "extra": 1}.get(a.check.verdict, 0) for a in applied if a.check and a.kind != "delete")
 
 
 @dataclass(frozen=True, eq=False)

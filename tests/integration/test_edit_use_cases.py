@@ -171,3 +171,24 @@ def test_a_take_whose_audio_is_missing_or_too_long_is_refused(studio, project):
     strict = Studio(studio.store, dataclasses.replace(studio.settings, max_audio_seconds=1.0), models=studio.models)
     with pytest.raises(ValueError, match=r"lasts 2 s; editing is limited to 1 s \(RETAKE_MAX_AUDIO_SECONDS\)"):
         strict.edit.transcript(take.id, refresh=True)
+
+
+def test_the_seam_notice_says_when_kept_words_were_re_spoken_with_new_ones():
+    from pipelines.audio import Audio
+    from pipelines.editing import AppliedEdit, EditResult
+    from pipelines.editing.check import SeamCheck
+    from studio.edit import seam_notices
+
+    def result(*checks: SeamCheck) -> EditResult:
+        edits = tuple(AppliedEdit("replace", "the forward ten", "the harbour ten", 0.1, 0.9, 0.1, 1.0, check=c)
+                      for c in checks)
+        return EditResult(Audio(np.zeros(1600, np.float32), 16000), edits, (), (), "")
+
+    respoken = SeamCheck("clean", "the harbour ten", "the harbour ten", tries=5, cuts="neighbours")
+    plain = SeamCheck("clean", "harbour", "harbour")
+    assert seam_notices(result(plain)) == ["Seam check: all 1 edit(s) heard as intended by the recogniser."]
+    notices = seam_notices(result(respoken, plain))
+    assert notices[0].startswith("Seam check: all 2") and len(notices) == 2
+    assert notices[1].startswith("“the harbour ten” is said whole") and "re-spoken" in notices[1]
+    failed = seam_notices(result(dataclasses.replace(plain, verdict="not heard"), respoken))
+    assert "not heard" in failed[0] and "re-spoken" in failed[1] and len(failed) == 2

@@ -18,7 +18,9 @@ from pipelines.editing.check import (
     kept_as_heard,
     cuts_past_trace,
 )
+from pipelines.editing.diff import WordEdit
 from pipelines.editing.hearing import extra_beside, new_words_heard, words_heard
+from pipelines.editing.neighbours import with_neighbours
 
 RATE = 16000
 TONES = {"alpha": 300.0, "bravo": 520.0, "charlie": 760.0, "delta": 1000.0}
@@ -318,8 +320,47 @@ def test_new_words_are_said_up_to_speech_tries_ways_and_the_first_try_kept_if_no
     attempts.clear()
     heard_on.clear()  # never said right: every try is made, and the first one stays
     result = TranscriptEditor(synthesize, hear=hear_tones).apply(audio, transcript, "alpha delta charlie")
-    assert attempts == list(range(SPEECH_TRIES)) and result.edits[0].provenance["attempt"] == 0
+    # ...and one more with the kept word either side (neighbours.py), not heard either
+    assert attempts == [*range(SPEECH_TRIES), 0] and result.edits[0].provenance["attempt"] == 0
     assert result.edits[0].check is not None and result.edits[0].check.verdict == "not heard"
+    assert result.edits[0].check.cuts == "plan" and result.edits[0].old_text == ""
+
+
+def test_new_words_never_heard_in_place_are_said_with_the_kept_word_either_side() -> None:
+    audio = tone_speech([("alpha", 0.2, 0.7), ("bravo", 0.9, 1.4), ("charlie", 1.8, 2.3)], 2.6)
+    words = (Word("alpha", 0.2, 0.7), Word("bravo", 0.9, 1.4), Word("charlie", 1.8, 2.3))
+    said: list[str] = []
+
+    def synthesize(request: SynthesisRequest) -> tuple[Audio, dict]:
+        said.append(request.text)
+        spoken = request.text.split() if " " in request.text else ["alpha"]  # right only amid its neighbours
+        spans = [(w, 0.05 + 0.5 * k, 0.45 + 0.5 * k) for k, w in enumerate(spoken)]
+        return tone_speech(spans, 0.5 * len(spoken)), {"engine_id": "tones"}
+
+    result = TranscriptEditor(synthesize, hear=hear_tones).apply(
+        audio, Transcript(text="alpha bravo charlie", words=words), "alpha bravo delta charlie")
+    [edit] = result.edits
+    assert said == ["delta"] * SPEECH_TRIES + ["bravo delta charlie"]
+    assert hear_tones(result.audio) == ["alpha", "bravo", "delta", "charlie"]
+    assert edit.check is not None and edit.check.ok and edit.check.cuts == "neighbours"
+    assert edit.check.tries == SPEECH_TRIES + 1 and (edit.kind, edit.old_text) == ("replace", "bravo charlie")
+    assert np.array_equal(result.audio.samples[:int(0.7 * RATE)], audio.samples[:int(0.7 * RATE)])  # "alpha" kept
+    # the re-spoken kept words are timed where they are said now, in order, inside the splice
+    assert [w.text for w in result.words] == ["alpha", "bravo", "delta", "charlie"]
+    assert edit.out_start <= result.words[1].start < result.words[2].start < result.words[3].end <= edit.out_end
+    assert all(a.end <= b.start + 1e-6 for a, b in zip(result.words, result.words[1:]))
+
+
+def test_new_words_are_not_said_with_a_neighbour_another_edit_touches() -> None:
+    words = [Word(w, 0.5 * k, 0.5 * k + 0.4) for k, w in enumerate("alpha bravo charlie delta".split())]
+    insert = WordEdit("insert", 2, 2, "", "echo")
+    assert with_neighbours(insert, words, [insert]) == WordEdit("replace", 1, 3, "bravo charlie",
+                                                                "bravo echo charlie")
+    assert with_neighbours(WordEdit("insert", 0, 0, "", "echo"), words, []) == WordEdit(
+        "replace", 0, 1, "alpha", "echo alpha")  # at the start: the word after only
+    for other in (WordEdit("delete", 0, 1, "alpha", ""), WordEdit("replace", 3, 4, "delta", "x"),
+                  WordEdit("insert", 1, 1, "", "y")):
+        assert with_neighbours(insert, words, [insert, other]) is None, other
 
 
 def test_a_replacement_takes_the_old_word_out_where_no_trace_of_it_is_heard() -> None:
