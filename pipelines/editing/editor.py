@@ -175,7 +175,8 @@ class TranscriptEditor:
             retried = self._assemble(audio, words, again)
             if heard_score(retried[1]) > heard_score(applied):
                 planned, (spliced, applied) = again, retried  # kept only if heard better: else the first try stays
-        for k, a in enumerate(applied):  # never heard: said once more with the kept word either side
+        for k in range(len(planned)):  # never heard: said once more with the kept word either side (as heard now)
+            a = applied[k]
             wide = (with_neighbours(planned[k].edit, words, [p.edit for p in planned])
                     if a.kind != "delete" and a.check and a.check.verdict == "not heard" else None)
             if wide is not None:
@@ -419,9 +420,8 @@ class TranscriptEditor:
             bounds = lo + (hi - lo) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
             for token, a, b in zip(new, bounds[:-1], bounds[1:]):
                 timed.append((token, float(a), float(b), 1.0))
-        for edit in applied:  # kept words re-spoken with new ones are said where the new words' splice is now
-            if edit.check is not None and edit.check.cuts == "neighbours":
-                timed = spread_over(timed, (edit.out_start, edit.out_end), _said(edit))
+        for edit in [e for e in applied if e.check and e.check.cuts == "neighbours"]:  # kept words re-spoken with
+            timed = spread_over(timed, (edit.out_start, edit.out_end), _said(edit))  # new ones: where said now
         out_words = [Word(text, start, end, confidence) for text, start, end, confidence in timed]
         return tidy_words(attach_punctuation(out_words, raw), spliced.audio.duration)
 

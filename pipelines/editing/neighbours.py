@@ -40,9 +40,9 @@ def spread_over(timed: list[tuple[str, float, float, float]], splice: tuple[floa
     transcript times re-spoken words where they are now said."""
     inside = [k for k, (_, a, b, _) in enumerate(timed) if splice[0] - 1e-6 <= a and b <= splice[1] + 1e-6]
     weights = [len(timed[k][0]) + 1.0 for k in inside]
-    at, out = said[0], list(timed)
+    at, out, per_weight = said[0], list(timed), (said[1] - said[0]) / max(sum(weights), 1.0)
     for k, weight in zip(inside, weights):
-        step = (said[1] - said[0]) * weight / sum(weights)
+        step = per_weight * weight
         out[k] = (timed[k][0], at, at + step, timed[k][3])
         at += step
     return out
