@@ -33,7 +33,7 @@ from .check import (NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, c
                     cuts_past_trace)
 from .diff import (EditError, WordEdit, align_words, attach_punctuation, diff_words, join_words, normalize_token,
                    tokens, word_units)
-from .neighbours import spread_over, with_neighbours
+from .neighbours import by_length, spread_over, with_neighbours
 from .records import AppliedEdit, EditResult, SynthesisRequest, Synthesize, heard_score
 from .roomtone import match_to_context, room_tone
 from .seams import low_energy_point
@@ -415,11 +415,7 @@ class TranscriptEditor:
             new = [raw[j] for j in range(j1, j2) if normalize_token(raw[j])]
             if not new:
                 continue
-            lo, hi = _said(edit)
-            weights = np.array([len(normalize_token(t)) + 1.0 for t in new])
-            bounds = lo + (hi - lo) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
-            for token, a, b in zip(new, bounds[:-1], bounds[1:]):
-                timed.append((token, float(a), float(b), 1.0))
+            timed += [(token, a, b, 1.0) for token, (a, b) in zip(new, by_length(new, _said(edit)))]
         for edit in [e for e in applied if e.check and e.check.cuts == "neighbours"]:  # kept words re-spoken with
             timed = spread_over(timed, (edit.out_start, edit.out_end), _said(edit))  # new ones: where said now
         out_words = [Word(text, start, end, confidence) for text, start, end, confidence in timed]

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..base import Word
-from .diff import WordEdit, join_words
+import numpy as np
 
-__all__ = ["with_neighbours", "spread_over"]
+from ..base import Word
+from .diff import WordEdit, join_words, normalize_token
+
+__all__ = ["with_neighbours", "spread_over", "by_length"]
 
 
 def with_neighbours(edit: WordEdit, words: Sequence[Word], others: Sequence[WordEdit]) -> WordEdit | None:
@@ -39,10 +41,17 @@ def spread_over(timed: list[tuple[str, float, float, float]], splice: tuple[floa
     onto its edge) spread over the stretch where they are `said`, by length, in order: the result's
     transcript times re-spoken words where they are now said."""
     inside = [k for k, (_, a, b, _) in enumerate(timed) if splice[0] - 1e-6 <= a and b <= splice[1] + 1e-6]
-    weights = [len(timed[k][0]) + 1.0 for k in inside]
-    at, out, per_weight = said[0], list(timed), (said[1] - said[0]) / max(sum(weights), 1.0)
-    for k, weight in zip(inside, weights):
-        step = per_weight * weight
-        out[k] = (timed[k][0], at, at + step, timed[k][3])
-        at += step
+    out = list(timed)
+    for k, (a, b) in zip(inside, by_length([timed[k][0] for k in inside], said)):
+        out[k] = (timed[k][0], a, b, timed[k][3])
     return out
+
+
+def by_length(texts: Sequence[str], span: tuple[float, float]) -> list[tuple[float, float]]:
+    """Times for words said one after another over `span` whose own times are not known: each gets a share by
+    its length (letters and one more, so a short word still gets some)."""
+    if not texts:
+        return []
+    weights = np.array([len(normalize_token(t)) + 1.0 for t in texts])
+    bounds = span[0] + (span[1] - span[0]) * np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
+    return [(float(a), float(b)) for a, b in zip(bounds[:-1], bounds[1:])]
