@@ -1,6 +1,7 @@
 """Edit quality benchmark: are edited words heard as intended, through the studio's edit use case?
 
-    .venv/bin/python bench/edit_quality.py [--split heldout|tuning|both] [--clips 4] [--words 6] [--inserts 2]
+    .venv/bin/python bench/edit_quality.py [--split heldout|tuning|both] [--clips 4] [--skip 0] [--words 6]
+        [--inserts 2]
 
 Real recordings from ../shared/data/speech are imported as takes and transcribed (the transcript the person
 would edit). Then, per clip, `--words` single words spread over it are deleted one at a time, twice: with the
@@ -85,18 +86,18 @@ MARGIN_S = 0.5  # audio the judge hears beyond the words it judges
 NEIGHBOURS = 2  # kept words either side of an edit the judge expects to hear unchanged
 
 
-def clips(speakers: tuple[str, ...], per_split: int) -> list[Path]:
-    """Up to `per_split` clean clips, taken round-robin over the split's speakers."""
+def clips(speakers: tuple[str, ...], per_split: int, skip: int = 0) -> list[Path]:
+    """Up to `per_split` clean clips, taken round-robin over the split's speakers, after the first `skip`."""
     with open(SPEECH / "manifest.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["speaker"] in speakers and float(r["seconds"]) >= 2.5
                 and r["category"] in ("clean", "noisy-pair-clean")]
     by_speaker = {s: sorted((r for r in rows if r["speaker"] == s), key=lambda r: r["id"]) for s in speakers}
     picked: list[Path] = []
-    while len(picked) < per_split and any(by_speaker.values()):
+    while len(picked) < skip + per_split and any(by_speaker.values()):
         for s in speakers:
-            if by_speaker[s] and len(picked) < per_split:
+            if by_speaker[s] and len(picked) < skip + per_split:
                 picked.append(SPEECH / by_speaker[s].pop(0)["path"])
-    return picked
+    return picked[skip:]
 
 
 def exact_transcripts() -> dict[str, str]:
@@ -197,6 +198,13 @@ def new_words_spoken(studio: Studio, asr: TranscribePipeline, words: list, i: in
     return ok
 
 
+def check_said(check) -> str:
+    """The studio's own seam check of a failed edit, for the failure line: where the judge and the check part."""
+    if check is None:
+        return ""
+    return f"; the check: {check.verdict}, heard {check.heard!r}, cuts {check.cuts}, {check.tries} tries"
+
+
 def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_per_clip: int, inserts: int) -> dict:
     project = studio.projects.list()[0].id
     deleted: dict[str, list[bool]] = {"checked": [], "unchecked": [], "spoken": []}
@@ -248,7 +256,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                 deleted[mode].append(ok)
                 if not ok:
                     print(f"{path.stem[:24]} {mode}: deleting {join_words(words[i:j])!r} between {left} and {right} "
-                          f"was heard as {' '.join(heard)!r}", file=sys.stderr)
+                          f"was heard as {' '.join(heard)!r}{check_said(edit.check)}", file=sys.stderr)
                 if check:
                     score_wer(truth, outcome.result.audio, words, i, j, [])
                     verdicts[edit.check.verdict] = verdicts.get(edit.check.verdict, 0) + 1
@@ -280,7 +288,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
                 kept_tries[try_kept] = kept_tries.get(try_kept, 0) + 1
                 if not spoken[-1]:
                     print(f"{path.stem[:24]} {kind}: {' '.join(new)!r} before {join_words(words[end:end + 1])!r} was "
-                          f"heard as {' '.join(heard)!r}", file=sys.stderr)
+                          f"heard as {' '.join(heard)!r}{check_said(edit.check)}", file=sys.stderr)
                 score_wer(truth, outcome.result.audio, words, index, end, new)
                 clicks += [s for s in [outcome.take.scores.get("worst_seam_click")] if s is not None]
     return {
@@ -333,6 +341,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", choices=("heldout", "tuning", "both"), default="both")
     parser.add_argument("--clips", type=int, default=4, help="clips per split")
+    parser.add_argument("--skip", type=int, default=0, help="clips passed over (another set of the split's clips)")
     parser.add_argument("--words", type=int, default=6, help="single-word deletions per clip")
     parser.add_argument("--inserts", type=int, default=2, help="insertions (and as many replacements) per clip")
     args = parser.parse_args()
@@ -341,8 +350,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         studio = Studio.open(Settings(data_dir=Path(tmp) / "data"))
         asr = studio.models.get_as(TRANSCRIBER, TranscribePipeline)
-        splits = {name: run_split(studio, asr, clips(HELD_OUT if name == "heldout" else TUNING, args.clips),
-                                  args.words, args.inserts) for name in wanted}
+        speakers = {"heldout": HELD_OUT, "tuning": TUNING}
+        splits = {name: run_split(studio, asr, clips(speakers[name], args.clips, args.skip), args.words, args.inserts)
+                  for name in wanted}
         studio.close()
     primary = splits[wanted[0]]
     print(json.dumps({
