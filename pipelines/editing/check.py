@@ -11,8 +11,9 @@ trace spells like, else each side in turn), away from a clipped neighbour; a sec
 verdict the user sees and the take records.
 
 The recogniser comes in as `Hear` (a piece of audio -> the words heard in it), so this module needs no
-model. A clean plan costs one short recognition, a bad one up to CHECK_TRIES, a widened version (a plan heard
-clipped: a trace run into a neighbour reads the same), the aligned version and one of the unedited window.
+model. A clean plan costs two short recognitions (the window around it, and another with less context and more
+audio beyond, OTHER_WORDS), a bad one up to CHECK_TRIES, a widened version (a plan heard clipped: a trace run
+into a neighbour reads the same), the aligned version and one of each unedited window.
 """
 from __future__ import annotations
 
@@ -31,12 +32,13 @@ from .hearing import as_expected, comparable, heard_beside, matched, new_words_h
 from .splice import Splice, apply_splices, trim
 
 __all__ = ["Hear", "SeamCheck", "check_deletion", "check_speech", "cut_candidates", "junction_heard", "kept_as_heard",
-           "cuts_past_trace", "CHECK_TRIES"]
+           "cuts_past_trace", "CHECK_TRIES", "OTHER_WORDS", "OTHER_PAD_S"]
 
 Hear = Callable[[Audio], list[str]]  # a piece of audio -> the words heard in it
 
 CHECK_TRIES = 4  # versions of a deletion heard at most (the plan and three others)
 NEIGHBOURS = 3  # kept words either side of a seam that must be heard around it
+OTHER_WORDS, OTHER_PAD_S = 2, 0.5  # a deletion's second window: fewer words either side, more audio beyond them
 WINDOW_PAD_S = 0.1  # audio kept beyond those words, so their edges are not clipped by the window
 CUT_REACH_S = 0.15  # cuts are looked for this far outside the ASR's boundary (its usual error)
 _DIP_FRAME_S = 0.01
@@ -190,7 +192,7 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
                    left: Sequence[str], removed: Sequence[str], right: Sequence[str], hear: Hear,
                    crossfade_s: float, tries: int = CHECK_TRIES,
                    aligned: Callable[[], tuple[float, float] | None] | None = None,
-                   ) -> tuple[tuple[float, float], SeamCheck]:
+                   other: tuple[float, float] | None = None) -> tuple[tuple[float, float], SeamCheck]:
     """Cut points for a deletion heard cleanly in the recording's `window` around it, and the check.
 
     `starts` and `ends` are candidate cuts (`cut_candidates`), the planned ones first. The plan is heard;
@@ -201,7 +203,11 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
     cannot judge), not a fault of the cut. `aligned`, when given, is asked once the plan fails for the cuts
     of a second alignment (align.py), heard as one more version; if it is not clean either, the search goes on
     from the plan as without it. When none is clean, the version heard closest to the kept words side by side
-    is kept (the plan on a tie), unless the removed words are heard whole in it."""
+    is kept (the plan on a tie), unless the removed words are heard whole in it. `other`, when given, is a
+    second window of the recording, from OTHER_WORDS words before the cut to as many after with more audio
+    beyond (another context: a trace only just made out is heard with one and not the other): a version heard
+    clean is heard there too, and is clean only if it is there as well, unless the recogniser mishears those
+    words in that window unedited (it cannot judge there)."""
     lo, hi = window
     piece = trim(audio, lo, hi)
     expected = " ".join([*left, "|", *right]).strip()
@@ -209,17 +215,31 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
     kept: tuple[list[str], list[str]] = (comparable(left), comparable(right))
     unclear: bool | None = None  # whether the recogniser mishears the unedited window (heard once, when one fails)
 
+    near = list(left[-OTHER_WORDS:]), list(right[:OTHER_WORDS])  # the kept words `other` holds
+    other_kept: list[tuple[list[str], list[str]] | None] = []  # them as heard in `other` unedited (None: misheard)
+
+    def edited(at: tuple[float, float], cuts: tuple[float, float]) -> Audio:
+        return apply_splices(trim(audio, *at), [Splice(max(0.0, cuts[0] - at[0]), max(0.0, cuts[1] - at[0]))],
+                             crossfade_s).audio
+
     def listen(cuts: tuple[float, float], source: str) -> tuple[SeamCheck, tuple[str, ...], bool]:
         """One version heard: its check, the moves its fault points to, and whether a trace's side is known."""
         nonlocal kept, unclear
-        edited = apply_splices(piece, [Splice(max(0.0, cuts[0] - lo), max(0.0, cuts[1] - lo))], crossfade_s).audio
-        heard = hear(edited)
+        heard = hear(edited(window, cuts))
         verdict, moves, sided = _diagnosis(heard, *kept, removed)
         if verdict != "clean" and unclear is None:
             # the words as the recogniser hears them in the unedited window become what it should hear around
             # the cut: a word the transcript has wrong ("Anth" for "Aunt") would otherwise fail every version
             kept, unclear = kept_as_heard(left, removed, right, hear(piece))
             verdict, moves, sided = _diagnosis(heard, *kept, removed)
+        if verdict == "clean" and other is not None and other_kept != [None]:
+            heard_there = hear(edited(other, cuts))
+            if not other_kept and _diagnosis(heard_there, *near, removed)[0] != "clean":
+                as_heard, mishears = kept_as_heard(near[0], removed, near[1], hear(trim(audio, *other)))
+                other_kept.append(None if mishears else as_heard)
+            judged = other_kept[0] if other_kept else near
+            if judged is not None and (found := _diagnosis(heard_there, *judged, removed))[0] != "clean":
+                heard, (verdict, moves, sided) = heard_there, found
         check = SeamCheck(verdict, expected, " ".join(heard), len(versions) + 1, source)
         # a version where the removed words are still heard whole ranks below every other
         whole = words_heard(heard, [*kept[0], *removed, *kept[1]])

@@ -29,8 +29,8 @@ from ..audio import Audio, is_silent, resample, trim_silence
 from ..base import Transcript, Word
 from ..transcribe.timing import tidy_words
 from .align import SpokenAligner, aligned_cuts
-from .check import (NEIGHBOURS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, check_speech, cut_candidates,
-                    cuts_past_trace)
+from .check import (NEIGHBOURS, OTHER_PAD_S, OTHER_WORDS, WINDOW_PAD_S, Hear, SeamCheck, check_deletion, check_speech,
+                    cut_candidates, cuts_past_trace)
 from .diff import (EditError, WordEdit, align_words, attach_punctuation, diff_words, join_words, normalize_token,
                    tokens, word_units)
 from .neighbours import by_length, spread_over, with_neighbours
@@ -255,13 +255,14 @@ class TranscriptEditor:
         second = None if align is None else lambda: aligned_cuts(align, audio, window, planned, left, removed, right)
         starts, ends = cut_candidates(audio, *gap_before, planned[0]), cut_candidates(audio, *gap_after, planned[1])
         return check_deletion(audio, window, starts, ends, left, removed, right, self.hear, self.crossfade_s,
-                              aligned=second)
+                              aligned=second, other=self._window(audio, words, i, j, OTHER_WORDS, OTHER_PAD_S))
 
     @staticmethod
-    def _window(audio: Audio, words: Sequence[Word], i: int, j: int) -> tuple[float, float]:
-        """The recording from NEIGHBOURS words before words[i:j] to NEIGHBOURS after (to its ends at the edges)."""
-        lo = words[max(0, i - NEIGHBOURS)].start - WINDOW_PAD_S if i > 0 else 0.0
-        hi = words[min(len(words), j + NEIGHBOURS) - 1].end + WINDOW_PAD_S if j < len(words) else audio.duration
+    def _window(audio: Audio, words: Sequence[Word], i: int, j: int, count: int = NEIGHBOURS,
+                pad: float = WINDOW_PAD_S) -> tuple[float, float]:
+        """The recording from `count` words before words[i:j] to `count` after, `pad` beyond (its ends at edges)."""
+        lo = words[max(0, i - count)].start - pad if i > 0 else 0.0
+        hi = words[min(len(words), j + count) - 1].end + pad if j < len(words) else audio.duration
         return max(0.0, lo), min(audio.duration, hi)
 
     def _check_speech(self, result: Audio, words: Sequence[Word], planned: _Planned,

@@ -18,18 +18,25 @@ __all__ = ["Beside", "as_expected", "comparable", "extra_beside", "heard_beside"
 _ALIKE = 0.8  # a heard word this similar to an expected one (difflib ratio) is that word misheard slightly
 # words that sound the same: the check compares what is heard, and the recogniser picks one spelling freely
 _SOUNDS_ALIKE = {"two": "to", "too": "to", "four": "for"}
+# a symbol written as a word of its own is heard as the word said for it ("press * to mute": "press star")
+_SAID_FOR = {"*": "star", "&": "and", "+": "plus", "=": "equals", "@": "at", "%": "percent"}
 
 
 def comparable(words: Sequence[str]) -> list[str]:
     """Words as the recogniser's are compared: normalised, hyphenated words split ("cold-hearted" and
-    "cold hearted" are heard alike), punctuation dropped, digits spelled out ("8" and "eight"), homophones
-    one spelling ("two" and "to"), British spellings American ("harbour" and "harbor")."""
+    "cold hearted" are heard alike), punctuation dropped, digits spelled out ("8" and "eight"), symbols said
+    ("*" and "star", "50%" and "fifty percent"), homophones one spelling ("two" and "to"), British spellings
+    American ("harbour" and "harbor")."""
     out: list[str] = []
     for word in words:
+        if word.strip() in _SAID_FOR:
+            out.append(_SAID_FOR[word.strip()])
+            continue
         for part in re.split(r"[-\s]+", normalize_token(word)):
             digits = part.isascii() and part.isdigit()  # "²" is a digit to Python, not to cardinal()
             spoken = cardinal(part).replace("-", " ").split() if digits else [part] if part else []
             out += [_SOUNDS_ALIKE.get(w, spelling_key(w)) for w in spoken]
+        out += ["percent"] if word.rstrip(".,;:!?)\"'").endswith("%") and len(word.strip()) > 1 else []
     return out
 
 
