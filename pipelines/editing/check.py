@@ -215,6 +215,7 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
     kept: tuple[list[str], list[str]] = (comparable(left), comparable(right))
     unclear: bool | None = None  # whether the recogniser mishears the unedited window (heard once, when one fails)
 
+    other = None if other == window else other  # (a short recording: both reach its ends) heard once is enough
     near = list(left[-OTHER_WORDS:]), list(right[:OTHER_WORDS])  # the kept words `other` holds
     other_kept: list[tuple[list[str], list[str]] | None] = []  # them as heard in `other` unedited (None: misheard)
 

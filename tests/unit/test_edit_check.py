@@ -134,6 +134,11 @@ def test_the_other_window_does_not_judge_where_the_recogniser_mishears_it_unedit
     (start, end), check = check_deletion(audio, (0.0, 2.5), [0.95], [1.55], ["alpha"], ["bravo"], ["charlie"], hear,
                                          crossfade_s=0.01, other=(0.5, 2.0))
     assert check.ok and (start, end) == (0.95, 1.55) and check.tries == 1 and check.heard == "alpha charlie"
+    pieces: list[float] = []  # a second window that is the first (a short recording) is not heard again
+    check_deletion(audio, (0.0, 2.5), [0.95], [1.55], ["alpha"], ["bravo"], ["charlie"],
+                   lambda piece: pieces.append(piece.duration) or hear_tones(piece), crossfade_s=0.01,
+                   other=(0.0, 2.5))
+    assert len(pieces) == 1
 
 
 def test_a_clipped_neighbour_moves_the_cut_away_from_it() -> None:
