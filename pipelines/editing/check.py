@@ -215,31 +215,35 @@ def check_deletion(audio: Audio, window: tuple[float, float], starts: Sequence[f
     kept: tuple[list[str], list[str]] = (comparable(left), comparable(right))
     unclear: bool | None = None  # whether the recogniser mishears the unedited window (heard once, when one fails)
 
-    other = None if other == window else other  # (a short recording: both reach its ends) heard once is enough
-    near = list(left[-OTHER_WORDS:]), list(right[:OTHER_WORDS])  # the kept words `other` holds
-    other_kept: list[tuple[list[str], list[str]] | None] = []  # them as heard in `other` unedited (None: misheard)
+    # the second window, trimmed once (None where it is the first: a short recording, both reach its ends), the
+    # kept words it holds, and whether they were heard in it unedited yet (once, when a version fails there)
+    other_piece = trim(audio, *other) if other is not None and other != window else None
+    other_start = other[0] if other is not None else 0.0
+    other_kept: tuple[list[str], list[str]] = (list(left[-OTHER_WORDS:]), list(right[:OTHER_WORDS]))
+    other_heard_unedited = False
 
-    def edited(at: tuple[float, float], cuts: tuple[float, float]) -> Audio:
-        return apply_splices(trim(audio, *at), [Splice(max(0.0, cuts[0] - at[0]), max(0.0, cuts[1] - at[0]))],
-                             crossfade_s).audio
+    def edited(at: Audio, start: float, cuts: tuple[float, float]) -> Audio:
+        return apply_splices(at, [Splice(max(0.0, cuts[0] - start), max(0.0, cuts[1] - start))], crossfade_s).audio
 
     def listen(cuts: tuple[float, float], source: str) -> tuple[SeamCheck, tuple[str, ...], bool]:
         """One version heard: its check, the moves its fault points to, and whether a trace's side is known."""
-        nonlocal kept, unclear
-        heard = hear(edited(window, cuts))
+        nonlocal kept, unclear, other_piece, other_kept, other_heard_unedited
+        heard = hear(edited(piece, lo, cuts))
         verdict, moves, sided = _diagnosis(heard, *kept, removed)
         if verdict != "clean" and unclear is None:
             # the words as the recogniser hears them in the unedited window become what it should hear around
             # the cut: a word the transcript has wrong ("Anth" for "Aunt") would otherwise fail every version
             kept, unclear = kept_as_heard(left, removed, right, hear(piece))
             verdict, moves, sided = _diagnosis(heard, *kept, removed)
-        if verdict == "clean" and other is not None and other_kept != [None]:
-            heard_there = hear(edited(other, cuts))
-            if not other_kept and _diagnosis(heard_there, *near, removed)[0] != "clean":
-                as_heard, mishears = kept_as_heard(near[0], removed, near[1], hear(trim(audio, *other)))
-                other_kept.append(None if mishears else as_heard)
-            judged = other_kept[0] if other_kept else near
-            if judged is not None and (found := _diagnosis(heard_there, *judged, removed))[0] != "clean":
+        if verdict == "clean" and other_piece is not None:
+            heard_there = hear(edited(other_piece, other_start, cuts))
+            found = _diagnosis(heard_there, *other_kept, removed)
+            if found[0] != "clean" and not other_heard_unedited:  # as in the first window, and it may not judge
+                other_heard_unedited = True
+                other_kept, mishears = kept_as_heard(other_kept[0], removed, other_kept[1], hear(other_piece))
+                other_piece = None if mishears else other_piece  # a window misheard unedited is not heard again
+                found = _diagnosis(heard_there, *other_kept, removed)
+            if other_piece is not None and found[0] != "clean":
                 heard, (verdict, moves, sided) = heard_there, found
         check = SeamCheck(verdict, expected, " ".join(heard), len(versions) + 1, source)
         # a version where the removed words are still heard whole ranks below every other

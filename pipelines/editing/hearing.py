@@ -36,7 +36,7 @@ def comparable(words: Sequence[str]) -> list[str]:
             digits = part.isascii() and part.isdigit()  # "²" is a digit to Python, not to cardinal()
             spoken = cardinal(part).replace("-", " ").split() if digits else [part] if part else []
             out += [_SOUNDS_ALIKE.get(w, spelling_key(w)) for w in spoken]
-        out += ["percent"] if word.rstrip(".,;:!?)\"'").endswith("%") and len(word.strip()) > 1 else []
+        out += ["percent"] if word.rstrip(".,;:!?)\"'").endswith("%") else []
     return out
 
 
