@@ -214,7 +214,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
     clicks: list[float] = []
     seconds = {"delete_checked": [], "delete_unchecked": [], "speak": []}
     verdicts: dict[str, int] = {}
-    kept_cuts: dict[str, int] = {}  # where the kept cuts of checked deletions came from: plan, search, alignment
+    kept_cuts: dict[str, int] = {}  # where checked deletions' kept cuts came from: plan, search, alignment, respoken
     kept_tries: dict[str, int] = {}  # which try of new words was kept ("0": the first), and whether the judge heard it
     truths = exact_transcripts()
     wers: dict[str, list[float]] = {"original": [], "edited": []}

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from contextlib import nullcontext
 from typing import Any, Callable, ContextManager, Sequence, cast
 
-import numpy as np
-
 from pipelines import audio as au
 from pipelines.base import Transcript, VoicePrompt, Word
 from pipelines.cancel import CancelToken, checkpoint
 from pipelines.catalog import Engine
-from pipelines.editing import (EditResult, Splice, SpokenAligner, SynthesisRequest, Synthesize, TranscriptEditor,
-                               WordEdit, apply_splices, fade, highlight, insert_silence, join_takes, seam_click_ratio,
+from pipelines.editing import (EditResult, SpokenAligner, SynthesisRequest, Synthesize, TranscriptEditor,
+                               WordEdit, fade, highlight, insert_silence, join_takes, seam_click_ratio,
                                new_words_heard, speak_in_context, trim)
 from pipelines.languages import check_language
 from pipelines.manager import ModelManager
@@ -35,6 +33,8 @@ from storage import NewTake, NewTranscript, NotFoundError, Store, Take, TakeTran
 
 from .config import Settings
 from .edit_limits import check_edit_length, check_new_words
+from .edit_notices import seam_notices
+from .waveform_input import cut_region, seconds_value
 from .quotas import Quotas
 from .media import TRANSCRIBER, Media, Progress, stepper
 from .ownership import take_in
@@ -147,6 +147,7 @@ class Edit:
         edits = editor.plan(transcript, edited_text or "")
         check_new_words(transcript, edits)
         notices: list[str] = []
+        voice_notices: list[str] = []  # which voice says new words, if any were said
         synthesize = None
         check_seed(seed)
         base_seed = random_seed() if seed is None else int(seed)
@@ -159,19 +160,20 @@ class Edit:
             new_words = " ".join(e.new_text for e in edits if e.new_text)
             check_language(new_words, engine.languages, engine.name)
             charge = self.quotas.charged(len(new_words))  # the spoken words count, as in Speak
+        elif check and engine_id:  # deletions alone: the engine only says the kept words beside one no cut leaves
+            engine = self._respeaking_engine(engine_id, transcript.language)  # clean (TranscriptEditor._respeak)
         with charge:
             if engine is not None:
                 checkpoint(cancel)
-                synthesize, notice = self._synthesizer(take, original, engine, base_seed, progress, cancel,
-                                                       match_voice=match_voice, hear=hear)
-                if notice:
-                    notices.append(notice)
+                synthesize = self._synthesizer(take, original, engine, base_seed, progress, cancel,
+                                               match_voice=match_voice, hear=hear, notices=voice_notices)
             step = stepper(progress)
             step(0.3, "editing")
             result = TranscriptEditor(synthesize, hear=hear, align=align).apply(original, transcript, edited_text)
             checkpoint(cancel)
             scores = self._scores(take, original, result)
-            notices += seam_notices(result)
+            engine = engine if any(e.kind != "delete" for e in result.edits) else None  # words were spoken
+            notices += (voice_notices if engine else []) + seam_notices(result)
             parameters: dict[str, Any] = {
                 "edits": [e.to_dict() for e in result.edits],
                 "source_take": take.id,
@@ -202,11 +204,12 @@ class Edit:
             raise ValueError(f"Unknown waveform edit {operation!r}; choose one of {', '.join(WAVEFORM_OPERATIONS)}.")
         take = take_in(self.store, take_id, project_id)
         audio = self.media.editable_audio(take)
-        start, end, seconds = _number(start, "start"), _number(end, "end"), _number(seconds, "seconds")
+        start, end = seconds_value(start, "start"), seconds_value(end, "end")
+        seconds = seconds_value(seconds, "seconds")
         if operation == "trim":
             edited = trim(audio, start, end)
         elif operation == "cut":
-            edited = _cut(audio, start, end)
+            edited = cut_region(audio, start, end)
         elif operation == "silence":
             edited = insert_silence(audio, start, seconds).audio
         else:
@@ -224,7 +227,7 @@ class Edit:
         takes = [take_in(self.store, i, project_id) for i in ids]
         if len({t.project_id for t in takes}) != 1:
             raise ValueError("Takes from different projects cannot be joined.")
-        gap_s = _number(gap_s, "gap")
+        gap_s = seconds_value(gap_s, "gap")
         if gap_s > 10:
             raise ValueError(f"The gap between takes can be at most 10 s, got {gap_s}.")
         joined = join_takes([self.media.editable_audio(t) for t in takes], gap_s=gap_s).audio
@@ -276,6 +279,17 @@ class Edit:
             return None
         return languages[0] if len(languages) == 1 and languages[0] != "*" else None
 
+    def _respeaking_engine(self, engine_id: str, language: str | None) -> Engine | None:
+        """The engine that may say the kept words beside a deletion, or None where it cannot say them at once
+        (not listed, not on this machine, another language): the deletion is then kept as its cuts leave it."""
+        try:
+            engine = self.media.engine(engine_id, "speak")
+        except ValueError:
+            return None
+        spoken = {code.split("-")[0].lower() for code in engine.languages}
+        here = engine.package_installed() if engine.embedded else self.models.cached(engine)
+        return engine if here and ("*" in spoken or (language or "en").split("-")[0].lower() in spoken) else None
+
     def _speak_engine(self, engine_id: str | None) -> Engine:
         if not engine_id:
             raise ValueError("Inserted or replaced words must be spoken by an engine: choose one.")
@@ -284,30 +298,42 @@ class Edit:
     def _synthesizer(self, take: Take, original: au.Audio, engine: Engine, base_seed: int,
                      progress: Progress | None, cancel: CancelToken | None = None,
                      match_voice: bool = True, hear: Callable[[au.Audio], list[str]] | None = None,
-                     ) -> tuple[Synthesize, str | None]:
-        """The callback that speaks inserted words in the recording's voice, and a notice for the user. A voice
-        that marks its phrases (Piper) says them between their neighbouring words, cut out after (in_context.py).
-        With `hear`, matched words said alone that the recogniser cannot make out are spoken unmatched instead, if
-        those it can; the editor's later tries (after the words were not heard in place) say them the other ways
-        SAYINGS lists."""
-        pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
-        options: dict[str, Any] = {}
-        notice = None
-        matched = self._recording_match(engine, take, original) if match_voice else None
-        if matched is not None:
-            options["speaker"] = matched.speaker
-            notice = (f"{engine.name} is not a cloner: inserted words use its built-in voice '{matched.speaker}' "
-                      "matched to this recording (pitch, timbre and speaking rate): matched, not cloned.")
-        elif not engine.clones:
-            prompt = self._recording_prompt(take, original, progress)
-            match = self.matcher.closest_speaker(engine.id, prompt)
-            options["speaker"] = match.speaker
-            notice = (f"{engine.name} is not a cloner: inserted words use its built-in voice "
-                      f"'{match.speaker}', the closest to this recording (similarity {match.similarity:.2f}).")
+                     notices: list[str] | None = None) -> Synthesize:
+        """The callback that speaks inserted words in the recording's voice. A voice that marks its phrases
+        (Piper) says them between their neighbouring words, cut out after (in_context.py). With `hear`, matched
+        words said alone that the recogniser cannot make out are spoken unmatched instead, if those it can; the
+        editor's later tries (after the words were not heard in place) say them the other ways SAYINGS lists.
+        The engine is loaded and the voice matched on the first call (an edit of deletions alone may never make
+        one), which adds the notice for the user (which voice speaks) to `notices`."""
+        setup: list[tuple[SpeakPipeline, dict[str, Any], RecordingMatch | None]] = []
+
+        def ready() -> tuple[SpeakPipeline, dict[str, Any], RecordingMatch | None]:
+            if setup:
+                return setup[0]
+            pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
+            options: dict[str, Any] = {}
+            notice = None
+            matched = self._recording_match(engine, take, original) if match_voice else None
+            if matched is not None:
+                options["speaker"] = matched.speaker
+                notice = (f"{engine.name} is not a cloner: new words use its built-in voice '{matched.speaker}' "
+                          "matched to this recording (pitch, timbre and speaking rate): matched, not cloned.")
+            elif not engine.clones:
+                prompt = self._recording_prompt(take, original, progress)
+                match = self.matcher.closest_speaker(engine.id, prompt)
+                options["speaker"] = match.speaker
+                notice = (f"{engine.name} is not a cloner: new words use its built-in voice "
+                          f"'{match.speaker}', the closest to this recording (similarity {match.similarity:.2f}).")
+            if notice and notices is not None:
+                notices.append(notice)
+            setup.append((pipeline, options, matched))
+            return setup[0]
+
         counter = iter(range(1_000_000))
 
         def synthesize(request: SynthesisRequest) -> tuple[au.Audio, dict[str, Any]]:
             checkpoint(cancel)
+            pipeline, options, matched = ready()
             seed = chunk_seed(base_seed, next(counter))
             voice = None
             if engine.clones:
@@ -340,7 +366,7 @@ class Edit:
                 call["matched_to_recording"] = match if keep else False
             return speech, {"engine_id": engine.id, "seed": seed, "attempt": request.attempt, **call}
 
-        return synthesize, notice
+        return synthesize
 
     def _recording_match(self, engine: Engine, take: Take, original: au.Audio) -> RecordingMatch | None:
         """The voice matcher set up for this recording, or None: a cloner, no matcher installed, or too little
@@ -404,22 +430,6 @@ class Edit:
         return scores
 
 
-def seam_notices(result: EditResult) -> list[str]:
-    """The check's verdicts the person should read: a line per edit not heard as intended, or one line
-    saying all were."""
-    checked = [(e, e.check) for e in result.edits if e.check is not None]
-    if not checked:
-        return []
-    faults = [check.message(f"{e.kind.capitalize()} “{e.old_text or e.new_text}”")
-              for e, check in checked if not check.ok]
-    respoken = [f"“{e.new_text}” is said whole: the new words were heard only when said with the kept word "
-                "either side, which is re-spoken too. Listen to it." for e, check in checked
-                if check.cuts == "neighbours"]
-    if faults:
-        return faults + respoken
-    return [f"Seam check: all {len(checked)} edit(s) heard as intended by the recogniser.", *respoken]
-
-
 def to_transcript(stored: TakeTranscript) -> Transcript:
     words = tuple(Word(text, start, end, confidence) for text, start, end, confidence in stored.words)
     return Transcript(text=stored.text, words=words, language=stored.language)
@@ -427,21 +437,3 @@ def to_transcript(stored: TakeTranscript) -> Transcript:
 
 def _word_rows(words: Sequence[Word]) -> list[tuple[str, float, float, float]]:
     return [(w.text, float(w.start), float(w.end), float(w.confidence)) for w in words]
-
-
-def _cut(audio: au.Audio, start: float, end: float) -> au.Audio:
-    if not 0 <= start < end <= audio.duration:
-        raise ValueError(f"Choose a region inside the take (0 to {audio.duration:.2f} s) with start before end.")
-    if start == 0 and end >= audio.duration:
-        raise ValueError("That cut would remove the whole take.")
-    return apply_splices(audio, [Splice(start, end)]).audio
-
-
-def _number(value: Any, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name.capitalize()} must be a number of seconds, got {value!r}.") from None
-    if not np.isfinite(number) or number < 0:
-        raise ValueError(f"{name.capitalize()} must be zero or more seconds, got {value!r}.")
-    return number

@@ -59,7 +59,8 @@ class SeamCheck:
     heard: str
     tries: int = 1  # versions of the edit heard before this one was kept
     cuts: str = "plan"  # a deletion's kept cuts: "plan", "search" (moved to the signal's dips), "alignment" (align.py);
-    # new words' cuts: "plan", or "moved" past a trace heard beside them
+    # new words' cuts: "plan", or "moved" past a trace heard beside them; both: "neighbours" (said with the kept word
+    # either side, neighbours.py); a deletion no cut left clean, made so: "respoken" (its edit is then a replacement)
     extra_side: str = ""  # an "extra" heard only "before" or only "after" the new words (check_speech)
 
     @property

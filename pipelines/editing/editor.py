@@ -34,7 +34,8 @@ from .check import (NEIGHBOURS, OTHER_PAD_S, OTHER_WORDS, WINDOW_PAD_S, Hear, Se
 from .diff import (EditError, WordEdit, align_words, attach_punctuation, diff_words, join_words, normalize_token,
                    tokens, word_units)
 from .neighbours import by_length, spread_over, with_neighbours
-from .records import AppliedEdit, EditResult, SynthesisRequest, Synthesize, heard_score
+from .records import AppliedEdit, EditResult, Synthesize, heard_score
+from .request import synthesis_request
 from .roomtone import match_to_context, room_tone
 from .seams import low_energy_point
 from .splice import MAX_CROSSFADE_S, Splice, SpliceResult, apply_splices, fade, trim
@@ -42,8 +43,6 @@ from .splice import MAX_CROSSFADE_S, Splice, SpliceResult, apply_splices, fade, 
 __all__ = ["TranscriptEditor", "SPEECH_TRIES"]
 
 CONTEXT_S = 2.0  # speech either side of an edit that inserted speech is matched to
-CONTEXT_WORDS = 10  # words of text either side given to the engine
-PROMPT_MIN_S, PROMPT_MAX_S = 3.0, 10.0  # voice prompt length cloners work well with
 TRIM_PAD_S = 0.02  # synthesized speech is trimmed to its sound plus this (faded), dropping the engine's silence...
 PAUSE_S = 0.05  # ...and gets this much room tone either side: the short pause between words in running speech
 _EDGE_FADE_S = 0.01
@@ -61,7 +60,6 @@ SPEECH_TRIES = 4
 # New words must be heard with each of these spans of the recording either side of them (check_speech):
 # words only just made out are heard with one and not with the other.
 SPEECH_WINDOWS_S = (1.0, 0.5)
-_DEFAULT_RATE = 2.5  # words per second of conversational English, when the recording can't tell
 
 
 @dataclass(frozen=True)
@@ -175,21 +173,35 @@ class TranscriptEditor:
             retried = self._assemble(audio, words, again)
             if heard_score(retried[1]) > heard_score(applied):
                 planned, (spliced, applied) = again, retried  # kept only if heard better: else the first try stays
-        for k in range(len(planned)):  # never heard: said once more with the kept word either side (as heard now)
-            a = applied[k]
-            wide = (with_neighbours(planned[k].edit, words, [p.edit for p in planned])
-                    if a.kind != "delete" and a.check and a.check.verdict == "not heard" else None)
+        respoken: dict[int, int] = {}  # deletions made by saying the kept words either side: the search's tries
+        for k in range(len(planned)):  # new words never heard, or a deletion no cut leaves clean: said (once more)
+            a = applied[k]  # with the kept word either side, as heard now; a deletion's only if then heard clean
+            wide = with_neighbours(planned[k].edit, words, [p.edit for p in planned]) if self._respeak(a) else None
             if wide is not None:
                 again = [*planned[:k], self._plan_speech(audio, words, wide, widened=True), *planned[k + 1:]]
-                if heard_score((widened := self._assemble(audio, words, again))[1]) > heard_score(applied):
+                widened = self._assemble(audio, words, again)
+                check = widened[1][k].check
+                if heard_score(widened[1]) > heard_score(applied) and (a.kind != "delete" or (check and check.ok)):
+                    respoken.update({k: a.check.tries} if a.kind == "delete" and a.check else {})
                     planned, (spliced, applied) = again, widened
-        applied = tuple(a if a.kind == "delete" or a.check is None else dataclasses.replace(  # tries: the first, each
-            a, check=dataclasses.replace(a.check, tries=1 + way + once + p.widened,  # other way, a move, neighbours
-                                         cuts="neighbours" if p.widened else "moved" if p.moved else "plan"))
-            for a, p, way, once in zip(applied, planned, ways, moved_once))
+        recorded = []
+        for k, (a, p) in enumerate(zip(applied, planned)):
+            if a.kind != "delete" and a.check is not None:
+                tries, cuts = _tries_and_cuts(p, ways[k], moved_once[k], respoken.get(k))
+                a = dataclasses.replace(a, check=dataclasses.replace(a.check, tries=tries, cuts=cuts))
+            recorded.append(a)
+        applied = tuple(recorded)
         new_words = self._result_words(words, edited_text, applied, spliced)
         return EditResult(audio=spliced.audio, edits=applied, seams=spliced.seams, words=new_words,
                           text=" ".join(tokens(edited_text)), splice=spliced)
+
+    def _respeak(self, applied: AppliedEdit) -> bool:
+        """Whether an edit gets its last try, said with the kept word either side (neighbours.py): new words not
+        heard, or a deletion whose every cut left a trace or clipped a neighbour (with an engine to say them)."""
+        check = applied.check
+        if applied.kind == "delete":
+            return self.synthesize is not None and check is not None and check.verdict in ("remnant", "clipped")
+        return check is not None and check.verdict == "not heard"
 
     def _assemble(self, audio: Audio, words: Sequence[Word],
                   planned: Sequence[_Planned]) -> tuple[SpliceResult, tuple[AppliedEdit, ...]]:
@@ -313,7 +325,7 @@ class TranscriptEditor:
                 # the old words go as a deletion's do (heard, cuts searched): Whisper's edges are often 50-100 ms
                 # off, and a trace left beside the new words is heard as one ("harbour" for "bring": "harbour and")
                 (start, end), _ = self._checked_cuts(audio, words, i, j, (start, end), (lo1, hi1), (lo2, hi2))
-        request = dataclasses.replace(self._request(audio, words, edit), attempt=attempt)
+        request = dataclasses.replace(synthesis_request(audio, words, edit), attempt=attempt)
         assert self.synthesize is not None
         result = self.synthesize(request)
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Audio)):
@@ -346,53 +358,6 @@ class TranscriptEditor:
         right = trim(audio, end, min(audio.duration, end + CONTEXT_S)).samples
         return Audio(np.concatenate([left, right]), audio.sample_rate)
 
-    def _request(self, audio: Audio, words: Sequence[Word], edit: WordEdit) -> SynthesisRequest:
-        i, j = edit.start, edit.end
-        before = join_words(words[max(0, i - CONTEXT_WORDS): i])
-        after = join_words(words[j: j + CONTEXT_WORDS])
-        prompt, prompt_text = self._prompt(audio, words, i, j)
-        return SynthesisRequest(text=edit.new_text, before=before, after=after, prompt=prompt,
-                                prompt_text=prompt_text, words_per_second=self._rate(words, i, j))
-
-    @staticmethod
-    def _prompt(audio: Audio, words: Sequence[Word], i: int, j: int) -> tuple[Audio, str]:
-        """A run of whole, unedited words next to the edit lasting PROMPT_MIN_S to PROMPT_MAX_S (the words
-        before it preferred: what leads into the edit), or the longest run there is."""
-        def run(indices: range) -> list[int]:
-            picked: list[int] = []
-            for k in indices:
-                span = [*picked, k]
-                if max(words[m].end for m in span) - min(words[m].start for m in span) > PROMPT_MAX_S:
-                    break
-                picked.append(k)
-                if words[max(picked)].end - words[min(picked)].start >= PROMPT_MIN_S:
-                    break
-            return sorted(picked)
-
-        def length(run_: list[int]) -> float:
-            return words[run_[-1]].end - words[run_[0]].start if run_ else 0.0
-
-        left, right = run(range(i - 1, -1, -1)), run(range(j, len(words)))
-        chosen = left if length(left) >= PROMPT_MIN_S or length(left) >= length(right) else right
-        if not chosen:  # every word is being replaced: the recording itself is the best prompt there is
-            chosen = run(range(len(words)))
-        starts = {unit[0] for unit in word_units(words)}
-        while chosen[0] not in starts:  # never start the prompt on a piece split off a word
-            chosen.insert(0, chosen[0] - 1)
-        start = max(0.0, words[chosen[0]].start - 0.05)
-        end = min(audio.duration, words[chosen[-1]].end + 0.05)
-        return trim(audio, start, end), join_words([words[k] for k in chosen])
-
-    @staticmethod
-    def _rate(words: Sequence[Word], i: int, j: int) -> float:
-        """Words per second over up to CONTEXT_WORDS unedited words either side (pauses included)."""
-        count, seconds = 0, 0.0
-        for run_ in (words[max(0, i - CONTEXT_WORDS): i], words[j: j + CONTEXT_WORDS]):
-            if len(run_) >= 2:
-                count += len(run_)
-                seconds += run_[-1].end - run_[0].start
-        return count / seconds if count and seconds > 0 else _DEFAULT_RATE
-
     # -- the result's transcript
 
     def _result_words(self, words: Sequence[Word], edited_text: str, applied: Sequence[AppliedEdit],
@@ -417,8 +382,8 @@ class TranscriptEditor:
             if not new:
                 continue
             timed += [(token, a, b, 1.0) for token, (a, b) in zip(new, by_length(new, _said(edit)))]
-        for edit in [e for e in applied if e.check and e.check.cuts == "neighbours"]:  # kept words re-spoken with
-            timed = spread_over(timed, (edit.out_start, edit.out_end), _said(edit))  # new ones: where said now
+        for edit in [e for e in applied if e.check and e.check.cuts in ("neighbours", "respoken")]:  # kept words
+            timed = spread_over(timed, (edit.out_start, edit.out_end), _said(edit))  # re-spoken: where said now
         out_words = [Word(text, start, end, confidence) for text, start, end, confidence in timed]
         return tidy_words(attach_punctuation(out_words, raw), spliced.audio.duration)
 
@@ -434,6 +399,14 @@ class TranscriptEditor:
                 if candidate is not None:
                     mapped = candidate
         return mapped if mapped is not None else 0.0
+
+
+def _tries_and_cuts(planned: _Planned, way: int, moved: bool, deletion_tries: int | None) -> tuple[int, str]:
+    """How many versions of an edit's new words were heard (the first, each other way, a move, with neighbours;
+    for a deletion said again, its search's and that one) and where the kept one's cuts came from."""
+    if deletion_tries is not None:
+        return deletion_tries + 1, "respoken"
+    return 1 + way + moved + planned.widened, "neighbours" if planned.widened else "moved" if planned.moved else "plan"
 
 
 def _said(edit: AppliedEdit) -> tuple[float, float]:

@@ -177,7 +177,7 @@ def test_the_seam_notice_says_when_kept_words_were_re_spoken_with_new_ones():
     from pipelines.audio import Audio
     from pipelines.editing import AppliedEdit, EditResult
     from pipelines.editing.check import SeamCheck
-    from studio.edit import seam_notices
+    from studio.edit_notices import seam_notices
 
     def result(*checks: SeamCheck) -> EditResult:
         edits = tuple(AppliedEdit("replace", "the forward ten", "the harbour ten", 0.1, 0.9, 0.1, 1.0, check=c)
@@ -192,3 +192,37 @@ def test_the_seam_notice_says_when_kept_words_were_re_spoken_with_new_ones():
     assert notices[1].startswith("“the harbour ten” is said whole") and "re-spoken" in notices[1]
     failed = seam_notices(result(dataclasses.replace(plain, verdict="not heard"), respoken))
     assert "not heard" in failed[0] and "re-spoken" in failed[1] and len(failed) == 2
+
+
+def test_the_seam_notice_says_when_a_deletion_was_made_by_saying_the_kept_words_again():
+    from pipelines.audio import Audio
+    from pipelines.editing import AppliedEdit, EditResult
+    from pipelines.editing.check import SeamCheck
+    from studio.edit_notices import seam_notices
+
+    check = SeamCheck("clean", "was here", "was here", tries=5, cuts="respoken")
+    edit = AppliedEdit("replace", "was not here", "was here", 0.1, 0.9, 0.1, 0.7, check=check)
+    notices = seam_notices(EditResult(Audio(np.zeros(1600, np.float32), 16000), (edit,), (), (), ""))
+    assert notices[0].startswith("Seam check: all 1") and len(notices) == 2
+    assert notices[1].startswith("“was not here” became “was here” said again") and "no cut" in notices[1]
+
+
+def test_a_deletion_may_be_said_again_only_by_an_engine_here_that_speaks_the_recordings_language(studio):
+    respeaking = studio.edit._respeaking_engine
+    assert respeaking(FAKE_ENGINE, "en").id == FAKE_ENGINE  # tiny local weights count as here
+    assert respeaking("piper-joe-embedded", "en").id == "piper-joe-embedded"  # embedded
+    assert respeaking("piper-joe-embedded", "de") is None  # an English voice does not say German words
+    assert respeaking("no-such-engine", "en") is None and respeaking("whisper-base-embedded", "en") is None
+    assert respeaking("dia-1.6b", "en") is None  # Hub weights not downloaded: a deletion never waits for them
+
+
+def test_the_edit_summary_marks_an_edit_whose_kept_words_were_said_again(studio, take):
+    from studio.ui.edit import edit_summary
+
+    words = TEXT.split()
+    outcome = studio.edit.apply(take.id, " ".join(words[:3] + words[4:]))
+    [edit] = outcome.result.edits
+    assert edit.check is not None and "said again" not in edit_summary(outcome)
+    respoken = dataclasses.replace(edit, check=dataclasses.replace(edit.check, verdict="clean", cuts="respoken"))
+    shown = dataclasses.replace(outcome, result=dataclasses.replace(outcome.result, edits=(respoken,)))
+    assert "| clean: “" in edit_summary(shown) and "(kept words said again) |" in edit_summary(shown)

@@ -517,3 +517,72 @@ def test_a_neighbour_heard_with_more_on_the_seams_side_is_a_remnant_not_a_near_m
     assert junction_heard(["why", "they're", "on"], ["why", "they"], ["on"]) == "remnant"
     assert junction_heard(["advertisement", "hadn't", "to"], ["advertisement", "had"], ["to"]) == "remnant"
     assert junction_heard(["why", "they", "on"], ["why", "they"], ["on"]) == "clean"
+
+
+def joined_when_close(within_s: float = 0.15):
+    """A recogniser that hears "alpha" and "charlie" said less than `within_s` apart as one other word, "garbled"
+    (a join so fluent no cut parts it: "was" left before the "n" of "not" heard as "wasn't")."""
+    frame = int(0.02 * RATE)
+
+    def heard(piece: Audio) -> list[str]:
+        loud = [float(np.sqrt(np.mean(piece.samples[k * frame:(k + 1) * frame] ** 2))) >= 0.05
+                for k in range(piece.num_samples // frame)]
+        edges = [0, *[k for k in range(1, len(loud)) if loud[k] != loud[k - 1]], len(loud)]
+        sounds = [(a, b) for a, b in zip(edges, edges[1:]) if loud[a]]  # frames of each stretch of sound
+        out: list[tuple[str, int, int]] = []  # each word heard, with the sound it was heard in
+        for a, b in sounds:
+            out += [(w, a, b) for w in hear_tones(trim(piece, a * 0.02, b * 0.02))]
+        words = [w for w, _, _ in out]
+        for k in range(len(out) - 1):
+            if words[k:k + 2] == ["alpha", "charlie"] and (out[k + 1][1] - out[k][2]) * 0.02 < within_s:
+                return words[:k] + ["garbled"] + words[k + 2:]
+        return words
+    return heard
+
+
+def test_a_deletion_no_cut_leaves_clean_is_made_by_saying_the_kept_words_either_side_again() -> None:
+    # pauses of 50 ms: whatever the cuts, "alpha" and "charlie" end up too close and are heard run together
+    audio = tone_speech([("alpha", 0.2, 0.7), ("bravo", 0.75, 1.25), ("charlie", 1.3, 1.8), ("delta", 1.85, 2.3)],
+                        2.6)
+    words = tuple(Word(w, a, b) for w, a, b in [("alpha", 0.2, 0.7), ("bravo", 0.75, 1.25), ("charlie", 1.3, 1.8),
+                                                 ("delta", 1.85, 2.3)])
+    transcript = Transcript(text="alpha bravo charlie delta", words=words)
+    hear = joined_when_close()
+    said: list[str] = []
+
+    def synthesize(request: SynthesisRequest) -> tuple[Audio, dict]:
+        said.append(request.text)
+        spans = [(w, 0.05 + 0.6 * k, 0.45 + 0.6 * k) for k, w in enumerate(request.text.split())]  # clear pauses
+        return tone_speech(spans, 0.6 * len(spans)), {"engine_id": "tones"}
+
+    alone = TranscriptEditor(hear=hear).apply(audio, transcript, "alpha charlie delta")  # no engine: as cut
+    assert alone.edits[0].kind == "delete" and alone.edits[0].check is not None and not alone.edits[0].check.ok
+    result = TranscriptEditor(synthesize, hear=hear).apply(audio, transcript, "alpha charlie delta")
+    [edit] = result.edits
+    assert said == ["alpha charlie"] and hear(result.audio) == ["alpha", "charlie", "delta"]
+    assert (edit.kind, edit.old_text, edit.new_text) == ("replace", "alpha bravo charlie", "alpha charlie")
+    assert edit.check is not None and edit.check.ok and edit.check.cuts == "respoken"
+    assert edit.check.tries == alone.edits[0].check.tries + 1  # the deletion's search, and this
+    assert [w.text for w in result.words] == ["alpha", "charlie", "delta"]
+    assert edit.out_start <= result.words[0].start < result.words[1].start < result.words[1].end <= edit.out_end
+    assert result.words[2].start >= edit.out_end - 1e-6  # "delta" kept after the re-spoken words
+
+
+def test_a_deletion_is_left_as_cut_when_its_words_said_again_are_not_heard_clean_either() -> None:
+    audio = tone_speech([("alpha", 0.2, 0.7), ("bravo", 0.75, 1.25), ("charlie", 1.3, 1.8), ("delta", 1.85, 2.3)],
+                        2.6)
+    words = tuple(Word(w, a, b) for w, a, b in [("alpha", 0.2, 0.7), ("bravo", 0.75, 1.25), ("charlie", 1.3, 1.8),
+                                                 ("delta", 1.85, 2.3)])
+    said: list[str] = []
+
+    def synthesize(request: SynthesisRequest) -> tuple[Audio, dict]:  # says them run together too
+        said.append(request.text)
+        spans = [(w, 0.05 + 0.45 * k, 0.45 + 0.45 * k) for k, w in enumerate(request.text.split())]
+        return tone_speech(spans, 0.45 * len(spans) + 0.1), {"engine_id": "tones"}
+
+    result = TranscriptEditor(synthesize, hear=joined_when_close()).apply(
+        audio, Transcript(text="alpha bravo charlie delta", words=words), "alpha charlie delta")
+    [edit] = result.edits
+    assert said == ["alpha charlie"] and (edit.kind, edit.old_text, edit.new_text) == ("delete", "bravo", "")
+    assert edit.check is not None and edit.check.verdict in ("remnant", "clipped") and edit.check.cuts != "respoken"
+    assert np.array_equal(result.audio.samples[:int(0.7 * RATE)], audio.samples[:int(0.7 * RATE)])  # nothing said
