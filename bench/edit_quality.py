@@ -314,6 +314,7 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
         "wer_edits": len(wers["edited"]),
         "worst_seam_click": round(max(clicks), 3) if clicks else None,
         "delete_s": round(mean(seconds["delete_checked"]), 3) if seconds["delete_checked"] else None,
+        "delete_max_s": round(max(seconds["delete_checked"]), 3) if seconds["delete_checked"] else None,
         "delete_unchecked_s": round(mean(seconds["delete_unchecked"]), 3) if seconds["delete_unchecked"] else None,
         "insert_s": round(mean(seconds["speak"]), 3) if seconds["speak"] else None,
     }
