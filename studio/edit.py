@@ -10,6 +10,7 @@ the new take's `inserted_similarity` score says how alike the inserted words sou
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from contextlib import nullcontext
 from typing import Any, Callable, ContextManager, Sequence, cast
@@ -305,11 +306,8 @@ class Edit:
         editor's later tries (after the words were not heard in place) say them the other ways SAYINGS lists.
         The engine is loaded and the voice matched on the first call (an edit of deletions alone may never make
         one), which adds the notice for the user (which voice speaks) to `notices`."""
-        setup: list[tuple[SpeakPipeline, dict[str, Any], RecordingMatch | None]] = []
-
+        @functools.cache
         def ready() -> tuple[SpeakPipeline, dict[str, Any], RecordingMatch | None]:
-            if setup:
-                return setup[0]
             pipeline = cast(SpeakPipeline, self.models.get(engine.id, progress))
             options: dict[str, Any] = {}
             notice = None
@@ -326,8 +324,7 @@ class Edit:
                           f"'{match.speaker}', the closest to this recording (similarity {match.similarity:.2f}).")
             if notice and notices is not None:
                 notices.append(notice)
-            setup.append((pipeline, options, matched))
-            return setup[0]
+            return pipeline, options, matched
 
         counter = iter(range(1_000_000))
 

@@ -397,6 +397,8 @@ def test_new_words_are_not_said_with_a_neighbour_another_edit_touches() -> None:
                                                                 "bravo echo charlie")
     assert with_neighbours(WordEdit("insert", 0, 0, "", "echo"), words, []) == WordEdit(
         "replace", 0, 1, "alpha", "echo alpha")  # at the start: the word after only
+    assert with_neighbours(WordEdit("delete", 1, 2, "bravo", ""), words, []) == WordEdit(
+        "replace", 0, 3, "alpha bravo charlie", "alpha charlie")  # a deletion: the kept words alone
     for other in (WordEdit("delete", 0, 1, "alpha", ""), WordEdit("replace", 3, 4, "delta", "x"),
                   WordEdit("insert", 1, 1, "", "y")):
         assert with_neighbours(insert, words, [insert, other]) is None, other
