@@ -287,9 +287,8 @@ class Edit:
             engine = self.media.engine(engine_id, "speak")
         except ValueError:
             return None
-        spoken = {code.split("-")[0].lower() for code in engine.languages}
         here = engine.package_installed() if engine.embedded else self.models.cached(engine)
-        return engine if here and ("*" in spoken or (language or "en").split("-")[0].lower() in spoken) else None
+        return engine if here and engine.speaks((language or "en").lower()) else None
 
     def _speak_engine(self, engine_id: str | None) -> Engine:
         if not engine_id:

@@ -19,7 +19,7 @@ def seam_notices(result: EditResult) -> list[str]:
                 "either side, which is re-spoken too. Listen to it." if check.cuts == "neighbours" else
                 f"“{e.old_text}” became “{e.new_text}” said again: no cut in the recording left these words "
                 "clean, so the engine says them without the deleted ones. Listen to it."
-                for e, check in checked if check.cuts in ("neighbours", "respoken")]
+                for e, check in checked if check.kept_words_said_again]
     if faults:
         return faults + respoken
     return [f"Seam check: all {len(checked)} edit(s) heard as intended by the recogniser.", *respoken]

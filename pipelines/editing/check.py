@@ -67,6 +67,11 @@ class SeamCheck:
     def ok(self) -> bool:
         return self.verdict == "clean"
 
+    @property
+    def kept_words_said_again(self) -> bool:
+        """The kept word either side was re-spoken with the edit (neighbours.py): no longer the recording's own."""
+        return self.cuts in ("neighbours", "respoken")
+
     def message(self, what: str) -> str:
         """One line for the person editing."""
         if self.verdict == "clean":

@@ -182,7 +182,8 @@ class TranscriptEditor:
                 widened = self._assemble(audio, words, again)
                 check = widened[1][k].check
                 if heard_score(widened[1]) > heard_score(applied) and (a.kind != "delete" or (check and check.ok)):
-                    respoken.update({k: a.check.tries} if a.kind == "delete" and a.check else {})
+                    if a.kind == "delete" and a.check:
+                        respoken[k] = a.check.tries
                     planned, (spliced, applied) = again, widened
         recorded = []
         for k, (a, p) in enumerate(zip(applied, planned)):
@@ -382,8 +383,8 @@ class TranscriptEditor:
             if not new:
                 continue
             timed += [(token, a, b, 1.0) for token, (a, b) in zip(new, by_length(new, _said(edit)))]
-        for edit in [e for e in applied if e.check and e.check.cuts in ("neighbours", "respoken")]:  # kept words
-            timed = spread_over(timed, (edit.out_start, edit.out_end), _said(edit))  # re-spoken: where said now
+        for edit in [e for e in applied if e.check and e.check.kept_words_said_again]:  # timed where said now
+            timed = spread_over(timed, (edit.out_start, edit.out_end), _said(edit))
         out_words = [Word(text, start, end, confidence) for text, start, end, confidence in timed]
         return tidy_words(attach_punctuation(out_words, raw), spliced.audio.duration)
 

@@ -29,7 +29,7 @@ def edit_summary(outcome: EditOutcome) -> str:
     for e in outcome.result.edits:
         source = f"{e.provenance.get('engine_id', '')} / {e.provenance.get('seed', '')}" if e.provenance else "—"
         verdict = f"{e.check.verdict}: “{e.check.heard}”" if e.check else "not checked"
-        verdict += " (kept words said again)" if e.check and e.check.cuts in ("neighbours", "respoken") else ""
+        verdict += " (kept words said again)" if e.check and e.check.kept_words_said_again else ""
         lines.append(f"| {e.kind} | {e.old_text or '—'} | {e.new_text or '—'} | {e.out_start:.2f} | {source} "
                      f"| {verdict} |")
     facts = [f"{scores.get('seams', 0)} seam(s)"]
