@@ -46,28 +46,32 @@ WORKER = textwrap.dedent("""
     from tests.fakes import FAKE_ENGINE, catalog_with_fake
 
     data_dir, weights, phase, archive, text = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+    def say(*words):  # one write per marker: with PYTHONUNBUFFERED a print's pieces are separate writes
+        sys.stdout.write(" ".join(str(word) for word in words) + "\\n")
+        sys.stdout.flush()
+
     models = ModelManager(catalog_with_fake(), local_paths={FAKE_ENGINE: Path(weights)})
     studio = Studio.open(Settings(data_dir=data_dir), models=models)
     project = studio.projects.list()[0].id
     original = UnitOfWork.add_take
 
     def add_take(self, *args, **kwargs):
-        print("STORING", flush=True)
+        say("STORING")
         return original(self, *args, **kwargs)
 
     UnitOfWork.add_take = add_take
-    print("READY", flush=True)
+    say("READY")
     while True:
         if phase in ("synthesis", "storing"):
             for event in studio.speak.speak(project, text, engine_id=FAKE_ENGINE, gate=False):
                 if event.kind == "chunk":
-                    print("CHUNK", flush=True)
-            print("DONE take", event.take.id, flush=True)
+                    say("CHUNK")
+            say("DONE take", event.take.id)
         elif phase == "export":
             studio.projects.export(project)
-            print("DONE export", flush=True)
+            say("DONE export")
         else:
-            print("DONE project", studio.projects.import_archive(archive).id, flush=True)
+            say("DONE project", studio.projects.import_archive(archive).id)
 """)
 
 
@@ -86,6 +90,8 @@ class Worker:
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
+            if not line.endswith("\n"):
+                break  # the kill cut this marker short: it was never wholly said
             with self.seen:
                 self.lines.append(line.strip())
                 self.seen.notify_all()
