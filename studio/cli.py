@@ -4,12 +4,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from pipelines import mastering
 from pipelines.base import EngineError
 from pipelines.sound.placement import Placement
 from storage import StorageError
@@ -17,6 +19,7 @@ from storage import StorageError
 from . import cli_scripts
 from .config import Settings
 from .convert import ConvertRequest
+from .enhance import DEFAULT_DENOISER, NO_ENGINE
 from .service import Studio
 from .sound_generation import SoundRequest
 from .sounds import PlaceRequest
@@ -133,6 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     gc = groups.add_parser("gc", help="delete audio files no row refers to, and temp files crashes left")
     gc.add_argument("--grace", type=float, default=3600.0, help="only files older than this many seconds")
+    enhance = groups.add_parser("enhance", help="denoise and master a recording (or a take) into a new take")
+    enhance.add_argument("source", nargs="?", type=Path, help="recording to enhance (or --take, or --all)")
+    enhance.add_argument("--take", type=int, help="enhance this take instead of a file")
+    enhance.add_argument("--all", action="store_true", help="enhance every take of the project that is not itself "
+                         "an enhancement result")
+    enhance.add_argument("--out", type=Path, help="also write the result to this file (.wav, .flac, .mp3, .ogg)")
+    enhance.add_argument("--engine", default=DEFAULT_DENOISER,
+                         help=f"denoiser (default {DEFAULT_DENOISER}; rnnoise; {NO_ENGINE}: levels only)")
+    enhance.add_argument("--target", default="podcast",
+                         help=f"delivery target: {', '.join(mastering.TARGETS)} (default podcast), or none")
+    enhance.add_argument("--atten-limit", type=float, help="the most the denoiser may take away, in dB (0 to 100; "
+                         "default: set by the input's estimated SNR, nothing on clean input)")
+    enhance.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
+                         help="hear the speech before and after denoising, and say if it got worse (default on)")
+    enhance.add_argument("--project", type=int, default=argparse.SUPPRESS, help="project id (as before the command)")
+
     return parser
 
 
@@ -183,6 +202,8 @@ def run(studio: Studio, args: argparse.Namespace):
             return speak(studio, project_id, args)
         case "convert", _:
             return convert(studio, project_id, args)
+        case "enhance", _:
+            return enhance(studio, project_id, args)
         case "sounds", "import":
             return studio.sounds.import_sound(project_id, args.path, args.name or args.path.stem)
         case "sounds", "generate":
@@ -199,10 +220,10 @@ def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     if (args.text is None) == (args.text_file is None):
         raise ValueError("Give the text to speak, or --text-file, but not both.")
     text = args.text if args.text is not None else args.text_file.read_text(encoding="utf-8")
-    suffix = _out_format(args.out)
+    _out_format(args.out)  # a wrong name is refused before any work
     request = SpeakRequest(project_id, text, voice_id=args.voice, engine_id=args.engine, seed=args.seed,
                            gate=args.gate, match_voice=args.match)
-    events = studio.speak.start(request, progress=lambda f, message: print(f"{f:4.0%} {message}", file=sys.stderr))
+    events = studio.speak.start(request, progress=_progress)
     done = None
     for event in events:
         if event.kind == "replaced" and event.chunk is not None:
@@ -211,49 +232,83 @@ def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
         elif event.kind == "done":
             done = event
     assert done is not None and done.take is not None
-    shutil.copyfile(studio.takes.file(done.take.id, suffix, project_id=project_id), args.out)
-    return {"take": done.take, "written": str(args.out), "notices": list(done.notices)}
+    return {"take": done.take, **_written(studio, done.take.id, args.out, project_id), "notices": list(done.notices)}
 
 
 def convert(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Convert tab's use case from the shell: progress on stderr, the take and its scores on stdout."""
     if (args.source is None) == (args.take is None):
         raise ValueError("Give a recording to convert, or --take, but not both.")
-    suffix = _out_format(args.out) if args.out else None
+    if args.out:
+        _out_format(args.out)  # a wrong name is refused before any work
     request = ConvertRequest(project_id, args.voice, take_id=args.take, source=args.source, engine_id=args.engine,
                              pitch_shift=args.pitch_shift, keep_loudness=args.keep_loudness,
                              keep_pauses=args.keep_pauses)
-    result = studio.convert.convert(request, progress=lambda f, message: print(f"{f:4.0%} {message}", file=sys.stderr))
-    written = {}
-    if args.out and suffix:
-        shutil.copyfile(studio.takes.file(result.take.id, suffix, project_id=project_id), args.out)
-        written = {"written": str(args.out)}
-    return {"take": result.take, "scores": result.scores, **written}
+    result = studio.convert.convert(request, progress=_progress)
+    return {"take": result.take, "scores": result.scores, **_written(studio, result.take.id, args.out, project_id)}
+
+
+def enhance(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
+    """The Enhance tab's use case from the shell: progress on stderr; the take, the levels before and after,
+    the delivery target's verdicts and any notice (input left as it was, speech harmed) on stdout."""
+    target = None if args.target == "none" else args.target
+    if args.all:
+        if args.source or args.take is not None or args.out or args.atten_limit is not None:
+            raise ValueError("--all enhances every take as it is: give no recording, --take, --out or --atten-limit.")
+        taken = studio.enhance.enhance_all(project_id, engine_id=args.engine, target=target, progress=_progress)
+        return {"takes": taken}
+    if (args.source is None) == (args.take is None):
+        raise ValueError("Give a recording to enhance, or --take, or --all, but only one of them.")
+    if args.out:
+        _out_format(args.out)  # a wrong name is refused before any work
+    result = studio.enhance.enhance(project_id, take_id=args.take, source=args.source, engine_id=args.engine,
+                                    target=target, progress=_progress, atten_limit_db=args.atten_limit,
+                                    check=args.check)
+    written = _written(studio, result.take.id, args.out, project_id)
+    return {"take": result.take, "before": result.before, "after": result.after,
+            "target": [_criterion(c) for c in result.criteria], "notices": list(result.notices), **written}
+
+
+def _criterion(criterion: mastering.Criterion) -> dict:
+    """A delivery requirement's verdict, with how it is missed only where it is."""
+    row = {**dataclasses.asdict(criterion), "says": criterion.describe()}
+    if criterion.met:
+        del row["problem"]
+    return row
 
 
 def generate_sound(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Sounds tab's Generate from the shell: progress on stderr, the candidates' takes on stdout."""
     request = SoundRequest(project_id, args.prompt, args.engine, seconds=args.seconds, seed=args.seed,
                            steps=args.steps, guidance=args.guidance, candidates=args.candidates, loop=args.loop)
-    result = studio.sound_generation.generate(
-        request, progress=lambda f, message: print(f"{f:4.0%} {message}", file=sys.stderr))
+    result = studio.sound_generation.generate(request, progress=_progress)
     return {"takes": [c.take for c in result.candidates], "similarity": [c.similarity for c in result.candidates],
             "ranked_by": result.ranked_by, "notices": list(result.notices)}
 
 
 def place_sound(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Sounds tab's placement from the shell: the mix's take (and file), where the sound went, notices."""
-    suffix = _out_format(args.out) if args.out else None
+    if args.out:
+        _out_format(args.out)  # a wrong name is refused before any work
     placement = Placement(at_s=args.at, length_s=args.length, loop=args.loop, gain_db=args.gain,
                           fade_in_s=args.fade_in, fade_out_s=args.fade_out, duck_db=args.duck)
     result = studio.sounds.place(PlaceRequest(project_id, args.take_id, args.sound_id, placement,
                                               at_word=args.at_word))
-    written = {}
-    if args.out and suffix:
-        shutil.copyfile(studio.takes.file(result.take.id, suffix, project_id=project_id), args.out)
-        written = {"written": str(args.out)}
+    written = _written(studio, result.take.id, args.out, project_id)
     return {"take": result.take, "start_s": result.placed.start_s, "end_s": result.placed.end_s,
             "speech_regions": len(result.speech), "notices": list(result.notices), **written}
+
+
+def _written(studio: Studio, take_id: int, out: Path | None, project_id: int) -> dict:
+    """The stored take copied to `out`, if asked: as stored, with nothing normalised on the way out."""
+    if out is None:
+        return {}
+    shutil.copyfile(studio.takes.file(take_id, _out_format(out), project_id=project_id), out)
+    return {"written": str(out)}
+
+
+def _progress(fraction: float, message: str) -> None:
+    print(f"{fraction:4.0%} {message}", file=sys.stderr)
 
 
 def _out_format(path: Path) -> str:
@@ -290,4 +345,6 @@ def _plain(value):
         return [_plain(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):  # a silent level (-inf) is no JSON number
+        return None
     return value

@@ -28,6 +28,7 @@ from .ownership import take_in
 from .recordings import load_recording
 from .takes import Takes, recording_take
 
+DEFAULT_DENOISER = "deepfilternet3"  # embedded, and keeps more of the speech than RNNoise
 NO_ENGINE = "none"  # enhancement without a denoiser: clean-up and loudness only
 CHECK_MAX_S = 300.0  # longer takes are not heard before and after (two full transcriptions)
 WORSE_CONFIDENCE = 0.05  # the recogniser this much less sure of the words after denoising...
@@ -56,7 +57,7 @@ class Enhance:
         self.takes = takes
 
     def enhance(self, project_id: int, *, take_id: int | None = None, source: au.AudioSource | None = None,
-                engine_id: str = "deepfilternet3", target: str | None = "podcast",
+                engine_id: str = DEFAULT_DENOISER, target: str | None = "podcast",
                 progress: Progress | None = None, cancel: CancelToken | None = None,
                 atten_limit_db: float | None = None, check: bool = True) -> EnhanceResult:
         """Denoise and master a take (or an upload, kept as the original take so the result has lineage)
@@ -133,7 +134,7 @@ class Enhance:
         return {"asr_confidence_before": round(sure_before, 3), "asr_confidence_after": round(sure_after, 3),
                 "asr_words_changed": round(changed, 3), "worse": worse}
 
-    def enhance_all(self, project_id: int, *, engine_id: str = "deepfilternet3", target: str | None = "podcast",
+    def enhance_all(self, project_id: int, *, engine_id: str = DEFAULT_DENOISER, target: str | None = "podcast",
                     progress: Progress | None = None, cancel: CancelToken | None = None) -> list[Take]:
         """Enhance every take of the project that is not itself an enhancement result. Each take's result is
         stored whole as it is made; once `cancel` is cancelled the take in progress is dropped and no other

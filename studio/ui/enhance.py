@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from studio.enhance import NO_ENGINE, Enhance, EnhanceResult
+from studio.enhance import DEFAULT_DENOISER, NO_ENGINE, Enhance, EnhanceResult
 from studio.takes import Takes
 
 from .cancellation import cancellable, current_token
@@ -106,7 +106,7 @@ def render(ctx: UIContext) -> EnhanceTab:
             upload = gr.Audio(label="…or upload a recording", sources=["upload", "microphone"], type="filepath",
                               elem_id="enhance-upload")
             engine = gr.Dropdown(engine_choices(ctx.studio.engines.statuses(), "enhance")
-                                 + [("None (clean-up only)", NO_ENGINE)], value="deepfilternet3", label="Denoiser")
+                                 + [("None (clean-up only)", NO_ENGINE)], value=DEFAULT_DENOISER, label="Denoiser")
             target = gr.Dropdown(TARGET_CHOICES, value="podcast", label="Delivery target")
             run = gr.Button("Enhance", variant="primary", elem_id="enhance-run")
             run_all = gr.Button("Enhance all takes of this project")

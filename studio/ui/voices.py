@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from storage import Voice
+from studio.enhance import DEFAULT_DENOISER
 from studio.voices import CONSENT_STATEMENT, ClipInput, Voices
 
 from .cancellation import cancellable, current_token
@@ -18,7 +19,6 @@ from .playback import playable, player
 
 LANGUAGES = [("English", "en"), ("Spanish", "es"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
              ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"), ("Japanese", "ja"), ("Chinese", "zh")]
-DENOISER = "deepfilternet3"
 VOICE_HEADERS = ["id", "name", "language", "clips", "seconds", "transcribed", "created"]
 
 
@@ -63,7 +63,7 @@ class VoiceHandlers:
                  for i, p in enumerate(sources)]
         who = getattr(request, "username", None) or "anonymous"
         voice = self.voices.create(int(project_id), voice_name or "", clips, language=lang or "en",
-                                   consent=agreed, consented_by=who, denoise_with=DENOISER if clean else None,
+                                   consent=agreed, consented_by=who, denoise_with=DEFAULT_DENOISER if clean else None,
                                    progress=lambda f, text: progress(f, desc=text), cancel=current_token())
         voices = self.voices.list(voice.project_id)
         return (f"Created **{voice.name}** from {len(voice.clips)} clip(s).", voice_rows(voices),
