@@ -19,6 +19,7 @@ from storage import StorageError
 from . import cli_scripts
 from .config import Settings
 from .convert import ConvertRequest
+from .edit import DEFAULT_INSERT_ENGINE
 from .enhance import DEFAULT_DENOISER, NO_ENGINE
 from .service import Studio
 from .sound_generation import SoundRequest
@@ -66,9 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_parser("transcribe", help="print (and store) a take's transcript").add_argument("take_id", type=int)
     applied = edit.add_parser("apply", help="apply an edited transcript; the result is a new take")
     applied.add_argument("take_id", type=int)
-    applied.add_argument("text", help="the whole edited transcript")
-    applied.add_argument("--engine", default=DEFAULT_ENGINE, help="speech engine for new words")
+    applied.add_argument("text", nargs="?", help="the whole edited transcript (or --text-file)")
+    applied.add_argument("--text-file", type=Path, help="read the edited transcript from this UTF-8 file")
+    applied.add_argument("--out", type=Path, help="also write the result to this file (.wav, .flac, .mp3, .ogg)")
+    applied.add_argument("--engine", default=DEFAULT_INSERT_ENGINE,
+                         help=f"speech engine for new words (default {DEFAULT_INSERT_ENGINE})")
     applied.add_argument("--seed", type=int)
+    applied.add_argument("--match", action=argparse.BooleanOptionalAction, default=True,
+                         help="match an offline engine's built-in voice to the recording (default on)")
     applied.add_argument("--no-check", action="store_true",
                          help="skip listening to the seams (faster; cuts from word timings alone)")
 
@@ -185,10 +191,7 @@ def run(studio: Studio, args: argparse.Namespace):
             heard = studio.edit.transcript(args.take_id, project_id=args.project)
             return {"text": heard.text, "words": [dataclasses.asdict(w) for w in heard.words]}
         case "edit", "apply":
-            outcome = studio.edit.apply(args.take_id, args.text, engine_id=args.engine, seed=args.seed,
-                                        project_id=args.project, check=not args.no_check)
-            return {"take": outcome.take, "notices": list(outcome.notices),
-                    "seam_checks": [e.check.to_dict() if e.check else None for e in outcome.result.edits]}
+            return edit_take(studio, project_id, args)
         case "projects", "list":
             return studio.projects.list()
         case "projects", "create":
@@ -217,9 +220,7 @@ def run(studio: Studio, args: argparse.Namespace):
 
 def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Speak tab's use case from the shell: progress and swapped chunks on stderr, the take on stdout."""
-    if (args.text is None) == (args.text_file is None):
-        raise ValueError("Give the text to speak, or --text-file, but not both.")
-    text = args.text if args.text is not None else args.text_file.read_text(encoding="utf-8")
+    text = _text(args, "the text to speak")
     _out_format(args.out)  # a wrong name is refused before any work
     request = SpeakRequest(project_id, text, voice_id=args.voice, engine_id=args.engine, seed=args.seed,
                            gate=args.gate, match_voice=args.match)
@@ -233,6 +234,18 @@ def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
             done = event
     assert done is not None and done.take is not None
     return {"take": done.take, **_written(studio, done.take.id, args.out, project_id), "notices": list(done.notices)}
+
+
+def edit_take(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
+    """The Edit tab's use case from the shell: the new take, its notices and each edit's seam check."""
+    text = _text(args, "the edited transcript")
+    if args.out:
+        _out_format(args.out)  # a wrong name is refused before any work
+    outcome = studio.edit.apply(args.take_id, text, engine_id=args.engine, seed=args.seed, progress=_progress,
+                                project_id=args.project, match_voice=args.match, check=not args.no_check)
+    return {"take": outcome.take, **_written(studio, outcome.take.id, args.out, project_id),
+            "notices": list(outcome.notices),
+            "seam_checks": [e.check.to_dict() if e.check else None for e in outcome.result.edits]}
 
 
 def convert(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
@@ -297,6 +310,13 @@ def place_sound(studio: Studio, project_id: int, args: argparse.Namespace) -> di
     written = _written(studio, result.take.id, args.out, project_id)
     return {"take": result.take, "start_s": result.placed.start_s, "end_s": result.placed.end_s,
             "speech_regions": len(result.speech), "notices": list(result.notices), **written}
+
+
+def _text(args: argparse.Namespace, what: str) -> str:
+    """The text given on the command line, or read from --text-file (one of the two)."""
+    if (args.text is None) == (args.text_file is None):
+        raise ValueError(f"Give {what}, or --text-file, but not both.")
+    return args.text if args.text is not None else args.text_file.read_text(encoding="utf-8")
 
 
 def _written(studio: Studio, take_id: int, out: Path | None, project_id: int) -> dict:

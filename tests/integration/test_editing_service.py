@@ -182,6 +182,22 @@ def test_cli_transcribes_and_applies_an_edit(tmp_path):
     assert unchecked["seam_checks"] == [None]
     refused = cli("edit", "apply", str(take_id), "")
     assert refused.returncode == 2 and "delete everything" in refused.stderr.lower()
+    # the edited transcript from a file, with a new word, and the result written where asked
+    edited = tmp_path / "edited.txt"
+    edited.write_text(" ".join([words[0], "really", *words[1:]]), encoding="utf-8")
+    out = tmp_path / "edited.flac"
+    inserted = cli("edit", "apply", str(take_id), "--text-file", str(edited), "--out", str(out), "--seed", "4",
+                   "--no-match", "--no-check")
+    assert inserted.returncode == 0, inserted.stderr
+    result = json.loads(inserted.stdout)
+    assert result["written"] == str(out) and result["take"]["seed"] == 4
+    assert result["take"]["engine_id"] == "piper-joe-embedded"
+    assert abs(au.load(out).duration - result["take"]["duration"]) < 0.01
+    assert not any("matched to this recording" in notice for notice in result["notices"])  # --no-match
+    both = cli("edit", "apply", str(take_id), "some words", "--text-file", str(edited))
+    assert both.returncode == 2 and "Give the edited transcript, or --text-file, but not both" in both.stderr
+    wrong = cli("edit", "apply", str(take_id), "some words", "--out", str(tmp_path / "x.aiff"))
+    assert wrong.returncode == 2 and "--out must end in one of" in wrong.stderr
 
 
 def test_a_hub_whisper_can_transcribe_for_editing(tmp_path):
