@@ -1,7 +1,7 @@
 """Edit quality benchmark: are edited words heard as intended, through the studio's edit use case?
 
     .venv/bin/python bench/edit_quality.py [--split heldout|tuning|both] [--clips 4] [--skip 0] [--words 6]
-        [--inserts 2]
+        [--inserts 2] [--noise-snr 15]
 
 Real recordings from ../shared/data/speech are imported as takes and transcribed (the transcript the person
 would edit). Then, per clip, `--words` single words spread over it are deleted one at a time, twice: with the
@@ -33,6 +33,9 @@ edited passage its window hears (two kept words and one more either side of them
 where the judge does not hear the new words even then, it takes them for likelier ones ("go harbour ten
 meters" heard "go for Harvard"); `insert_recognised_where_judge_hears` is the recognised rate over the rest.
 
+`--noise-snr DB` adds recorded background noise (bench/noise.py) that far under each clip's speech before it is
+imported, as a recording made in a noisy room would arrive; the judge then hears the noisy result.
+
 Caveat: the judge is Whisper base, the recogniser the check itself listens with (the only one that runs
 offline here), over another window and with timings; a second, independent recogniser would be a stricter
 judge. Digits and words (8, eight) and homophones (to, two) count as the same word for both, and a kept word
@@ -63,6 +66,7 @@ from statistics import mean  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.noise import with_noise  # noqa: E402
 from pipelines import audio as au  # noqa: E402
 from pipelines.editing import extra_beside, junction_heard, new_words_heard, trim, word_units  # noqa: E402
 from pipelines.editing.hearing import comparable  # noqa: E402
@@ -205,7 +209,8 @@ def check_said(check) -> str:
     return f"; the check: {check.verdict}, heard {check.heard!r}, cuts {check.cuts}, {check.tries} tries"
 
 
-def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_per_clip: int, inserts: int) -> dict:
+def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_per_clip: int, inserts: int,
+              noise_snr: float | None = None) -> dict:
     project = studio.projects.list()[0].id
     deleted: dict[str, list[bool]] = {"checked": [], "unchecked": [], "spoken": []}
     spoken: list[bool] = []
@@ -228,7 +233,9 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
             print(f"  whole result WER {value:.2f}: expected {reference!r}, heard {heard!r}", file=sys.stderr)
 
     for path in paths:
-        take = studio.takes.import_recording(project, au.load(path))
+        recording = au.load(path)
+        take = studio.takes.import_recording(project, recording if noise_snr is None else with_noise(recording,
+                                                                                                     noise_snr))
         transcript = studio.edit.transcript(take.id)
         words = list(transcript.words)
         truth = truths.get(path.stem)
@@ -345,6 +352,8 @@ def main() -> None:
     parser.add_argument("--skip", type=int, default=0, help="clips passed over (another set of the split's clips)")
     parser.add_argument("--words", type=int, default=6, help="single-word deletions per clip")
     parser.add_argument("--inserts", type=int, default=2, help="insertions (and as many replacements) per clip")
+    parser.add_argument("--noise-snr", type=float, help="add recorded background noise this many dB under the "
+                        "speech to every clip before it is imported (bench/noise.py)")
     args = parser.parse_args()
     wanted = ("heldout", "tuning") if args.split == "both" else (args.split,)
     started = time.perf_counter()
@@ -352,12 +361,14 @@ def main() -> None:
         studio = Studio.open(Settings(data_dir=Path(tmp) / "data"))
         asr = studio.models.get_as(TRANSCRIBER, TranscribePipeline)
         speakers = {"heldout": HELD_OUT, "tuning": TUNING}
-        splits = {name: run_split(studio, asr, clips(speakers[name], args.clips, args.skip), args.words, args.inserts)
+        splits = {name: run_split(studio, asr, clips(speakers[name], args.clips, args.skip), args.words, args.inserts,
+                                     args.noise_snr)
                   for name in wanted}
         studio.close()
     primary = splits[wanted[0]]
     print(json.dumps({
         "primary_split": wanted[0],
+        "noise_snr_db": args.noise_snr,
         "deletion_success": primary["deletion_success"],
         "insert_recognised": primary["insert_recognised"],
         "wer_delta": primary["wer_delta"],

@@ -47,8 +47,9 @@ from pipelines.enhance.deepfilternet import DeepFilterNet3Enhance  # noqa: E402
 from pipelines.enhance.framing import collect, stream_frames  # noqa: E402
 from pipelines.enhance.rnnoise import RNNoiseEnhance  # noqa: E402
 
+from bench.noise import with_noise  # noqa: E402
+
 DATA = Path(os.environ.get("RETAKE_SPEECH_DIR", ROOT.parent / "shared" / "data" / "speech"))
-NOISE = Path(os.environ.get("RETAKE_NOISE_DIR", ROOT.parent / "shared" / "data" / "noise"))
 RATE = 16000
 HOP = 480
 HOPS_PER_BLOCK = 100  # one second at 48 kHz, matching the wrapper's 1 s blocks
@@ -67,13 +68,7 @@ def noisy_speech(seconds: float, snr_db: float) -> Audio:
     with open(DATA / "manifest.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["id"].startswith(("resemblyzer_ls_", "denoiser_clean_"))]
     clips = [resample(load(DATA / r["path"]), RATE).samples for r in rows]
-    speech = np.resize(np.concatenate(clips), int(seconds * RATE)).astype(np.float64)
-    noise = np.resize(resample(load(NOISE / "wav" / "koala_noise.wav"), RATE).samples, speech.size)
-    frames = speech[: speech.size // 320 * 320].reshape(-1, 320)
-    energy = (frames ** 2).mean(axis=1)
-    speech_power = energy[energy > energy.max() * 1e-4].mean()
-    gain = np.sqrt(speech_power / np.mean(noise.astype(np.float64) ** 2) / 10 ** (snr_db / 10))
-    return Audio((speech + gain * noise).astype(np.float32), RATE)
+    return with_noise(Audio(np.resize(np.concatenate(clips), int(seconds * RATE)), RATE), snr_db)
 
 
 class BareDeepFilterNet:
