@@ -109,6 +109,22 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--keep-pauses", action=argparse.BooleanOptionalAction, default=True)
     convert.add_argument("--project", type=int, default=argparse.SUPPRESS, help="project id (as before the command)")
 
+    enhance = groups.add_parser("enhance", help="denoise and master a recording (or a take) into a new take")
+    enhance.add_argument("source", nargs="?", type=Path, help="recording to enhance (or --take, or --all)")
+    enhance.add_argument("--take", type=int, help="enhance this take instead of a file")
+    enhance.add_argument("--all", action="store_true", help="enhance every take of the project that is not itself "
+                         "an enhancement result")
+    enhance.add_argument("--out", type=Path, help="also write the result to this file (.wav, .flac, .mp3, .ogg)")
+    enhance.add_argument("--engine", default=DEFAULT_DENOISER,
+                         help=f"denoiser (default {DEFAULT_DENOISER}; rnnoise; {NO_ENGINE}: levels only)")
+    enhance.add_argument("--target", default="podcast",
+                         help=f"delivery target: {', '.join(mastering.TARGETS)} (default podcast), or none")
+    enhance.add_argument("--atten-limit", type=float, help="the most the denoiser may take away, in dB (0 to 100; "
+                         "default: set by the input's estimated SNR, nothing on clean input)")
+    enhance.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
+                         help="hear the speech before and after denoising, and say if it got worse (default on)")
+    enhance.add_argument("--project", type=int, default=argparse.SUPPRESS, help="project id (as before the command)")
+
     sounds = groups.add_parser("sounds", help="sound effects and beds under narration").add_subparsers(
         dest="action", required=True)
     sound_import = sounds.add_parser("import", help="keep a sound file as a sound take")
@@ -117,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     made = sounds.add_parser("generate", help="make sounds from a description (a text-to-audio engine); each "
                                              "candidate is kept as a sound take, best match first")
     made.add_argument("prompt", help="what the sound is, e.g. 'rain on a tin roof'")
-    made.add_argument("--engine", required=True, help="a sound engine id (`models list`)")
+    made.add_argument("--engine", required=True, help="a sound engine id, e.g. stable-audio-open-1.0")
     made.add_argument("--seconds", type=float, default=5.0)
     made.add_argument("--candidates", type=int, default=1, help="how many to make (one seed each), 1 to 4")
     made.add_argument("--seed", type=int, help="the first candidate's seed (default: random)")
@@ -142,21 +158,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     gc = groups.add_parser("gc", help="delete audio files no row refers to, and temp files crashes left")
     gc.add_argument("--grace", type=float, default=3600.0, help="only files older than this many seconds")
-    enhance = groups.add_parser("enhance", help="denoise and master a recording (or a take) into a new take")
-    enhance.add_argument("source", nargs="?", type=Path, help="recording to enhance (or --take, or --all)")
-    enhance.add_argument("--take", type=int, help="enhance this take instead of a file")
-    enhance.add_argument("--all", action="store_true", help="enhance every take of the project that is not itself "
-                         "an enhancement result")
-    enhance.add_argument("--out", type=Path, help="also write the result to this file (.wav, .flac, .mp3, .ogg)")
-    enhance.add_argument("--engine", default=DEFAULT_DENOISER,
-                         help=f"denoiser (default {DEFAULT_DENOISER}; rnnoise; {NO_ENGINE}: levels only)")
-    enhance.add_argument("--target", default="podcast",
-                         help=f"delivery target: {', '.join(mastering.TARGETS)} (default podcast), or none")
-    enhance.add_argument("--atten-limit", type=float, help="the most the denoiser may take away, in dB (0 to 100; "
-                         "default: set by the input's estimated SNR, nothing on clean input)")
-    enhance.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
-                         help="hear the speech before and after denoising, and say if it got worse (default on)")
-    enhance.add_argument("--project", type=int, default=argparse.SUPPRESS, help="project id (as before the command)")
 
     return parser
 
@@ -239,8 +240,7 @@ def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
 def edit_take(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Edit tab's use case from the shell: the new take, its notices and each edit's seam check."""
     text = _text(args, "the edited transcript")
-    if args.out:
-        _out_format(args.out)  # a wrong name is refused before any work
+    _out_format(args.out)  # a wrong name is refused before any work
     outcome = studio.edit.apply(args.take_id, text, engine_id=args.engine, seed=args.seed, progress=_progress,
                                 project_id=args.project, match_voice=args.match, check=not args.no_check)
     return {"take": outcome.take, **_written(studio, outcome.take.id, args.out, project_id),
@@ -252,8 +252,7 @@ def convert(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Convert tab's use case from the shell: progress on stderr, the take and its scores on stdout."""
     if (args.source is None) == (args.take is None):
         raise ValueError("Give a recording to convert, or --take, but not both.")
-    if args.out:
-        _out_format(args.out)  # a wrong name is refused before any work
+    _out_format(args.out)  # a wrong name is refused before any work
     request = ConvertRequest(project_id, args.voice, take_id=args.take, source=args.source, engine_id=args.engine,
                              pitch_shift=args.pitch_shift, keep_loudness=args.keep_loudness,
                              keep_pauses=args.keep_pauses)
@@ -272,8 +271,7 @@ def enhance(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
         return {"takes": taken}
     if (args.source is None) == (args.take is None):
         raise ValueError("Give a recording to enhance, or --take, or --all, but only one of them.")
-    if args.out:
-        _out_format(args.out)  # a wrong name is refused before any work
+    _out_format(args.out)  # a wrong name is refused before any work
     result = studio.enhance.enhance(project_id, take_id=args.take, source=args.source, engine_id=args.engine,
                                     target=target, progress=_progress, atten_limit_db=args.atten_limit,
                                     check=args.check)
@@ -301,8 +299,7 @@ def generate_sound(studio: Studio, project_id: int, args: argparse.Namespace) ->
 
 def place_sound(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Sounds tab's placement from the shell: the mix's take (and file), where the sound went, notices."""
-    if args.out:
-        _out_format(args.out)  # a wrong name is refused before any work
+    _out_format(args.out)  # a wrong name is refused before any work
     placement = Placement(at_s=args.at, length_s=args.length, loop=args.loop, gain_db=args.gain,
                           fade_in_s=args.fade_in, fade_out_s=args.fade_out, duck_db=args.duck)
     result = studio.sounds.place(PlaceRequest(project_id, args.take_id, args.sound_id, placement,
@@ -323,7 +320,7 @@ def _written(studio: Studio, take_id: int, out: Path | None, project_id: int) ->
     """The stored take copied to `out`, if asked: as stored, with nothing normalised on the way out."""
     if out is None:
         return {}
-    shutil.copyfile(studio.takes.file(take_id, _out_format(out), project_id=project_id), out)
+    shutil.copyfile(studio.takes.file(take_id, _out_format(out) or "wav", project_id=project_id), out)
     return {"written": str(out)}
 
 
@@ -331,7 +328,9 @@ def _progress(fraction: float, message: str) -> None:
     print(f"{fraction:4.0%} {message}", file=sys.stderr)
 
 
-def _out_format(path: Path) -> str:
+def _out_format(path: Path | None) -> str | None:
+    if path is None:
+        return None
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in DOWNLOAD_FORMATS:
         raise ValueError(f"--out must end in one of {', '.join('.' + f for f in DOWNLOAD_FORMATS)}, got {path.name!r}.")
