@@ -234,8 +234,9 @@ def run_split(studio: Studio, asr: TranscribePipeline, paths: list[Path], words_
 
     for path in paths:
         recording = au.load(path)
-        take = studio.takes.import_recording(project, recording if noise_snr is None else with_noise(recording,
-                                                                                                     noise_snr))
+        if noise_snr is not None:
+            recording = with_noise(recording, noise_snr)
+        take = studio.takes.import_recording(project, recording)
         transcript = studio.edit.transcript(take.id)
         words = list(transcript.words)
         truth = truths.get(path.stem)
@@ -361,8 +362,8 @@ def main() -> None:
         studio = Studio.open(Settings(data_dir=Path(tmp) / "data"))
         asr = studio.models.get_as(TRANSCRIBER, TranscribePipeline)
         speakers = {"heldout": HELD_OUT, "tuning": TUNING}
-        splits = {name: run_split(studio, asr, clips(speakers[name], args.clips, args.skip), args.words, args.inserts,
-                                     args.noise_snr)
+        splits = {name: run_split(studio, asr, clips(speakers[name], args.clips, args.skip), args.words,
+                                  args.inserts, args.noise_snr)
                   for name in wanted}
         studio.close()
     primary = splits[wanted[0]]

@@ -12,8 +12,8 @@ import numpy as np
 
 from pipelines.audio import Audio, load, resample
 
-NOISE = Path(os.environ.get("RETAKE_NOISE_DIR", Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-                            / "noise"))
+ROOT = Path(__file__).resolve().parent.parent
+NOISE = Path(os.environ.get("RETAKE_NOISE_DIR", ROOT.parent / "shared" / "data" / "noise"))
 
 
 def with_noise(speech: Audio, snr_db: float) -> Audio:

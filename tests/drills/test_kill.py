@@ -46,6 +46,7 @@ WORKER = textwrap.dedent("""
     from tests.fakes import FAKE_ENGINE, catalog_with_fake
 
     data_dir, weights, phase, archive, text = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+
     def say(*words):  # one write per marker: with PYTHONUNBUFFERED a print's pieces are separate writes
         sys.stdout.write(" ".join(str(word) for word in words) + "\\n")
         sys.stdout.flush()
