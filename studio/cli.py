@@ -222,7 +222,7 @@ def run(studio: Studio, args: argparse.Namespace):
 def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Speak tab's use case from the shell: progress and swapped chunks on stderr, the take on stdout."""
     text = _text(args, "the text to speak")
-    _out_format(args.out)  # a wrong name is refused before any work
+    _refuse_bad_out(args.out)
     request = SpeakRequest(project_id, text, voice_id=args.voice, engine_id=args.engine, seed=args.seed,
                            gate=args.gate, match_voice=args.match)
     events = studio.speak.start(request, progress=_progress)
@@ -240,7 +240,7 @@ def speak(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
 def edit_take(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Edit tab's use case from the shell: the new take, its notices and each edit's seam check."""
     text = _text(args, "the edited transcript")
-    _out_format(args.out)  # a wrong name is refused before any work
+    _refuse_bad_out(args.out)
     outcome = studio.edit.apply(args.take_id, text, engine_id=args.engine, seed=args.seed, progress=_progress,
                                 project_id=args.project, match_voice=args.match, check=not args.no_check)
     return {"take": outcome.take, **_written(studio, outcome.take.id, args.out, project_id),
@@ -252,7 +252,7 @@ def convert(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Convert tab's use case from the shell: progress on stderr, the take and its scores on stdout."""
     if (args.source is None) == (args.take is None):
         raise ValueError("Give a recording to convert, or --take, but not both.")
-    _out_format(args.out)  # a wrong name is refused before any work
+    _refuse_bad_out(args.out)
     request = ConvertRequest(project_id, args.voice, take_id=args.take, source=args.source, engine_id=args.engine,
                              pitch_shift=args.pitch_shift, keep_loudness=args.keep_loudness,
                              keep_pauses=args.keep_pauses)
@@ -271,7 +271,7 @@ def enhance(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
         return {"takes": taken}
     if (args.source is None) == (args.take is None):
         raise ValueError("Give a recording to enhance, or --take, or --all, but only one of them.")
-    _out_format(args.out)  # a wrong name is refused before any work
+    _refuse_bad_out(args.out)
     result = studio.enhance.enhance(project_id, take_id=args.take, source=args.source, engine_id=args.engine,
                                     target=target, progress=_progress, atten_limit_db=args.atten_limit,
                                     check=args.check)
@@ -299,7 +299,7 @@ def generate_sound(studio: Studio, project_id: int, args: argparse.Namespace) ->
 
 def place_sound(studio: Studio, project_id: int, args: argparse.Namespace) -> dict:
     """The Sounds tab's placement from the shell: the mix's take (and file), where the sound went, notices."""
-    _out_format(args.out)  # a wrong name is refused before any work
+    _refuse_bad_out(args.out)
     placement = Placement(at_s=args.at, length_s=args.length, loop=args.loop, gain_db=args.gain,
                           fade_in_s=args.fade_in, fade_out_s=args.fade_out, duck_db=args.duck)
     result = studio.sounds.place(PlaceRequest(project_id, args.take_id, args.sound_id, placement,
@@ -320,7 +320,7 @@ def _written(studio: Studio, take_id: int, out: Path | None, project_id: int) ->
     """The stored take copied to `out`, if asked: as stored, with nothing normalised on the way out."""
     if out is None:
         return {}
-    shutil.copyfile(studio.takes.file(take_id, _out_format(out) or "wav", project_id=project_id), out)
+    shutil.copyfile(studio.takes.file(take_id, _out_format(out), project_id=project_id), out)
     return {"written": str(out)}
 
 
@@ -328,9 +328,13 @@ def _progress(fraction: float, message: str) -> None:
     print(f"{fraction:4.0%} {message}", file=sys.stderr)
 
 
-def _out_format(path: Path | None) -> str | None:
-    if path is None:
-        return None
+def _refuse_bad_out(out: Path | None) -> None:
+    """A wrong --out name is refused before any work is done."""
+    if out is not None:
+        _out_format(out)
+
+
+def _out_format(path: Path) -> str:
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in DOWNLOAD_FORMATS:
         raise ValueError(f"--out must end in one of {', '.join('.' + f for f in DOWNLOAD_FORMATS)}, got {path.name!r}.")
